@@ -1,0 +1,29 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "lgc-shell",
+    products: [
+        .executable(name: "lgc-shell", targets: ["lgc-shell"]),
+        .executable(name: "lgc-bench", targets: ["lgc-bench"]),
+    ],
+    targets: [
+        // System libraries (Debian packages; .ci/run installs them).
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+
+        .target(name: "MarketData"),
+        .target(name: "Learning", dependencies: ["MarketData"]),
+        .target(name: "Charts"),
+        .target(name: "FeedbackLoop", dependencies: ["MarketData", "Learning"]),
+        .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine"]),
+        .executableTarget(name: "lgc-shell", dependencies: ["Shell"]),
+        .executableTarget(name: "lgc-bench", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Shell"]),
+
+        .target(name: "CTestPTY", path: "Tests/Support/CTestPTY"),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "MarketData"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"], resources: [.copy("Golden")]),
+        .testTarget(name: "FeedbackLoopTests", dependencies: ["FeedbackLoop", "MarketData", "Learning"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "FeedbackLoop", "MarketData", "CTestPTY"]),
+    ]
+)

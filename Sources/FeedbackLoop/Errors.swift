@@ -1,0 +1,42 @@
+import Foundation
+
+/// Errors from the feedback loop. Wording lives in `description`: one line that says what to do.
+public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noData
+    case noTrainedModel
+    case unknownTier(String)
+    case modelUnavailable(ModelKind)
+    case tierUnavailable(tier: Int, missing: [ModelKind])
+    case trainingInProgress
+    case noPendingPrediction
+    case invalidSignal(String)
+    case unknownModel(String, suggestion: String?)
+    case nonMonotonicClock(String)
+
+    public var description: String {
+        switch self {
+        case .noData:
+            return "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first"
+        case .noTrainedModel:
+            return "no trained model yet — run 'train tier1' first"
+        case .unknownTier(let text):
+            return "unknown tier '\(text)' — expected tier1, tier2 or tier3"
+        case .modelUnavailable(let kind):
+            return "\(kind.displayName) is not part of this build yet — use 'train tier1' (logistic regression)"
+        case .tierUnavailable(let tier, let missing):
+            let names = missing.map(\.displayName).joined(separator: " and ")
+            return "tier\(tier) needs \(names), which this build does not include yet — use 'train tier1' (logistic regression)"
+        case .trainingInProgress:
+            return "a training is already in progress — wait for it to finish"
+        case .noPendingPrediction:
+            return "no pending prediction to score — run 'predict' first, or give one with --predicted BUY|SELL|HOLD"
+        case .invalidSignal(let text):
+            return "invalid signal '\(text)' — expected BUY, SELL or HOLD"
+        case .unknownModel(let name, let suggestion):
+            if let suggestion { return "unknown model '\(name)' — did you mean '\(suggestion)'?" }
+            return "unknown model '\(name)' — expected logistic, xgboost or lstm"
+        case .nonMonotonicClock(let message):
+            return message
+        }
+    }
+}

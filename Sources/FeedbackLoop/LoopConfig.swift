@@ -1,0 +1,233 @@
+import Foundation
+
+/// The feedback loop's tunable settings, with the seed app's defaults.
+public struct LoopConfig: Sendable, Equatable, Codable {
+    public var tier1Interval: TimeInterval = 3600
+    public var tier2Interval: TimeInterval = 21_600
+    public var tier3Interval: TimeInterval = 86_400
+    public var performanceThreshold = 0.55
+    public var improvementThreshold = 0.02
+    public var evaluationWindow = 10
+    public var logWindow = 1000
+    public var trendWindow = 5
+    public var weightLogistic = 0.3
+    public var weightXGBoost = 0.5
+    public var weightLSTM = 0.2
+    public var buyThreshold = 0.6
+    public var sellThreshold = 0.4
+    public var testFraction = 0.2
+
+    public init() {}
+
+    public func interval(forTier tier: Int) -> TimeInterval {
+        switch tier {
+        case 1: return tier1Interval
+        case 2: return tier2Interval
+        default: return tier3Interval
+        }
+    }
+
+    public func weight(for model: ModelKind) -> Double {
+        switch model {
+        case .logistic: return weightLogistic
+        case .xgboost: return weightXGBoost
+        case .lstm: return weightLSTM
+        }
+    }
+}
+
+/// How a key's value is written and checked.
+public enum ConfigValueKind: Sendable, Equatable {
+    /// Seconds; accepts `90m`, `6h`, `2d` or a number of seconds; must be > 0.
+    case duration
+    /// A real number in `range`.
+    case real(ClosedRange<Double>)
+    /// An integer in `range`.
+    case integer(ClosedRange<Int>)
+
+    public var typeName: String {
+        switch self {
+        case .duration: return "duration"
+        case .real: return "number"
+        case .integer: return "integer"
+        }
+    }
+}
+
+/// One configurable key: its name, meaning and storage.
+public struct ConfigKey: Sendable {
+    public let name: String
+    public let kind: ConfigValueKind
+    public let summary: String
+    fileprivate let read: @Sendable (LoopConfig) -> Double
+    fileprivate let write: @Sendable (inout LoopConfig, Double) -> Void
+
+    /// The value as the user sees it (`3600`, `0.55`, `10`).
+    public func display(_ config: LoopConfig) -> String {
+        let value = read(config)
+        switch kind {
+        case .integer, .duration:
+            return value == value.rounded() ? String(Int(value)) : String(value)
+        case .real:
+            return String(value)
+        }
+    }
+
+    public func value(_ config: LoopConfig) -> Double { read(config) }
+}
+
+/// Errors from reading or changing configuration.
+public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownKey(String, suggestion: String?)
+    case invalidValue(key: String, value: String, expected: String)
+    case inconsistent(String)
+
+    public var description: String {
+        switch self {
+        case .unknownKey(let key, let suggestion):
+            if let suggestion { return "unknown config key '\(key)' — did you mean '\(suggestion)'?" }
+            return "unknown config key '\(key)' — 'config' lists every key"
+        case .invalidValue(let key, let value, let expected):
+            return "invalid value '\(value)' for \(key): expected \(expected)"
+        case .inconsistent(let message):
+            return message
+        }
+    }
+}
+
+extension LoopConfig {
+    /// Every key, in display order. The single source for `config`, `get`, `set`, `reset` and completion.
+    public static let keys: [ConfigKey] = [
+        ConfigKey(name: "tier1_interval", kind: .duration, summary: "retrain tier 1 (logistic) after this long",
+                  read: { $0.tier1Interval }, write: { $0.tier1Interval = $1 }),
+        ConfigKey(name: "tier2_interval", kind: .duration, summary: "retrain tier 2 (+ XGBoost) after this long",
+                  read: { $0.tier2Interval }, write: { $0.tier2Interval = $1 }),
+        ConfigKey(name: "tier3_interval", kind: .duration, summary: "retrain tier 3 (+ LSTM) after this long",
+                  read: { $0.tier3Interval }, write: { $0.tier3Interval = $1 }),
+        ConfigKey(name: "performance_threshold", kind: .real(0...1),
+                  summary: "retrain when live accuracy over evaluation_window falls below this",
+                  read: { $0.performanceThreshold }, write: { $0.performanceThreshold = $1 }),
+        ConfigKey(name: "improvement_threshold", kind: .real(0...1),
+                  summary: "accuracy change that counts as improving/degrading in trends",
+                  read: { $0.improvementThreshold }, write: { $0.improvementThreshold = $1 }),
+        ConfigKey(name: "evaluation_window", kind: .integer(1...100_000),
+                  summary: "scored predictions that make up recent performance",
+                  read: { Double($0.evaluationWindow) }, write: { $0.evaluationWindow = Int($1) }),
+        ConfigKey(name: "log_window", kind: .integer(10...1_000_000),
+                  summary: "scored predictions kept in memory (rolling)",
+                  read: { Double($0.logWindow) }, write: { $0.logWindow = Int($1) }),
+        ConfigKey(name: "trend_window", kind: .integer(2...1000),
+                  summary: "trainings compared by trend (first vs last)",
+                  read: { Double($0.trendWindow) }, write: { $0.trendWindow = Int($1) }),
+        ConfigKey(name: "weights.logistic", kind: .real(0...1), summary: "ensemble weight of logistic regression",
+                  read: { $0.weightLogistic }, write: { $0.weightLogistic = $1 }),
+        ConfigKey(name: "weights.xgboost", kind: .real(0...1), summary: "ensemble weight of XGBoost",
+                  read: { $0.weightXGBoost }, write: { $0.weightXGBoost = $1 }),
+        ConfigKey(name: "weights.lstm", kind: .real(0...1), summary: "ensemble weight of the LSTM",
+                  read: { $0.weightLSTM }, write: { $0.weightLSTM = $1 }),
+        ConfigKey(name: "buy_threshold", kind: .real(0...1), summary: "ensemble probability above which the signal is BUY",
+                  read: { $0.buyThreshold }, write: { $0.buyThreshold = $1 }),
+        ConfigKey(name: "sell_threshold", kind: .real(0...1), summary: "ensemble probability below which the signal is SELL",
+                  read: { $0.sellThreshold }, write: { $0.sellThreshold = $1 }),
+        ConfigKey(name: "test_fraction", kind: .real(0.05...0.5),
+                  summary: "chronological holdout: the latest fraction of rows used for evaluation",
+                  read: { $0.testFraction }, write: { $0.testFraction = $1 }),
+    ]
+
+    public static func key(named name: String) -> ConfigKey? {
+        keys.first { $0.name == name.lowercased() }
+    }
+
+    /// Sets `name` from user text, validating the value and the config as a whole; `self` is unchanged on error.
+    public mutating func set(_ name: String, to text: String) throws {
+        guard let key = Self.key(named: name) else {
+            throw ConfigError.unknownKey(name, suggestion: Suggest.closest(to: name, in: Self.keys.map(\.name)))
+        }
+        let value = try Self.parse(text, for: key)
+        var candidate = self
+        key.write(&candidate, value)
+        try candidate.validate()
+        self = candidate
+    }
+
+    /// Restores one key's default.
+    public mutating func reset(_ name: String) throws {
+        guard let key = Self.key(named: name) else {
+            throw ConfigError.unknownKey(name, suggestion: Suggest.closest(to: name, in: Self.keys.map(\.name)))
+        }
+        var candidate = self
+        key.write(&candidate, key.read(LoopConfig()))
+        try candidate.validate()
+        self = candidate
+    }
+
+    static func parse(_ text: String, for key: ConfigKey) throws -> Double {
+        switch key.kind {
+        case .duration:
+            guard let seconds = DurationText.parse(text), seconds > 0 else {
+                throw ConfigError.invalidValue(key: key.name, value: text,
+                                               expected: "a duration > 0 such as 3600, 90m, 6h or 2d")
+            }
+            return seconds
+        case .real(let range):
+            guard let value = Double(text), value.isFinite, range.contains(value) else {
+                throw ConfigError.invalidValue(key: key.name, value: text,
+                                               expected: "a number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        case .integer(let range):
+            guard let value = Int(text), range.contains(value) else {
+                throw ConfigError.invalidValue(key: key.name, value: text,
+                                               expected: "a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return Double(value)
+        }
+    }
+
+    /// Checks relations between keys that single-key ranges cannot.
+    public func validate() throws {
+        if sellThreshold >= buyThreshold {
+            throw ConfigError.inconsistent("sell_threshold (\(sellThreshold)) must be below buy_threshold (\(buyThreshold))")
+        }
+        if evaluationWindow > logWindow {
+            throw ConfigError.inconsistent("evaluation_window (\(evaluationWindow)) cannot exceed log_window (\(logWindow))")
+        }
+        if weightLogistic + weightXGBoost + weightLSTM <= 0 {
+            throw ConfigError.inconsistent("at least one ensemble weight must be above 0")
+        }
+    }
+}
+
+/// "Did you mean" suggestions: the closest candidate within edit distance 2.
+public enum Suggest {
+    public static func closest(to word: String, in candidates: [String]) -> String? {
+        let lowered = word.lowercased()
+        var best: (String, Int)?
+        for candidate in candidates {
+            let distance = editDistance(lowered, candidate.lowercased())
+            if distance <= 2, distance < (best?.1 ?? Int.max) { best = (candidate, distance) }
+        }
+        return best?.0
+    }
+
+    /// Levenshtein distance with adjacent transpositions counted as one edit (`trian` → `train`).
+    public static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var value = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    value = min(value, table[i - 2][j - 2] + 1)
+                }
+                table[i][j] = value
+            }
+        }
+        return table[a.count][b.count]
+    }
+}

@@ -1,0 +1,308 @@
+import Foundation
+import Learning
+import MarketData
+
+/// The loop's clock: a time source plus an offset that `advance` moves.
+public struct LoopClock: Sendable {
+    public var offset: TimeInterval = 0
+    private let source: @Sendable () -> TimeInterval
+
+    public init(offset: TimeInterval = 0, source: @escaping @Sendable () -> TimeInterval) {
+        self.offset = offset
+        self.source = source
+    }
+
+    public var now: TimeInterval { source() + offset }
+}
+
+/// The current model of a kind, with its version and holdout metrics.
+public struct ModelSlot: Sendable {
+    public let model: any TrainedModel
+    public let record: TrainingRecord
+}
+
+/// The models one `train` produced.
+public struct TierTrainingResult: Sendable {
+    public let tier: Int
+    public let seconds: Double
+    public let records: [TrainingRecord]
+}
+
+/// What one `cycle` did for one tier.
+public struct CycleTierOutcome: Sendable {
+    public let decision: TriggerDecision
+    public let result: TierTrainingResult?
+    public let error: String?
+}
+
+public enum CycleStatus: String, Sendable {
+    case success, noAction = "no_action", skipped, error
+}
+
+public struct CycleReport: Sendable {
+    public let status: CycleStatus
+    public let message: String
+    public let tiers: [CycleTierOutcome]
+}
+
+/// Something worth telling the user while the loop works; the shell turns these into log lines.
+public enum LoopEvent: Sendable {
+    case trainingStarted(tier: Tier)
+    case trainingFinished(TierTrainingResult)
+    case trainingFailed(tier: Tier, message: String)
+}
+
+/// The feedback loop: data, tiers, triggers, models, ensemble, prediction log and history.
+///
+/// Not thread-safe by itself; the shell drives it from one thread.
+public final class LoopEngine {
+    public private(set) var config = LoopConfig()
+    public var clock: LoopClock
+    public private(set) var series: PriceSeries?
+    public private(set) var models: [ModelKind: ModelSlot] = [:]
+    public private(set) var history: [TrainingRecord] = []
+    public private(set) var versions: [ModelKind: Int] = [:]
+    /// Last training time per tier number.
+    public private(set) var lastTraining: [Int: TimeInterval] = [:]
+    /// The log's `totalLogged` when each tier last trained: the performance trigger counts only later outcomes.
+    public private(set) var logMarkAtTraining: [Int: Int] = [:]
+    public private(set) var log = PredictionLog()
+    public private(set) var pending: Prediction?
+    public private(set) var trainingInProgress = false
+    public var onEvent: ((LoopEvent) -> Void)?
+
+    public init(clock: LoopClock) {
+        self.clock = clock
+    }
+
+    // MARK: Data and config
+
+    /// Replaces the market data. Models stay (they are scored on the new data); a pending prediction is dropped
+    /// because it referred to the old series.
+    public func load(_ newSeries: PriceSeries) {
+        series = newSeries
+        pending = nil
+    }
+
+    public func setConfig(_ key: String, _ value: String) throws {
+        try config.set(key, to: value)
+        log.setCapacity(config.logWindow)
+    }
+
+    public func resetConfig(_ key: String) throws {
+        try config.reset(key)
+        log.setCapacity(config.logWindow)
+    }
+
+    /// Moves the loop's clock forward.
+    public func advance(by seconds: TimeInterval) throws {
+        guard seconds.isFinite, seconds > 0 else {
+            throw LoopError.nonMonotonicClock("advance needs a positive duration such as 90m, 6h or 2d — the loop's clock never goes back")
+        }
+        clock.offset += seconds
+    }
+
+    // MARK: Triggers
+
+    /// Whether `tier` should train now, and why. Shared by `cycle`, `status` and tests.
+    public func decision(for tier: Tier) -> TriggerDecision {
+        if trainingInProgress { return TriggerDecision(tier: tier.number, due: false, reason: .trainingInProgress) }
+        if !tier.isAvailable {
+            return TriggerDecision(tier: tier.number, due: false, reason: .unavailable(missing: tier.missingModels))
+        }
+        guard let last = lastTraining[tier.number] else {
+            return TriggerDecision(tier: tier.number, due: true, reason: .neverTrained)
+        }
+        let interval = config.interval(forTier: tier.number)
+        let elapsed = clock.now - last
+        if elapsed >= interval {
+            return TriggerDecision(tier: tier.number, due: true,
+                                   reason: .intervalElapsed(elapsed: elapsed, interval: interval))
+        }
+        if let accuracy = liveAccuracy(since: logMarkAtTraining[tier.number] ?? 0),
+           accuracy < config.performanceThreshold {
+            return TriggerDecision(tier: tier.number, due: true,
+                                   reason: .performanceBelowThreshold(accuracy: accuracy,
+                                                                       threshold: config.performanceThreshold,
+                                                                       window: config.evaluationWindow))
+        }
+        return TriggerDecision(tier: tier.number, due: false, reason: .notDue(nextIn: interval - elapsed))
+    }
+
+    /// Accuracy over the last `evaluationWindow` outcomes scored after log position `mark`; nil while fewer exist.
+    func liveAccuracy(since mark: Int) -> Double? {
+        let window = config.evaluationWindow
+        let recent = log.recent(window, after: mark)
+        guard recent.count >= window else { return nil }
+        return Double(recent.lazy.filter(\.correct).count) / Double(recent.count)
+    }
+
+    // MARK: Training
+
+    /// Trains every model of `tier` on the loaded data; on any failure no model changes.
+    @discardableResult
+    public func train(_ tier: Tier) throws -> TierTrainingResult {
+        guard !trainingInProgress else { throw LoopError.trainingInProgress }
+        guard tier.isAvailable else { throw LoopError.tierUnavailable(tier: tier.number, missing: tier.missingModels) }
+        guard let series else { throw LoopError.noData }
+        trainingInProgress = true
+        defer { trainingInProgress = false }
+        onEvent?(.trainingStarted(tier: tier))
+        let started = ContinuousClock.now
+        do {
+            let dataset = try Dataset.make(from: series, testFraction: config.testFraction)
+            var fitted: [(FitOutcome, Double)] = []
+            for kind in tier.models {
+                let modelStart = ContinuousClock.now
+                let outcome = try ModelTrainer.fit(kind, dataset: dataset)
+                fitted.append((outcome, Self.seconds(since: modelStart)))
+            }
+            // Commit only after every model of the tier fitted.
+            let now = clock.now
+            var records: [TrainingRecord] = []
+            for (outcome, seconds) in fitted {
+                let kind = outcome.model.kind
+                let version = (versions[kind] ?? 0) + 1
+                versions[kind] = version
+                let record = TrainingRecord(time: now, model: kind, version: version, tier: tier.number,
+                                            accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
+                                            trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: seconds)
+                models[kind] = ModelSlot(model: outcome.model, record: record)
+                history.append(record)
+                records.append(record)
+            }
+            // A tier retrains the models of every lower tier too, so their clocks restart with it.
+            for lower in Tier.all where lower.number <= tier.number && Set(lower.models).isSubset(of: tier.models) {
+                lastTraining[lower.number] = now
+                logMarkAtTraining[lower.number] = log.totalLogged
+            }
+            let result = TierTrainingResult(tier: tier.number, seconds: Self.seconds(since: started), records: records)
+            onEvent?(.trainingFinished(result))
+            return result
+        } catch {
+            onEvent?(.trainingFailed(tier: tier, message: String(describing: error)))
+            throw error
+        }
+    }
+
+    /// One feedback-loop cycle: trains the due tiers, highest first; a trained tier covers the lower ones.
+    public func cycle() -> CycleReport {
+        if trainingInProgress {
+            let outcomes = Tier.all.map {
+                CycleTierOutcome(decision: TriggerDecision(tier: $0.number, due: false, reason: .trainingInProgress),
+                                 result: nil, error: nil)
+            }
+            return CycleReport(status: .skipped, message: "training already in progress, skipping cycle", tiers: outcomes)
+        }
+        guard series != nil else {
+            return CycleReport(status: .error, message: LoopError.noData.description, tiers: [])
+        }
+        var outcomes: [Int: CycleTierOutcome] = [:]
+        var coveredBy: [Int: Int] = [:]
+        for tier in Tier.all.reversed() {
+            if let covering = coveredBy[tier.number] {
+                outcomes[tier.number] = CycleTierOutcome(
+                    decision: TriggerDecision(tier: tier.number, due: false, reason: .coveredByTier(covering)),
+                    result: nil, error: nil)
+                continue
+            }
+            let decision = decision(for: tier)
+            guard decision.due else {
+                outcomes[tier.number] = CycleTierOutcome(decision: decision, result: nil, error: nil)
+                continue
+            }
+            do {
+                let result = try train(tier)
+                outcomes[tier.number] = CycleTierOutcome(decision: decision, result: result, error: nil)
+                for lower in Tier.all where lower.number < tier.number && Set(lower.models).isSubset(of: tier.models) {
+                    coveredBy[lower.number] = tier.number
+                }
+            } catch {
+                outcomes[tier.number] = CycleTierOutcome(decision: decision, result: nil, error: String(describing: error))
+            }
+        }
+        let ordered = Tier.all.compactMap { outcomes[$0.number] }
+        let trained = ordered.filter { $0.result != nil }.count
+        let failed = ordered.filter { $0.error != nil }
+        if let first = failed.first {
+            return CycleReport(status: .error, message: "tier\(first.decision.tier) failed: \(first.error ?? "")",
+                               tiers: ordered)
+        }
+        if trained > 0 {
+            return CycleReport(status: .success, message: "\(trained) tier(s) trained", tiers: ordered)
+        }
+        return CycleReport(status: .noAction, message: "no tier due", tiers: ordered)
+    }
+
+    // MARK: Prediction
+
+    /// Ensemble prediction on the latest bar; it becomes the pending prediction.
+    public func predict() throws -> Prediction {
+        guard let series else { throw LoopError.noData }
+        let trained = ModelKind.allCases.compactMap { models[$0] }
+        guard !trained.isEmpty else { throw LoopError.noTrainedModel }
+        let features = FeatureBuilder.features(for: series)
+        let row = features.rows - 1
+        guard row >= 0, let lastBar = series.last else { throw LoopError.noData }
+        var probabilities: [ModelProbability] = []
+        var rawWeights: [(ModelKind, Double)] = []
+        for slot in trained {
+            probabilities.append(ModelProbability(model: slot.model.kind,
+                                                  value: slot.model.probabilityUp(features: features, row: row)))
+            rawWeights.append((slot.model.kind, config.weight(for: slot.model.kind)))
+        }
+        var weightSum = rawWeights.reduce(0) { $0 + $1.1 }
+        // All trained models weighted 0: fall back to equal weights rather than dividing by zero.
+        if weightSum <= 0 {
+            rawWeights = rawWeights.map { ($0.0, 1) }
+            weightSum = Double(rawWeights.count)
+        }
+        let weights = rawWeights.map { ModelProbability(model: $0.0, value: $0.1 / weightSum) }
+        let ensemble = zip(probabilities, weights).reduce(0) { $0 + $1.0.value * $1.1.value }
+        let signal: Signal = ensemble > config.buyThreshold ? .buy : ensemble < config.sellThreshold ? .sell : .hold
+        let prediction = Prediction(signal: signal, ensemble: ensemble, models: probabilities, weights: weights,
+                                    price: lastBar.close, barTime: lastBar.time, madeAt: clock.now)
+        pending = prediction
+        return prediction
+    }
+
+    /// Scores the pending prediction (or `predicted`, when given) against what happened.
+    @discardableResult
+    public func logOutcome(actual: Signal, predicted: Signal? = nil) throws -> ScoredPrediction {
+        let scored: Prediction?
+        let signal: Signal
+        if let predicted {
+            signal = predicted
+            scored = pending?.signal == predicted ? pending : nil
+        } else if let pending {
+            signal = pending.signal
+            scored = pending
+        } else {
+            throw LoopError.noPendingPrediction
+        }
+        let entry = log.append(predicted: signal, actual: actual, at: clock.now, prediction: scored)
+        if scored != nil { pending = nil }
+        return entry
+    }
+
+    // MARK: Reporting
+
+    public func performance() -> PerformanceSummary {
+        let window = config.evaluationWindow
+        let recent = log.recent(window)
+        let correct = recent.lazy.filter(\.correct).count
+        return PerformanceSummary(accuracy: recent.count >= window ? Double(correct) / Double(recent.count) : nil,
+                                  evaluationWindow: window, windowPredictions: recent.count,
+                                  correctPredictions: correct, totalPredictions: log.totalLogged,
+                                  totalCorrect: log.totalCorrect)
+    }
+
+    public func trend(_ model: ModelKind, window: Int? = nil) -> Trend {
+        Trend.of(model, history: history, window: window ?? config.trendWindow, threshold: config.improvementThreshold)
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// A training tier: a named set of models and the config key holding its interval.
+public struct Tier: Sendable, Equatable {
+    public let number: Int
+    public let name: String
+    public let models: [ModelKind]
+
+    public static let all: [Tier] = [
+        Tier(number: 1, name: "Basic", models: [.logistic]),
+        Tier(number: 2, name: "Intermediate", models: [.logistic, .xgboost]),
+        Tier(number: 3, name: "Advanced", models: [.logistic, .xgboost, .lstm]),
+    ]
+
+    public var label: String { "tier\(number)" }
+    public var missingModels: [ModelKind] { models.filter { !$0.isAvailable } }
+    public var isAvailable: Bool { missingModels.isEmpty }
+
+    /// `tier1`, `1` or `t1`.
+    public static func parse(_ text: String) throws -> Tier {
+        let lowered = text.lowercased()
+        let digits = lowered.hasPrefix("tier") ? String(lowered.dropFirst(4))
+            : lowered.hasPrefix("t") ? String(lowered.dropFirst()) : lowered
+        guard let number = Int(digits), let tier = all.first(where: { $0.number == number }) else {
+            throw LoopError.unknownTier(text)
+        }
+        return tier
+    }
+}
+
+/// Why a tier is or is not due for training.
+public enum TriggerReason: Sendable, Equatable {
+    case neverTrained
+    case intervalElapsed(elapsed: TimeInterval, interval: TimeInterval)
+    case performanceBelowThreshold(accuracy: Double, threshold: Double, window: Int)
+    case notDue(nextIn: TimeInterval)
+    case trainingInProgress
+    case unavailable(missing: [ModelKind])
+    case coveredByTier(Int)
+
+    /// A stable machine-readable code for JSON.
+    public var code: String {
+        switch self {
+        case .neverTrained: return "never_trained"
+        case .intervalElapsed: return "interval_elapsed"
+        case .performanceBelowThreshold: return "performance_below_threshold"
+        case .notDue: return "not_due"
+        case .trainingInProgress: return "training_in_progress"
+        case .unavailable: return "unavailable"
+        case .coveredByTier: return "covered_by_higher_tier"
+        }
+    }
+
+    /// One line for people.
+    public var explanation: String {
+        switch self {
+        case .neverTrained:
+            return "never trained"
+        case .intervalElapsed(let elapsed, let interval):
+            return "interval elapsed (\(DurationText.format(elapsed)) since last training ≥ \(DurationText.format(interval)))"
+        case .performanceBelowThreshold(let accuracy, let threshold, let window):
+            return String(format: "performance below threshold (%.1f%% over the last %d < %.1f%%)",
+                          accuracy * 100, window, threshold * 100)
+        case .notDue(let nextIn):
+            return "not due (next in \(DurationText.format(nextIn)))"
+        case .trainingInProgress:
+            return "a training is in progress"
+        case .unavailable(let missing):
+            return "needs \(missing.map(\.displayName).joined(separator: " and ")) (not in this build yet)"
+        case .coveredByTier(let tier):
+            return "retrained as part of tier\(tier)"
+        }
+    }
+}
+
+/// A trigger's answer for one tier: due or not, and why.
+public struct TriggerDecision: Sendable, Equatable {
+    public let tier: Int
+    public let due: Bool
+    public let reason: TriggerReason
+
+    public init(tier: Int, due: Bool, reason: TriggerReason) {
+        self.tier = tier
+        self.due = due
+        self.reason = reason
+    }
+}

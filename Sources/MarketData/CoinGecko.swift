@@ -1,0 +1,306 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A blocking client for CoinGecko's market-chart API (USD prices and volumes).
+public struct CoinGeckoClient: Sendable {
+    /// Total attempts per fetch, the first included.
+    public static let maxTries = 3
+    /// The longest `Retry-After` wait honoured on HTTP 429, in seconds.
+    public static let maxRetryAfter: TimeInterval = 10
+
+    /// Scheme, host and optional path prefix; `/api/v3/...` is appended.
+    public var baseURL: URL
+    /// Sent as `x-cg-demo-api-key` when set.
+    public var apiKey: String?
+    /// Per-attempt time limit in seconds; rounded up to whole seconds (see `attemptTimeout`).
+    public var timeout: TimeInterval
+    /// Pause before the second and third attempt; the last entry repeats if there are fewer.
+    public var retryDelays: [TimeInterval]
+
+    public init(
+        baseURL: URL = URL(string: "https://api.coingecko.com")!,
+        apiKey: String? = nil,
+        timeout: TimeInterval = 15,
+        retryDelays: [TimeInterval] = [1, 2]
+    ) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.timeout = timeout
+        self.retryDelays = retryDelays
+    }
+
+    /// Reads LGC_COINGECKO_URL and COINGECKO_API_KEY from the environment dictionary given.
+    ///
+    /// Blank values are ignored, as is a URL that is not http(s); the defaults apply then.
+    public static func fromEnvironment(_ env: [String: String]) -> CoinGeckoClient {
+        var client = CoinGeckoClient()
+        if let raw = env["LGC_COINGECKO_URL"]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty,
+           let url = URL(string: raw), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+           url.host != nil {
+            client.baseURL = url
+        }
+        if let key = env["COINGECKO_API_KEY"]?.trimmingCharacters(in: .whitespaces), !key.isEmpty {
+            client.apiKey = key
+        }
+        return client
+    }
+
+    /// GET {base}/api/v3/coins/{id}/market_chart?vs_currency=usd&days=N ; blocking (the shell is synchronous).
+    ///
+    /// Retries timeouts, connection errors, HTTP 429 and 5xx, up to `maxTries` attempts in all;
+    /// other HTTP errors fail at once. The series' symbol is the coin id uppercased.
+    public func fetch(coin: String, days: Int) throws -> PriceSeries {
+        try Self.validate(coin: coin, days: days)
+        let request = makeRequest(coin: coin, days: days)
+
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = attemptTimeout
+        configuration.timeoutIntervalForResource = attemptTimeout
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
+
+        var failure = MarketDataError.network("no request was made")
+        var pause: TimeInterval = 0
+        for attempt in 0..<Self.maxTries {
+            if attempt > 0, pause > 0 { Thread.sleep(forTimeInterval: pause) }
+            switch perform(request, in: session) {
+            case .transport(let message):
+                // Only thrown after the last attempt, so it speaks of all of them.
+                failure = .network("could not reach \(baseURL.host ?? baseURL.absoluteString) after \(Self.maxTries) tries: \(message)")
+                pause = delay(afterAttempt: attempt)
+            case .response(let status, let retryAfter, let body):
+                switch status {
+                case 200..<300:
+                    return try Self.parse(json: body, coin: coin)
+                case 404:
+                    throw MarketDataError.invalidArgument(
+                        "CoinGecko does not know the coin id '\(coin)' (HTTP 404) — use its API id, e.g. bitcoin, ethereum or solana")
+                case 429:
+                    failure = .http(status: status, body: Self.errorText(body))
+                    pause = Self.retryAfterSeconds(retryAfter) ?? delay(afterAttempt: attempt)
+                case 500...599:
+                    failure = .http(status: status, body: Self.errorText(body))
+                    pause = delay(afterAttempt: attempt)
+                default:
+                    throw MarketDataError.http(status: status, body: Self.errorText(body))
+                }
+            }
+        }
+        throw failure
+    }
+
+    /// Builds a series from a market-chart JSON body; times are sorted, duplicate times keep the later entry.
+    public static func parse(json: Data, coin: String) throws -> PriceSeries {
+        guard json.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {
+            throw MarketDataError.badResponse("the body is empty")
+        }
+        let chart: MarketChart
+        do {
+            chart = try JSONDecoder().decode(MarketChart.self, from: json)
+        } catch DecodingError.typeMismatch(_, let context) {
+            throw MarketDataError.badResponse("unexpected JSON at \(codingPath(context.codingPath)): \(snippet(json))")
+        } catch DecodingError.valueNotFound(_, let context) {
+            throw MarketDataError.badResponse("missing value at \(codingPath(context.codingPath)): \(snippet(json))")
+        } catch {
+            throw MarketDataError.badResponse("the body is not valid JSON: \(snippet(json))")
+        }
+        guard let prices = chart.prices else {
+            throw MarketDataError.badResponse("no 'prices' in the answer: \(snippet(json))")
+        }
+        guard !prices.isEmpty else {
+            throw MarketDataError.badResponse("no prices for '\(coin)' in the answer")
+        }
+
+        var points = [(time: Double, price: Double)]()
+        points.reserveCapacity(prices.count)
+        for (index, pair) in prices.enumerated() {
+            guard pair.count >= 2, let time = pair[0], let price = pair[1], time.isFinite else {
+                throw MarketDataError.badResponse("prices[\(index)] is not a [time, price] pair")
+            }
+            guard price.isFinite, price > 0 else {
+                throw MarketDataError.badResponse(
+                    "price \(price) at \(CivilDate.iso(time / 1000)) for '\(coin)' is not a positive number")
+            }
+            points.append((time, price))
+        }
+        let volumes = try volumesMatching(points.map(\.time), from: chart.totalVolumes ?? [])
+
+        // Stable order by time; of equal times the later entry wins, as it is the fresher quote.
+        let order = points.indices.sorted { (points[$0].time, $0) < (points[$1].time, $1) }
+        var bars = [Bar]()
+        bars.reserveCapacity(order.count)
+        for index in order {
+            let bar = Bar(time: points[index].time / 1000, price: points[index].price, volume: volumes[index])
+            if let last = bars.last, last.time == bar.time {
+                bars[bars.count - 1] = bar
+            } else {
+                bars.append(bar)
+            }
+        }
+        return PriceSeries(symbol: coin.uppercased(), source: "coingecko", bars: bars)
+    }
+
+    // MARK: - Internals
+
+    static func validate(coin: String, days: Int) throws {
+        let allowed = coin.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || CSVByte.isDigit($0) || $0 == CSVByte.minus }
+        guard !coin.isEmpty, coin.utf8.count <= 100, allowed else {
+            throw MarketDataError.invalidArgument(
+                "'\(coin)' is not a CoinGecko coin id — ids are lowercase letters, digits and hyphens, e.g. bitcoin, ethereum, usd-coin")
+        }
+        guard (1...3650).contains(days) else {
+            throw MarketDataError.invalidArgument("days must be between 1 and 3650, got \(days)")
+        }
+    }
+
+    /// The timeout given to URLSession: whole seconds, at least 1, because Linux's URLSession
+    /// truncates to whole seconds and treats a sub-second limit as already expired.
+    var attemptTimeout: TimeInterval {
+        max(1, timeout.rounded(.up))
+    }
+
+    func makeRequest(coin: String, days: Int) -> URLRequest {
+        var url = baseURL
+        for component in ["api", "v3", "coins", coin, "market_chart"] { url.appendPathComponent(component) }
+        var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
+        components.queryItems = [URLQueryItem(name: "vs_currency", value: "usd"), URLQueryItem(name: "days", value: String(days))]
+        var request = URLRequest(url: components.url!, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: attemptTimeout)
+        request.httpMethod = "GET"
+        request.setValue("application/json", forHTTPHeaderField: "accept")
+        request.setValue("lgc-shell", forHTTPHeaderField: "user-agent")
+        if let apiKey { request.setValue(apiKey, forHTTPHeaderField: "x-cg-demo-api-key") }
+        return request
+    }
+
+    /// The configured pause after failed attempt `attempt` (0-based).
+    func delay(afterAttempt attempt: Int) -> TimeInterval {
+        guard let last = retryDelays.last else { return 0 }
+        return max(0, attempt < retryDelays.count ? retryDelays[attempt] : last)
+    }
+
+    /// A `Retry-After` header in seconds, capped at `maxRetryAfter`; nil when absent or an HTTP date.
+    static func retryAfterSeconds(_ header: String?) -> TimeInterval? {
+        guard let header, let seconds = Double(header.trimmingCharacters(in: .whitespaces)),
+              seconds.isFinite, seconds >= 0 else { return nil }
+        return min(seconds, maxRetryAfter)
+    }
+
+    private enum Outcome: Sendable {
+        case transport(String)
+        case response(status: Int, retryAfter: String?, body: Data)
+    }
+
+    /// Hands the completion handler's result to the waiting thread; the semaphore orders the accesses.
+    private final class OutcomeBox: @unchecked Sendable {
+        var outcome: Outcome?
+    }
+
+    private func perform(_ request: URLRequest, in session: URLSession) -> Outcome {
+        let box = OutcomeBox()
+        let done = DispatchSemaphore(value: 0)
+        let seconds = attemptTimeout
+        let task = session.dataTask(with: request) { data, response, error in
+            if let error {
+                box.outcome = .transport(Self.describe(error, timeout: seconds))
+            } else if let http = response as? HTTPURLResponse {
+                box.outcome = .response(
+                    status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"), body: data ?? Data())
+            } else {
+                box.outcome = .transport("the server's answer was not HTTP")
+            }
+            done.signal()
+        }
+        task.resume()
+        // URLSession enforces the timeout itself; this guard only stops a stuck task from hanging the shell.
+        if done.wait(timeout: .now() + seconds + 5) == .timedOut {
+            task.cancel()
+            done.wait()
+        }
+        return box.outcome ?? .transport("the request did not complete")
+    }
+
+    private static func describe(_ error: Error, timeout: TimeInterval) -> String {
+        guard let urlError = error as? URLError else { return error.localizedDescription }
+        switch urlError.code {
+        case .timedOut:
+            let shown = timeout < 1e9 ? String(Int(timeout)) : String(timeout)
+            return "no answer within \(shown) s"
+        case .cannotConnectToHost: return "connection refused"
+        case .cannotFindHost, .dnsLookupFailed: return "cannot resolve the host name"
+        case .notConnectedToInternet: return "no internet connection"
+        case .networkConnectionLost: return "the connection was lost"
+        case .cancelled: return "the request was cancelled"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            return "the TLS connection failed"
+        case .badServerResponse, .zeroByteResource, .cannotParseResponse:
+            return "the server's answer was unreadable"
+        default: return urlError.localizedDescription
+        }
+    }
+
+    /// CoinGecko's `error_message`/`error` from an error body, or the body's text.
+    static func errorText(_ body: Data) -> String {
+        if let object = try? JSONSerialization.jsonObject(with: body), let message = findErrorMessage(object) {
+            return message
+        }
+        return String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private static func findErrorMessage(_ object: Any) -> String? {
+        guard let dictionary = object as? [String: Any] else { return nil }
+        for key in ["error_message", "error"] {
+            if let text = dictionary[key] as? String { return text }
+        }
+        for key in ["status", "error"] {
+            if let nested = dictionary[key], let text = findErrorMessage(nested) { return text }
+        }
+        return nil
+    }
+
+    private static func volumesMatching(_ times: [Double], from volumes: [[Double?]]) throws -> [Double] {
+        func volume(_ pair: [Double?], _ index: Int) throws -> Double {
+            guard pair.count >= 2, let value = pair[1] else { return 0 }
+            guard value.isFinite, value >= 0 else {
+                throw MarketDataError.badResponse("total_volumes[\(index)] is \(value), not a non-negative number")
+            }
+            return value
+        }
+        // CoinGecko lists volumes at the same times as prices; match by time only when it does not.
+        let alignedByIndex = volumes.count == times.count
+            && zip(volumes, times).allSatisfy { $0.first.flatMap { $0 } == $1 }
+        if alignedByIndex {
+            return try volumes.enumerated().map { try volume($0.element, $0.offset) }
+        }
+        var byTime = [Double: Double]()
+        byTime.reserveCapacity(volumes.count)
+        for (index, pair) in volumes.enumerated() {
+            guard let time = pair.first.flatMap({ $0 }) else { continue }
+            byTime[time] = try volume(pair, index)
+        }
+        return times.map { byTime[$0] ?? 0 }
+    }
+
+    private static func snippet(_ data: Data) -> String {
+        let text = String(decoding: data.prefix(80), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return data.count > 80 ? "'\(text)…'" : "'\(text)'"
+    }
+
+    private static func codingPath(_ path: [any CodingKey]) -> String {
+        path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+    }
+}
+
+/// The parts of a market-chart answer that are used; optional so their absence gets a clear error.
+private struct MarketChart: Decodable {
+    var prices: [[Double?]]?
+    var totalVolumes: [[Double?]]?
+
+    enum CodingKeys: String, CodingKey {
+        case prices
+        case totalVolumes = "total_volumes"
+    }
+}

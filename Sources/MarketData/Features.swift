@@ -1,0 +1,191 @@
+import Foundation
+
+/// A dense, row-major matrix of model features with the bar each row belongs to.
+public struct FeatureMatrix: Sendable, Equatable {
+    /// Column names, in model column order.
+    public let names: [String]
+    /// For each row, the index of its bar in the series.
+    public let barIndices: [Int]
+    /// For each row, its bar's time (seconds since 1970).
+    public let times: [TimeInterval]
+    /// Row-major values, `rows * cols` of them.
+    public let values: [Double]
+
+    /// Creates a matrix; `values` must hold `barIndices.count * names.count` row-major values.
+    public init(names: [String], barIndices: [Int], times: [TimeInterval], values: [Double]) {
+        precondition(times.count == barIndices.count, "one time per row")
+        precondition(values.count == barIndices.count * names.count, "values must be rows * cols")
+        self.names = names
+        self.barIndices = barIndices
+        self.times = times
+        self.values = values
+    }
+
+    public var rows: Int { barIndices.count }
+    public var cols: Int { names.count }
+
+    public subscript(row: Int, col: Int) -> Double {
+        values[row * names.count + col]
+    }
+
+    /// The values of row `r`, in column order.
+    public func row(_ r: Int) -> ArraySlice<Double> {
+        values[(r * names.count)..<((r + 1) * names.count)]
+    }
+}
+
+/// Builds the causal, scale-free feature matrix the models train on.
+public enum FeatureBuilder {
+    /// Column names in model order. Every column is a ratio, return, or bounded score, so
+    /// models trained at one price level still apply at another.
+    public static let names: [String] = [
+        "sma_7_ratio", "sma_25_ratio", "sma_99_ratio",
+        "ema_12_ratio", "ema_26_ratio",
+        "macd", "macd_signal", "macd_hist",
+        "rsi_14",
+        "bb_position", "bb_width",
+        "volatility_24",
+        "volume_ratio",
+        "vwap_14_ratio",
+        "return_1", "return_24",
+        "quarter_end",
+        "support_48", "resistance_48",
+    ]
+
+    /// The first bar index that gets a row: before it the 24-bar return and volatility
+    /// windows are not yet full.
+    public static let warmup: Int = 24
+
+    /// One row per bar from `warmup` to the last bar (the last row is the latest bar, which
+    /// has no target yet); empty when the series has `warmup` bars or fewer.
+    ///
+    /// Every value at bar `t` uses bars `0...t` only.
+    public static func features(for series: PriceSeries) -> FeatureMatrix {
+        let bars = series.bars
+        let count = bars.count
+        let rowCount = max(0, count - warmup)
+        guard rowCount > 0 else {
+            return FeatureMatrix(names: names, barIndices: [], times: [], values: [])
+        }
+
+        var close = [Double](); close.reserveCapacity(count)
+        var high = [Double](); high.reserveCapacity(count)
+        var low = [Double](); low.reserveCapacity(count)
+        var volume = [Double](); volume.reserveCapacity(count)
+        var time = [Double](); time.reserveCapacity(count)
+        for bar in bars {
+            close.append(bar.close)
+            high.append(bar.high)
+            low.append(bar.low)
+            volume.append(bar.volume)
+            time.append(bar.time)
+        }
+
+        let sma7 = Indicators.sma(close, period: 7)
+        let sma25 = Indicators.sma(close, period: 25)
+        let sma99 = Indicators.sma(close, period: 99)
+        let ema12 = Indicators.ema(close, span: 12)
+        let ema26 = Indicators.ema(close, span: 26)
+        let macd = Indicators.macd(close)
+        let rsi = Indicators.rsi(close, period: 14)
+        let bands = Indicators.bollinger(close, period: 20, width: 2)
+        let volatility = Indicators.volatility(close, period: 24)
+        let volumeMean = Indicators.sma(volume, period: 20)
+        let vwap = Indicators.vwap(high: high, low: low, close: close, volume: volume, period: 14)
+        let return1 = Indicators.returns(close, periods: 1)
+        let return24 = Indicators.returns(close, periods: 24)
+        let support = Indicators.support(low: low, period: 48)
+        let resistance = Indicators.resistance(high: high, period: 48)
+
+        var values = [Double]()
+        values.reserveCapacity(rowCount * names.count)
+        var barIndices = [Int]()
+        barIndices.reserveCapacity(rowCount)
+        var times = [TimeInterval]()
+        times.reserveCapacity(rowCount)
+
+        for t in warmup..<count {
+            let c = close[t]
+            let bandWidth = bands.upper[t] - bands.lower[t]
+            values.append(c / sma7[t] - 1)
+            values.append(c / sma25[t] - 1)
+            values.append(c / sma99[t] - 1)
+            values.append(c / ema12[t] - 1)
+            values.append(c / ema26[t] - 1)
+            values.append(macd.macd[t] / c)
+            values.append(macd.signal[t] / c)
+            values.append(macd.histogram[t] / c)
+            values.append(rsi[t] / 100)
+            values.append(bandWidth > 0 ? (c - bands.lower[t]) / bandWidth : 0.5)
+            values.append(bandWidth / bands.middle[t])
+            values.append(volatility[t])
+            // Sources without volume (CoinGecko closes, price-only CSVs) read as "normal volume".
+            values.append(volumeMean[t] > 0 ? volume[t] / volumeMean[t] : 1)
+            values.append(c / vwap[t] - 1)
+            values.append(return1[t])
+            values.append(return24[t])
+            values.append(Indicators.isQuarterEnd(time[t]) ? 1 : 0)
+            values.append(c / support[t] - 1)
+            values.append(c / resistance[t] - 1)
+            barIndices.append(t)
+            times.append(time[t])
+        }
+        return FeatureMatrix(names: names, barIndices: barIndices, times: times, values: values)
+    }
+}
+
+/// Features with next-bar-direction labels and a chronological train/test split.
+public struct Dataset: Sendable {
+    /// All rows, including the latest (unlabelled) one.
+    public let features: FeatureMatrix
+    /// Per row except the latest: 1 if the next bar closes above this bar's close, else 0.
+    public let labels: [Double]
+    /// Rows `0..<trainCount` train; rows `trainCount..<labels.count` test.
+    public let trainCount: Int
+
+    /// Labelled rows after the training rows.
+    public var testCount: Int { labels.count - trainCount }
+
+    /// Wraps already-built features; `labels` covers every row but the latest, and
+    /// `trainCount` must leave at least one test row.
+    public init(features: FeatureMatrix, labels: [Double], trainCount: Int) {
+        precondition(labels.count == features.rows - 1, "one label per row except the latest")
+        precondition(trainCount >= 1 && trainCount < labels.count, "both train and test need a row")
+        self.features = features
+        self.labels = labels
+        self.trainCount = trainCount
+    }
+
+    /// Builds features and labels for `series` and splits the labelled rows chronologically,
+    /// the last `testFraction` of them for testing (each part gets at least one row).
+    ///
+    /// Throws `MarketDataError.tooFewRows` (counted in bars, as the user sees them) when
+    /// fewer than `max(minimumRows, 2)` labelled rows exist, and `invalidArgument` when
+    /// `testFraction` is not strictly between 0 and 1.
+    public static func make(from series: PriceSeries, testFraction: Double = 0.2, minimumRows: Int = 30) throws -> Dataset {
+        guard testFraction > 0, testFraction < 1 else {
+            throw MarketDataError.invalidArgument("test fraction must be between 0 and 1 (exclusive), got \(testFraction)")
+        }
+        // Two labelled rows are the least that gives both a train and a test row.
+        let neededLabelled = max(minimumRows, 2)
+        // Bars needed: the warm-up bars, one per labelled row, plus the latest unlabelled bar.
+        let neededBars = FeatureBuilder.warmup + neededLabelled + 1
+        guard series.count >= neededBars else {
+            throw MarketDataError.tooFewRows(have: series.count, need: neededBars)
+        }
+
+        let features = FeatureBuilder.features(for: series)
+        let labelledCount = features.rows - 1
+        var labels = [Double]()
+        labels.reserveCapacity(labelledCount)
+        let bars = series.bars
+        for r in 0..<labelledCount {
+            let t = features.barIndices[r]
+            labels.append(bars[t + 1].close > bars[t].close ? 1 : 0)
+        }
+
+        let split = Int((Double(labelledCount) * (1 - testFraction)).rounded(.down))
+        let trainCount = min(max(split, 1), labelledCount - 1)
+        return Dataset(features: features, labels: labels, trainCount: trainCount)
+    }
+}

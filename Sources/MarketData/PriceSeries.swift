@@ -1,0 +1,115 @@
+import Foundation
+
+/// One bar of market data. CoinGecko and price-only CSVs give close only; their
+/// open/high/low equal the close.
+public struct Bar: Sendable, Equatable, Codable {
+    /// Bar time in seconds since 1970 (UTC); the bar's close time.
+    public var time: TimeInterval
+    public var open: Double
+    public var high: Double
+    public var low: Double
+    public var close: Double
+    /// Traded volume; 0 when the source has none.
+    public var volume: Double
+
+    public init(time: TimeInterval, open: Double, high: Double, low: Double, close: Double, volume: Double) {
+        self.time = time
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+    }
+
+    /// A bar whose only price is `price` (open = high = low = close).
+    public init(time: TimeInterval, price: Double, volume: Double = 0) {
+        self.init(time: time, open: price, high: price, low: price, close: price, volume: volume)
+    }
+}
+
+/// A chronologically ordered price series with where it came from.
+public struct PriceSeries: Sendable, Equatable, Codable {
+    public var symbol: String
+    /// `demo`, `coingecko` or `csv:PATH`.
+    public var source: String
+    public var bars: [Bar]
+
+    public init(symbol: String, source: String, bars: [Bar]) {
+        self.symbol = symbol
+        self.source = source
+        self.bars = bars
+    }
+
+    public var count: Int { bars.count }
+    public var closes: [Double] { bars.map(\.close) }
+    public var first: Bar? { bars.first }
+    public var last: Bar? { bars.last }
+
+    /// The typical spacing between bars (median), in seconds; nil with fewer than two bars.
+    public var interval: TimeInterval? {
+        guard bars.count >= 2 else { return nil }
+        var gaps = [TimeInterval]()
+        gaps.reserveCapacity(bars.count - 1)
+        for i in 1..<bars.count { gaps.append(bars[i].time - bars[i - 1].time) }
+        gaps.sort()
+        return gaps[gaps.count / 2]
+    }
+
+    /// The series cut after bar `index` (inclusive): what was known at that bar.
+    public func prefix(through index: Int) -> PriceSeries {
+        PriceSeries(symbol: symbol, source: source, bars: Array(bars[...index]))
+    }
+}
+
+/// Errors from loading or generating market data. Wording lives in `description`.
+public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible {
+    case fileNotFound(path: String)
+    case unreadable(path: String, reason: String)
+    case emptyFile(path: String)
+    case unknownHeader(path: String, header: String)
+    case malformedRow(path: String, line: Int, reason: String)
+    case badPrice(path: String, line: Int, value: String)
+    case notChronological(path: String, line: Int)
+    case tooFewRows(have: Int, need: Int)
+    case invalidArgument(String)
+    case network(String)
+    case http(status: Int, body: String)
+    case badResponse(String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "no such file '\(path)' — check the path (Tab completes it)"
+        case .unreadable(let path, let reason):
+            return "cannot read '\(path)': \(reason)"
+        case .emptyFile(let path):
+            return "'\(path)' holds no data rows — expected a CSV header followed by rows"
+        case .unknownHeader(let path, let header):
+            return "'\(path)': unrecognised CSV header '\(header)' — expected timestamp,open,high,low,close,volume; Date,Open,High,Low,Close,Adj Close,Volume; snapped_at,price,market_cap,total_volume; or ,Open,High,Low,Close,Volume"
+        case .malformedRow(let path, let line, let reason):
+            return "\(path):\(line): \(reason)"
+        case .badPrice(let path, let line, let value):
+            return "\(path):\(line): price '\(value)' is not a positive finite number"
+        case .notChronological(let path, let line):
+            return "\(path):\(line): timestamp is not after the previous row's — rows must be in time order without duplicates"
+        case .tooFewRows(let have, let need):
+            return "only \(have) rows of data; at least \(need) are needed — fetch more days"
+        case .invalidArgument(let message):
+            return message
+        case .network(let message):
+            return "network error: \(message) — try 'fetch demo' (offline) or 'import FILE.csv'"
+        case .http(let status, let body):
+            let detail = body.isEmpty ? "" : ": \(body.prefix(120))"
+            let fallback = "try 'fetch demo' (offline) or 'import FILE.csv'"
+            let advice: String
+            switch status {
+            case 429: advice = "rate limited: wait a minute, set COINGECKO_API_KEY, or \(fallback)"
+            case 401, 403: advice = "check COINGECKO_API_KEY (free keys reach only the past 365 days), or \(fallback)"
+            default: advice = fallback
+            }
+            return "CoinGecko answered HTTP \(status)\(detail) — \(advice)"
+        case .badResponse(let message):
+            return "unexpected CoinGecko response: \(message) — try 'fetch demo' (offline) or 'import FILE.csv'"
+        }
+    }
+}

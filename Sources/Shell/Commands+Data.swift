@@ -1,0 +1,130 @@
+import Charts
+import FeedbackLoop
+import Foundation
+import MarketData
+
+extension Commands {
+    static let fetch: CommandSpec = CommandSpec(
+        "fetch", group: .data,
+        synopsis: "fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N?",
+        abstract: "Load prices from CoinGecko or the built-in demo market",
+        discussion: """
+        With no COIN (or COIN 'demo') it generates the built-in demo market: a deterministic, seeded synthetic \
+        hourly market with regime changes that works offline (default 30 days). Any other COIN is a CoinGecko \
+        id (bitcoin, ethereum, …) fetched from /api/v3/coins/COIN/market_chart; COINGECKO_API_KEY is sent \
+        when set and LGC_COINGECKO_URL replaces the base URL. A failing request is tried 3 times in all, with back-off, before it gives up.
+        """,
+        examples: ["fetch demo", "fetch demo 90 --seed 7", "fetch bitcoin 30"],
+        positionals: 0...2,
+        flags: [FlagSpec("source", value: "SOURCE", values: ["coingecko", "demo"], "where to fetch from"),
+                FlagSpec("seed", value: "N", "demo market seed (default 42)")],
+        complete: { context in context.words.count == 1 ? ["demo", "bitcoin", "ethereum", "solana"] : [] },
+        run: runFetch)
+
+    static func runFetch(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
+        var coin: String?
+        var days: Int?
+        for word in args.positionals {
+            if let number = Int(word) {
+                guard days == nil else { throw ShellError.usage(command: fetch, message: "DAYS given twice") }
+                days = number
+            } else {
+                guard coin == nil else { throw ShellError.usage(command: fetch, message: "COIN given twice ('\(word)')") }
+                coin = word.lowercased()
+            }
+        }
+        let source = args.option("source") ?? ((coin == nil || coin == "demo") ? "demo" : "coingecko")
+        let series: PriceSeries
+        if source == "demo" {
+            if let coin, coin != "demo" {
+                throw ShellError.usage(command: fetch, message: "the demo market has no coin '\(coin)' — use 'fetch demo DAYS' or '--source coingecko'")
+            }
+            var seed = DemoMarket.defaultSeed
+            if let text = args.option("seed") {
+                guard let value = UInt64(text) else {
+                    throw ShellError.usage(command: fetch, message: "invalid seed '\(text)': expected a whole number ≥ 0")
+                }
+                seed = value
+            }
+            series = try DemoMarket.generate(days: days ?? 30, seed: seed, endingAt: shell.engine.clock.now)
+        } else {
+            if args.option("seed") != nil {
+                throw ShellError.usage(command: fetch, message: "--seed applies to the demo market only")
+            }
+            let id = coin ?? "bitcoin"
+            shell.logger.log(.info, "Fetching \(id) (\(days ?? 30) days) from CoinGecko...")
+            series = try shell.coinGecko.fetch(coin: id, days: days ?? 30)
+        }
+        return try loaded(series, shell: shell, verb: "fetch")
+    }
+
+    static let importCSV: CommandSpec = CommandSpec(
+        "import", group: .data,
+        synopsis: "import PATH ?--symbol NAME?",
+        abstract: "Load prices from a CSV file",
+        discussion: """
+        Recognised headers: timestamp,open,high,low,close,volume (exchange klines; ISO or epoch s/ms times); \
+        Date,Open,High,Low,Close,Adj Close,Volume; snapped_at,price,market_cap,total_volume (CoinGecko export); \
+        ,Open,High,Low,Close,Volume (pandas index column). The price is the close. Errors name the line.
+        """,
+        examples: ["import data/btc-1h.csv", "import \"my prices.csv\" --symbol BTC"],
+        positionals: 1...1,
+        flags: [FlagSpec("symbol", value: "NAME", "the series' symbol (default: the file name)")],
+        complete: { context in context.words.count == 1 ? PathCompletion.candidates(for: context.partial) : [] },
+        run: { shell, args in
+            let path = (args.positionals[0] as NSString).expandingTildeInPath
+            let series = try CSVImporter.load(path: path, symbol: args.option("symbol"))
+            return try loaded(series, shell: shell, verb: "import")
+        })
+
+    /// Installs a new series and describes it.
+    static func loaded(_ series: PriceSeries, shell: ShellContext, verb: String) throws -> CommandOutput {
+        guard series.count >= 2 else { throw MarketDataError.tooFewRows(have: series.count, need: 2) }
+        let hadPending = shell.engine.pending != nil
+        shell.engine.load(series)
+        if hadPending { shell.logger.log(.warning, "the pending prediction was for the previous data and was dropped") }
+        var output = describe(series, shell: shell)
+        output.text = "Loaded " + output.text
+        return output
+    }
+
+    static let data: CommandSpec = CommandSpec(
+        "data", group: .data,
+        synopsis: "data",
+        abstract: "Show what is loaded: symbol, source, rows, span, interval, last price",
+        examples: ["data"],
+        run: { shell, _ in
+            guard let series = shell.engine.series else {
+                return CommandOutput(fields: [("loaded", .bool(false))],
+                                     text: "No data loaded — try 'fetch demo' (offline) or 'import FILE.csv'.")
+            }
+            return describe(series, shell: shell)
+        })
+
+    static func describe(_ series: PriceSeries, shell: ShellContext) -> CommandOutput {
+        let first = series.bars.first!, last = series.bars.last!
+        let interval = series.interval
+        let change = last.close / first.close - 1
+        let fields: [(String, JSON)] = [
+            ("loaded", .bool(true)),
+            ("symbol", .string(series.symbol)),
+            ("source", .string(series.source)),
+            ("rows", .int(series.count)),
+            ("start", .time(first.time)),
+            ("end", .time(last.time)),
+            ("interval_seconds", .number(interval)),
+            ("first_price", .number(first.close)),
+            ("last_price", .number(last.close)),
+            ("change", .number(change)),
+        ]
+        let arrow = shell.terminal.unicode ? "→" : "->"
+        let spark = Sparkline.render(series.closes, width: min(60, shell.terminal.width - 20), style: shell.chartStyle)
+        let text = """
+        \(series.count) \(interval.map { DurationText.format($0) } ?? "?") bars of \(series.symbol) (\(series.source))
+          span      \(ISOTime.short(first.time)) \(arrow) \(ISOTime.short(last.time)) UTC
+          price     \(Format.price(first.close)) \(arrow) \(Format.price(last.close)) (\(String(format: "%+.2f%%", change * 100)))
+          trend     \(spark)
+        """
+        return CommandOutput(fields: fields, text: text)
+    }
+}

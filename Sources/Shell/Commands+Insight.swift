@@ -1,0 +1,191 @@
+import Charts
+import FeedbackLoop
+import Foundation
+
+extension Commands {
+    static let modelNames = ModelKind.allCases.map(\.rawValue)
+
+    static func parseModel(_ text: String) throws -> ModelKind {
+        if let kind = ModelKind(rawValue: text.lowercased()) { return kind }
+        throw LoopError.unknownModel(text, suggestion: Suggest.closest(to: text, in: modelNames))
+    }
+
+    static let trend: CommandSpec = CommandSpec(
+        "trend", group: .insight,
+        synopsis: "trend MODEL ?--window N?",
+        abstract: "Is a model's holdout accuracy improving, degrading or stable?",
+        discussion: """
+        Compares the first and the last of the model's last N trainings (default trend_window = 5): a change \
+        above improvement_threshold is improving, below minus it degrading, else stable.
+        """,
+        examples: ["trend logistic", "trend logistic --window 10"],
+        positionals: 1...1,
+        flags: [FlagSpec("window", value: "N", "trainings to compare (≥ 2)")],
+        complete: { context in context.words.count == 1 ? modelNames : [] },
+        run: { shell, args in
+            let model = try parseModel(args.positionals[0])
+            var window: Int?
+            if let text = args.option("window") {
+                guard let value = Int(text), value >= 2 else {
+                    throw ShellError.usage(command: trend, message: "invalid --window '\(text)': expected a whole number ≥ 2")
+                }
+                window = value
+            }
+            let trend = shell.engine.trend(model, window: window)
+            var text = "\(model.rawValue): \(trend.direction.rawValue.replacingOccurrences(of: "_", with: " "))"
+            if let improvement = trend.improvement {
+                text += " (\(Format.signedPercent(improvement)) over \(trend.records.count) trainings; latest \(Format.percent(trend.recentAccuracy)), mean \(Format.percent(trend.averageAccuracy)))"
+            } else {
+                text += " — \(trend.records.count) training(s); at least 2 are needed"
+            }
+            if !trend.records.isEmpty {
+                var options = LineChartOptions()
+                options.width = shell.terminal.width
+                options.height = 8
+                options.yFormat = .percent
+                options.yLabel = "holdout accuracy"
+                options.xAxis = .index
+                let points = trend.records.enumerated().map { ChartPoint(x: Double($0.offset + 1), y: $0.element.accuracy) }
+                text += "\n" + LineChart.render([ChartSeries(name: model.rawValue, points: points)],
+                                                options: options, style: shell.chartStyle)
+            }
+            return CommandOutput(fields: trendFields(trend), text: text)
+        })
+
+    static func trendFields(_ trend: Trend) -> [(String, JSON)] {
+        [("model", .string(trend.model.rawValue)),
+         ("trend", .string(trend.direction.rawValue)),
+         ("improvement", .number(trend.improvement)),
+         ("recent_accuracy", .number(trend.recentAccuracy)),
+         ("avg_accuracy", .number(trend.averageAccuracy)),
+         ("trainings", .int(trend.records.count))]
+    }
+
+    static let chart: CommandSpec = CommandSpec(
+        "chart", group: .insight,
+        synopsis: "chart accuracy ?MODEL…?|price|live",
+        abstract: "ASCII charts: model accuracy over trainings, price, live prediction accuracy",
+        discussion: """
+        chart accuracy draws each model's holdout accuracy at each training (all trained models by default); \
+        chart price draws the loaded series; chart live draws the rolling accuracy of scored predictions over \
+        evaluation_window with performance_threshold as a reference line. Charts fit the terminal width \
+        (COLUMNS, else 80) and fall back to plain ASCII when the locale is not UTF-8 or TERM=dumb.
+        """,
+        examples: ["chart accuracy", "chart accuracy logistic", "chart price", "chart live"],
+        positionals: 1...4,
+        complete: { context in
+            if context.words.count == 1 { return ["accuracy", "price", "live"] }
+            return context.words[1].lowercased() == "accuracy" ? modelNames : []
+        },
+        run: runChart)
+
+    static func runChart(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
+        let kind = args.positionals[0].lowercased()
+        var options = LineChartOptions()
+        options.width = shell.terminal.width
+        var series: [ChartSeries] = []
+        switch kind {
+        case "accuracy":
+            let requested = try args.positionals.dropFirst().map(parseModel)
+            let models = requested.isEmpty ? ModelKind.allCases.filter { m in shell.engine.history.contains { $0.model == m } } : requested
+            series = models.map { model in
+                ChartSeries(name: model.rawValue,
+                            points: shell.engine.history.filter { $0.model == model }.map { ChartPoint(x: $0.time, y: $0.accuracy) })
+            }
+            options.title = "holdout accuracy per training"
+            options.yFormat = .percent
+            options.xAxis = .time
+        case "price":
+            guard args.positionals.count == 1 else { throw ShellError.usage(command: chart, message: "chart price takes no models") }
+            guard let data = shell.engine.series else { throw LoopError.noData }
+            series = [ChartSeries(name: data.symbol, points: data.bars.map { ChartPoint(x: $0.time, y: $0.close) })]
+            options.title = "\(data.symbol) close (USD)"
+            options.xAxis = .time
+        case "live":
+            guard args.positionals.count == 1 else { throw ShellError.usage(command: chart, message: "chart live takes no models") }
+            let entries = shell.engine.log.entries
+            let window = shell.engine.config.evaluationWindow
+            var points: [ChartPoint] = []
+            var correct = 0
+            for (index, entry) in entries.enumerated() {
+                if entry.correct { correct += 1 }
+                if index >= window, entries[index - window].correct { correct -= 1 }
+                if index + 1 >= window { points.append(ChartPoint(x: Double(entry.sequence), y: Double(correct) / Double(window))) }
+            }
+            series = [ChartSeries(name: "rolling accuracy (\(window))", points: points)]
+            options.title = "live accuracy over the last \(window) scored predictions"
+            options.yFormat = .percent
+            options.yRange = 0...1
+            options.xAxis = .index
+            options.referenceLine = (shell.engine.config.performanceThreshold, "threshold")
+        default:
+            throw ShellError.usage(command: chart, message: "unknown chart '\(args.positionals[0])': expected accuracy, price or live")
+        }
+        let points = series.reduce(0) { $0 + $1.points.count }
+        let text: String
+        if points == 0 {
+            switch kind {
+            case "accuracy": text = "no trainings yet — run 'train tier1' first"
+            default: text = "no scored predictions in a full window yet — 'predict' and 'log' at least \(shell.engine.config.evaluationWindow)"
+            }
+        } else {
+            text = LineChart.render(series, options: options, style: shell.chartStyle)
+        }
+        let json: [(String, JSON)] = [
+            ("chart", .string(kind)),
+            ("series", .array(series.map { item in
+                .object([("name", .string(item.name)),
+                         ("points", .array(item.points.map { .array([kind == "live" ? .int(Int($0.x)) : .time($0.x), .number($0.y)]) }))])
+            })),
+        ]
+        return CommandOutput(fields: json, text: text)
+    }
+
+    static let status: CommandSpec = CommandSpec(
+        "status", group: .insight,
+        synopsis: "status",
+        abstract: "The loop at a glance: trainings, triggers, performance, trends, config, clock",
+        examples: ["status"],
+        run: { shell, _ in
+            let engine = shell.engine
+            let performance = engine.performance()
+            let decisions = Tier.all.map { engine.decision(for: $0) }
+            let trends = ModelKind.allCases.map { engine.trend($0) }
+            let fields: [(String, JSON)] = [
+                ("training_in_progress", .bool(engine.trainingInProgress)),
+                ("recent_performance", .object(perfFields(performance))),
+                ("prediction_log_size", .int(engine.log.entries.count)),
+                ("last_training", .object(Tier.all.map { ($0.label, .time(engine.lastTraining[$0.number])) })),
+                ("config", .object(configFields(engine.config))),
+                ("model_performance_trends", .object(trends.map { ($0.model.rawValue, .object(trendFields($0))) })),
+                ("model_versions", .object(ModelKind.allCases.map { ($0.rawValue, engine.versions[$0].map(JSON.int) ?? .null) })),
+                ("should_retrain", .object(decisions.map { decision in
+                    ("tier\(decision.tier)", .object([("due", .bool(decision.due)),
+                                                     ("reason", .string(decision.reason.code)),
+                                                     ("detail", .string(decision.reason.explanation))]))
+                })),
+                ("pending_prediction", .optionalString(engine.pending?.signal.rawValue)),
+                ("data", .optionalString(engine.series.map { "\($0.symbol) \($0.count) rows" })),
+                ("clock", .object(clockFields(shell))),
+            ]
+            let tierRows = Tier.all.enumerated().map { index, tier in
+                [tier.label, tier.models.map(\.rawValue).joined(separator: "+"), Format.time(engine.lastTraining[tier.number]),
+                 decisions[index].due ? "due" : "-", decisions[index].reason.explanation]
+            }
+            let modelRows = trends.map { trend in
+                [trend.model.rawValue, engine.versions[trend.model].map { "v\($0)" } ?? "-",
+                 Format.percent(trend.recentAccuracy), trend.direction.rawValue.replacingOccurrences(of: "_", with: " ")]
+            }
+            let text = """
+            clock     \(ISOTime.format(engine.clock.now)) (offset \(DurationText.format(engine.clock.offset)))
+            data      \(engine.series.map { "\($0.symbol), \($0.count) rows, last \(ISOTime.short($0.bars.last!.time))" } ?? "none")
+            training  \(engine.trainingInProgress ? "in progress" : "idle")
+            live      \(performance.accuracy.map { Format.percent($0) } ?? "—") over the last \(performance.evaluationWindow) (\(engine.log.totalLogged) scored, \(engine.log.entries.count) in memory)\(engine.pending.map { "; pending \($0.signal.rawValue)" } ?? "")
+
+            \(shell.table(["tier", "models", "last trained", "due", "why"], tierRows))
+
+            \(shell.table(["model", "version", "latest acc.", "trend"], modelRows, right: [2]))
+            """
+            return CommandOutput(fields: fields, text: text)
+        })
+}

@@ -1,0 +1,111 @@
+import FeedbackLoop
+import Foundation
+
+extension Commands {
+    static let predict: CommandSpec = CommandSpec(
+        "predict", group: .predictions,
+        synopsis: "predict",
+        abstract: "Ensemble prediction on the latest bar: BUY, SELL or HOLD",
+        discussion: """
+        Each trained model gives a probability that the next bar closes higher; the ensemble weights them \
+        (weights.* renormalised over the trained models). Above buy_threshold is BUY, below sell_threshold \
+        SELL, else HOLD. The prediction stays pending until 'log ACTUAL' scores it. Research only — not advice.
+        """,
+        examples: ["predict", "predict; log BUY"],
+        run: { shell, _ in
+            let prediction = try shell.engine.predict()
+            let fields: [(String, JSON)] = [
+                ("signal", .string(prediction.signal.rawValue)),
+                ("ensemble", .number(prediction.ensemble)),
+                ("models", .object(prediction.models.map { ($0.model.rawValue, .number($0.value)) })),
+                ("weights", .object(prediction.weights.map { ($0.model.rawValue, .number($0.value)) })),
+                ("price", .number(prediction.price)),
+                ("at", .time(prediction.barTime)),
+                ("made_at", .time(prediction.madeAt)),
+            ]
+            let paint = shell.paint
+            let signal: String
+            switch prediction.signal {
+            case .buy: signal = paint.green(paint.bold("BUY"))
+            case .sell: signal = paint.red(paint.bold("SELL"))
+            case .hold: signal = paint.yellow(paint.bold("HOLD"))
+            }
+            let rows = zip(prediction.models, prediction.weights).map {
+                [$0.0.model.rawValue, Format.fixed($0.0.value), Format.fixed($0.1.value, 2)]
+            }
+            let text = """
+            \(signal)  P(up) = \(Format.fixed(prediction.ensemble)) for the bar after \(ISOTime.short(prediction.barTime)) UTC \
+            (price \(Format.price(prediction.price)))
+            \(shell.table(["model", "P(up)", "weight"], rows, right: [1, 2]))
+            pending — score it with 'log BUY|SELL|HOLD'
+            """
+            return CommandOutput(fields: fields, text: text)
+        })
+
+    static let signals = Signal.allCases.map(\.rawValue)
+
+    static let log: CommandSpec = CommandSpec(
+        "log", group: .predictions,
+        synopsis: "log BUY|SELL|HOLD ?--predicted SIGNAL?",
+        abstract: "Score the pending prediction (or --predicted) against the actual outcome",
+        discussion: """
+        The outcome joins the prediction log (the last log_window in memory; counts cover all). Scored \
+        outcomes drive 'perf' and the performance trigger of 'cycle'.
+        """,
+        examples: ["log BUY", "log SELL --predicted HOLD"],
+        positionals: 1...1,
+        flags: [FlagSpec("predicted", value: "SIGNAL", values: ["buy", "sell", "hold"], "score this signal instead of the pending prediction")],
+        complete: { context in context.words.count == 1 ? signals : [] },
+        run: { shell, args in
+            guard let actual = Signal(text: args.positionals[0]) else {
+                throw ShellError.usage(command: log, message: "invalid outcome '\(args.positionals[0])': expected BUY, SELL or HOLD")
+            }
+            let predicted = args.option("predicted").flatMap { Signal(text: $0) }
+            let entry = try shell.engine.logOutcome(actual: actual, predicted: predicted)
+            let log = shell.engine.log
+            let fields: [(String, JSON)] = [
+                ("actual", .string(entry.actual.rawValue)),
+                ("predicted", .string(entry.predicted.rawValue)),
+                ("correct", .bool(entry.correct)),
+                ("log_size", .int(log.entries.count)),
+                ("total_logged", .int(log.totalLogged)),
+            ]
+            let verdict = entry.correct ? shell.paint.green("correct") : shell.paint.red("wrong")
+            return CommandOutput(fields: fields,
+                                 text: "\(entry.predicted.rawValue) vs actual \(entry.actual.rawValue): \(verdict) (#\(entry.sequence))")
+        })
+
+    static let perf: CommandSpec = CommandSpec(
+        "perf", group: .predictions,
+        synopsis: "perf",
+        abstract: "Live accuracy over the last evaluation_window scored predictions",
+        discussion: "accuracy is null until evaluation_window predictions are scored. total_* count every scored prediction.",
+        examples: ["perf"],
+        run: { shell, _ in
+            let summary = shell.engine.performance()
+            return CommandOutput(fields: perfFields(summary), text: perfText(summary, shell: shell))
+        })
+
+    static func perfFields(_ summary: PerformanceSummary) -> [(String, JSON)] {
+        [("accuracy", .number(summary.accuracy)),
+         ("total_predictions", .int(summary.totalPredictions)),
+         ("correct_predictions", .int(summary.correctPredictions)),
+         ("window_predictions", .int(summary.windowPredictions)),
+         ("total_correct", .int(summary.totalCorrect)),
+         ("evaluation_window", .int(summary.evaluationWindow))]
+    }
+
+    static func perfText(_ summary: PerformanceSummary, shell: ShellContext) -> String {
+        let threshold = shell.engine.config.performanceThreshold
+        guard let accuracy = summary.accuracy else {
+            return "recent accuracy: not enough scored predictions (\(summary.windowPredictions) of \(summary.evaluationWindow))"
+        }
+        let verdict = accuracy < threshold
+            ? shell.paint.red("below threshold \(Format.percent(threshold)) — tiers will retrain")
+            : shell.paint.green("at or above threshold \(Format.percent(threshold))")
+        return """
+        recent accuracy \(Format.percent(accuracy)) (\(summary.correctPredictions)/\(summary.windowPredictions) of the last \(summary.evaluationWindow)), \(verdict)
+        all time \(summary.totalCorrect)/\(summary.totalPredictions) correct
+        """
+    }
+}

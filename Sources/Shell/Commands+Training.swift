@@ -1,0 +1,137 @@
+import FeedbackLoop
+import Foundation
+
+extension Commands {
+    static let tierNames = Tier.all.map(\.label)
+
+    static let train: CommandSpec = CommandSpec(
+        "train", group: .training,
+        synopsis: "train tier1|tier2|tier3",
+        abstract: "Train a tier's models now on the loaded data",
+        discussion: """
+        tier1 = logistic regression; tier2 adds XGBoost; tier3 adds the LSTM. Features are causal; each model \
+        trains on the first (1 - test_fraction) of the rows and is scored on the later rows (chronological \
+        holdout) beside the majority-class baseline. Training a tier restarts the clocks of the tiers it covers.
+        """,
+        examples: ["train tier1"],
+        positionals: 1...1,
+        complete: { context in context.words.count == 1 ? tierNames : [] },
+        run: { shell, args in
+            let tier = try Tier.parse(args.positionals[0])
+            let result = try shell.engine.train(tier)
+            return CommandOutput(fields: trainingFields(result), text: trainingText(result, shell: shell))
+        })
+
+    static func recordFields(_ record: TrainingRecord) -> JSON {
+        .object([
+            ("model", .string(record.model.rawValue)),
+            ("version", .int(record.version)),
+            ("accuracy", .number(record.accuracy)),
+            ("baseline_accuracy", .number(record.baselineAccuracy)),
+            ("train_rows", .int(record.trainRows)),
+            ("test_rows", .int(record.testRows)),
+            ("seconds", .number(record.seconds)),
+            ("trained_at", .time(record.time)),
+        ])
+    }
+
+    static func trainingFields(_ result: TierTrainingResult) -> [(String, JSON)] {
+        [("tier", .string("tier\(result.tier)")),
+         ("seconds", .number(result.seconds)),
+         ("results", .object(result.records.map { ($0.model.rawValue, recordFields($0)) }))]
+    }
+
+    static func trainingText(_ result: TierTrainingResult, shell: ShellContext) -> String {
+        let rows = result.records.map { record in
+            [record.model.rawValue, "v\(record.version)", Format.percent(record.accuracy),
+             Format.percent(record.baselineAccuracy), String(record.trainRows), String(record.testRows),
+             Format.seconds(record.seconds)]
+        }
+        return "tier\(result.tier) trained in \(Format.seconds(result.seconds))\n"
+            + shell.table(["model", "version", "accuracy", "baseline", "train", "test", "time"], rows,
+                          right: [2, 3, 4, 5, 6])
+    }
+
+    static let cycle: CommandSpec = CommandSpec(
+        "cycle", group: .training,
+        synopsis: "cycle",
+        abstract: "Run one feedback-loop cycle: train the tiers that are due",
+        discussion: """
+        A tier is due when it was never trained, when its interval has elapsed on the loop's clock, or when at \
+        least evaluation_window predictions were scored since its last training and their accuracy is below \
+        performance_threshold. Due tiers train highest first; a trained tier covers the lower tiers' models. \
+        JSON status: success, no_action, skipped (a training is in progress) or error.
+        """,
+        examples: ["cycle", "advance 6h; cycle"],
+        run: { shell, _ in
+            let report = shell.engine.cycle()
+            switch report.status {
+            case .success: shell.logger.log(.success, "Training cycle complete: \(report.message)")
+            case .skipped: shell.logger.log(.warning, "Training already in progress, skipping cycle")
+            case .error, .noAction: break
+            }
+            let tiers: [(String, JSON)] = report.tiers.map { outcome in
+                var fields: [(String, JSON)] = [
+                    ("due", .bool(outcome.decision.due)),
+                    ("reason", .string(outcome.decision.reason.code)),
+                    ("detail", .string(outcome.decision.reason.explanation)),
+                    ("trained", .bool(outcome.result != nil)),
+                ]
+                if let result = outcome.result { fields += trainingFields(result).filter { $0.0 != "tier" } }
+                if let error = outcome.error { fields.append(("error", .string(error))) }
+                return ("tier\(outcome.decision.tier)", .object(fields))
+            }
+            var lines = ["cycle: \(report.status.rawValue) — \(report.message)"]
+            for outcome in report.tiers {
+                let mark = outcome.error != nil ? "✗" : outcome.result != nil ? "✓" : "·"
+                var line = "  \(shell.terminal.unicode ? mark : (mark == "✓" ? "+" : mark == "✗" ? "x" : "-")) tier\(outcome.decision.tier)  \(outcome.decision.reason.explanation)"
+                if let result = outcome.result {
+                    let summary = result.records.map { "\($0.model.rawValue) v\($0.version) \(Format.percent($0.accuracy))" }
+                    line += " → " + summary.joined(separator: ", ")
+                }
+                if let error = outcome.error { line += " → error: \(error)" }
+                lines.append(line)
+            }
+            let output = CommandOutput(fields: [("status", .string(report.status.rawValue)),
+                                                ("message", .string(report.message)),
+                                                ("tiers", .object(tiers))],
+                                       text: lines.joined(separator: "\n"))
+            if report.status == .error { throw ShellError.invalid(report.message) }
+            return output
+        })
+
+    static let advance: CommandSpec = CommandSpec(
+        "advance", group: .training,
+        synopsis: "advance DURATION",
+        abstract: "Move the loop's clock forward (90m, 6h, 2d, 1h30m or seconds)",
+        discussion: "The loop's clock is system time plus an offset; advance adds to the offset, so time triggers can be explored without waiting.",
+        examples: ["advance 6h", "advance 90m"],
+        positionals: 1...1,
+        complete: { context in context.words.count == 1 ? ["30m", "1h", "6h", "1d"] : [] },
+        run: { shell, args in
+            guard let seconds = DurationText.parse(args.positionals[0]) else {
+                throw ShellError.usage(command: advance, message: "invalid duration '\(args.positionals[0])' (examples: 90m, 6h, 2d)")
+            }
+            try shell.engine.advance(by: seconds)
+            var output = clockOutput(shell)
+            output.text = "advanced \(DurationText.format(seconds)); " + output.text
+            return output
+        })
+
+    static let clock: CommandSpec = CommandSpec(
+        "clock", group: .training,
+        synopsis: "clock",
+        abstract: "Show the loop's clock: now and the offset from system time",
+        examples: ["clock"],
+        run: { shell, _ in clockOutput(shell) })
+
+    static func clockFields(_ shell: ShellContext) -> [(String, JSON)] {
+        [("now", .time(shell.engine.clock.now)), ("offset_seconds", .number(shell.engine.clock.offset))]
+    }
+
+    static func clockOutput(_ shell: ShellContext) -> CommandOutput {
+        let clock = shell.engine.clock
+        return CommandOutput(fields: clockFields(shell),
+                             text: "loop clock \(ISOTime.format(clock.now)) (system time + \(DurationText.format(clock.offset)))")
+    }
+}

@@ -1,0 +1,130 @@
+import FeedbackLoop
+import Foundation
+
+/// The command table: one place that dispatch, help, usage lines and completion all read.
+public enum Commands {
+    public static let all: [CommandSpec] = [
+        fetch, importCSV, data,
+        train, cycle, advance, clock,
+        predict, log, perf,
+        trend, chart, status,
+        config, get, set, reset,
+        help, history, quit,
+    ]
+
+    /// Every name and alias, for completion and did-you-mean.
+    public static var names: [String] { all.flatMap { [$0.name] + $0.aliases } }
+
+    public static func find(_ name: String) -> CommandSpec? {
+        let lowered = name.lowercased()
+        return all.first { $0.name == lowered || $0.aliases.contains(lowered) }
+    }
+
+    static let help: CommandSpec = CommandSpec(
+        "help", aliases: ["?"], group: .shell,
+        synopsis: "help ?COMMAND?",
+        abstract: "List commands, or show one command's usage, description and examples",
+        examples: ["help", "help train"],
+        positionals: 0...1,
+        complete: { context in context.words.count == 1 ? all.map(\.name) : [] },
+        run: { shell, args in
+            if let name = args.positionals.first {
+                guard let command = find(name) else {
+                    throw ShellError.unknownCommand(name, suggestion: Suggest.closest(to: name, in: names))
+                }
+                return helpFor(command, shell: shell)
+            }
+            return overview(shell)
+        })
+
+    static func overview(_ shell: ShellContext) -> CommandOutput {
+        let paint = shell.paint
+        let width = all.map(\.name.count).max()! + 2
+        var lines = ["lgc-shell — a research shell for market-prediction models that retrain themselves.",
+                     "For research and education only; never trading advice.", ""]
+        for group in CommandGroup.allCases {
+            let members = all.filter { $0.group == group }
+            guard !members.isEmpty else { continue }
+            lines.append(paint.bold(group.rawValue))
+            for command in members {
+                lines.append("  " + command.name.padding(toLength: width, withPad: " ", startingAt: 0) + command.abstract)
+            }
+        }
+        lines += ["", "More with 'help COMMAND'. Tab completes commands, keys and paths; '#' starts a comment.",
+                  "Every command prints one JSON object instead of text with 'set format json' or --format json."]
+        let json: [(String, JSON)] = [("commands", .array(all.map { command in
+            .object([("name", .string(command.name)), ("group", .string(command.group.rawValue)),
+                     ("synopsis", .string(command.synopsis)), ("abstract", .string(command.abstract))])
+        }))]
+        return CommandOutput(fields: json, text: lines.joined(separator: "\n"))
+    }
+
+    static func helpFor(_ command: CommandSpec, shell: ShellContext) -> CommandOutput {
+        let paint = shell.paint
+        var lines = [paint.bold("usage: ") + command.synopsis, "", command.abstract + "."]
+        if !command.discussion.isEmpty { lines += ["", wrap(command.discussion, width: min(shell.terminal.width, 100))] }
+        if !command.flags.isEmpty {
+            lines += ["", paint.bold("options:")]
+            for flag in command.flags {
+                let left = "--\(flag.name)" + (flag.valueName.map { " \($0)" } ?? "")
+                lines.append("  " + left.padding(toLength: 18, withPad: " ", startingAt: 0) + flag.summary)
+            }
+        }
+        if !command.aliases.isEmpty { lines += ["", "aliases: " + command.aliases.joined(separator: ", ")] }
+        if !command.examples.isEmpty {
+            lines += ["", paint.bold("examples:")] + command.examples.map { "  " + $0 }
+        }
+        let json: [(String, JSON)] = [
+            ("name", .string(command.name)), ("synopsis", .string(command.synopsis)),
+            ("abstract", .string(command.abstract)), ("description", .string(command.discussion)),
+            ("examples", .array(command.examples.map(JSON.string))),
+        ]
+        return CommandOutput(fields: json, text: lines.joined(separator: "\n"))
+    }
+
+    /// Greedy word wrap for help text.
+    static func wrap(_ text: String, width: Int) -> String {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty, line.count + 1 + word.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines.joined(separator: "\n")
+    }
+
+    static let history: CommandSpec = CommandSpec(
+        "history", group: .shell,
+        synopsis: "history ?N?",
+        abstract: "Show the commands entered (the last N, default 20)",
+        examples: ["history", "history 100"],
+        positionals: 0...1,
+        run: { shell, args in
+            var count = 20
+            if let text = args.positionals.first {
+                guard let value = Int(text), value > 0 else {
+                    throw ShellError.usage(command: history, message: "invalid count '\(text)': expected a whole number > 0")
+                }
+                count = value
+            }
+            let all = shell.commandHistory
+            let shown = all.suffix(count)
+            let first = all.count - shown.count + 1
+            let lines = shown.enumerated().map { String(format: "%5d  ", first + $0.offset) + $0.element }
+            return CommandOutput(fields: [("history", .array(shown.map(JSON.string)))], text: lines.joined(separator: "\n"))
+        })
+
+    static let quit: CommandSpec = CommandSpec(
+        "quit", aliases: ["exit"], group: .shell,
+        synopsis: "quit",
+        abstract: "Leave the shell (Ctrl-D too)",
+        examples: ["quit"],
+        run: { shell, _ in
+            shell.quitRequested = true
+            return CommandOutput()
+        })
+}

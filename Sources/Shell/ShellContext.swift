@@ -1,0 +1,91 @@
+import FeedbackLoop
+import Foundation
+import MarketData
+
+public enum OutputFormat: String, Sendable {
+    case text, json
+}
+
+/// Writes log lines (INFO / SUCCESS / WARNING / ERROR) to stderr, never stdout.
+public struct Logger: Sendable {
+    public enum Level: String, Sendable { case info = "INFO", success = "SUCCESS", warning = "WARNING", error = "ERROR" }
+    public var color: Bool
+    public var quiet: Bool
+
+    public func log(_ level: Level, _ message: String) {
+        if quiet && (level == .info || level == .success) { return }
+        let paint = Paint(enabled: color)
+        let tag: String
+        switch level {
+        case .info: tag = paint.cyan("[INFO]")
+        case .success: tag = paint.green("[SUCCESS]")
+        case .warning: tag = paint.yellow("[WARNING]")
+        case .error: tag = paint.red("[ERROR]")
+        }
+        StandardStreams.writeError("\(tag) \(message)\n")
+    }
+}
+
+/// Unbuffered writes to stdout/stderr, so text and JSON interleave correctly with log lines.
+public enum StandardStreams {
+    public static func write(_ text: String) {
+        writeAll(STDOUT_FILENO, text)
+    }
+
+    public static func writeError(_ text: String) {
+        writeAll(STDERR_FILENO, text)
+    }
+
+    private static func writeAll(_ fd: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}
+
+/// Everything a command handler may use: the loop, output settings, the environment.
+public final class ShellContext {
+    public let engine: LoopEngine
+    public var format: OutputFormat
+    public var terminal: TerminalInfo
+    public var logger: Logger
+    public let environment: [String: String]
+    /// Commands entered, oldest first (for `history`); seeded from the history file when interactive.
+    public var commandHistory: [String] = []
+    public var quitRequested = false
+    /// Where a fetched or imported series came from, to re-fetch the same way.
+    public var coinGecko: CoinGeckoClient
+
+    public init(engine: LoopEngine, format: OutputFormat, terminal: TerminalInfo, logger: Logger,
+                environment: [String: String]) {
+        self.engine = engine
+        self.format = format
+        self.terminal = terminal
+        self.logger = logger
+        self.environment = environment
+        self.coinGecko = CoinGeckoClient.fromEnvironment(environment)
+        engine.onEvent = { [unowned self] event in
+            let logger = self.logger
+            switch event {
+            case .trainingStarted(let tier):
+                logger.log(.info, "Starting Tier \(tier.number) (\(tier.name)) training...")
+            case .trainingFinished(let result):
+                let accuracies = result.records.map { String(format: "%@=%.4f", $0.model.rawValue, $0.accuracy) }
+                logger.log(.success, "Tier \(result.tier) training complete: \(accuracies.joined(separator: " "))")
+            case .trainingFailed(let tier, let message):
+                logger.log(.error, "Error in Tier \(tier.number) training: \(message)")
+            }
+        }
+    }
+
+    var paint: Paint { Paint(enabled: terminal.color && format == .text) }
+}

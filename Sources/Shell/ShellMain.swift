@@ -1,0 +1,222 @@
+import FeedbackLoop
+import Foundation
+
+/// Start-up: flags, then interactive, script-file, stdin-script or `-c` mode.
+public enum ShellMain {
+    public static let version = "0.1.0"
+
+    static let usage = """
+    usage: lgc-shell [options] [SCRIPT.lgc]
+
+    A research shell for market-prediction models that retrain themselves.
+    With no SCRIPT and a terminal on stdin it is interactive; otherwise it runs
+    commands from SCRIPT or stdin, one per line, and stops at the first error.
+
+    options:
+      -c 'CMD; CMD'        run these commands and exit
+      --demo               start with the built-in demo market loaded (fetch demo)
+      --format text|json   output format (json: one object per command on stdout)
+      --json               same as --format json
+      --keep-going         in scripts, run on after an error (still exit 1)
+      -q, --quiet          no INFO/SUCCESS log lines on stderr
+      --no-color           no ANSI colours (NO_COLOR=1 does the same)
+      -h, --help           this help
+      --version            print the version
+
+    environment: LGC_HISTORY (history file, default ~/.lgc_history), COINGECKO_API_KEY,
+    LGC_COINGECKO_URL, COLUMNS, NO_COLOR. Type 'help' inside the shell for commands.
+    Research and education only — never trading advice.
+    """
+
+    struct Options {
+        var commands: String?
+        var script: String?
+        var format = OutputFormat.text
+        var keepGoing = false
+        var quiet = false
+        var noColor = false
+        var demo = false
+    }
+
+    enum Exit: Error { case code(Int32) }
+
+    static func parse(_ arguments: [String]) throws -> Options {
+        var options = Options()
+        var index = 0
+        func value(_ flag: String) throws -> String {
+            index += 1
+            guard index < arguments.count else {
+                StandardStreams.writeError("lgc-shell: \(flag) needs a value — see 'lgc-shell --help'\n")
+                throw Exit.code(2)
+            }
+            return arguments[index]
+        }
+        while index < arguments.count {
+            let argument = arguments[index]
+            switch argument {
+            case "-h", "--help":
+                StandardStreams.write(usage + "\n")
+                throw Exit.code(0)
+            case "--version":
+                StandardStreams.write("lgc-shell \(version)\n")
+                throw Exit.code(0)
+            case "-c": options.commands = try value("-c")
+            case "--json": options.format = .json
+            case _ where argument == "--format" || argument.hasPrefix("--format="):
+                let text = argument == "--format" ? try value("--format") : String(argument.dropFirst("--format=".count))
+                guard let format = OutputFormat(rawValue: text.lowercased()) else {
+                    StandardStreams.writeError("lgc-shell: invalid --format '\(text)': expected text or json\n")
+                    throw Exit.code(2)
+                }
+                options.format = format
+            case "--keep-going": options.keepGoing = true
+            case "-q", "--quiet": options.quiet = true
+            case "--no-color": options.noColor = true
+            case "--demo": options.demo = true
+            case _ where argument.hasPrefix("-") && argument != "-":
+                let known = ["--help", "--version", "--json", "--format", "--keep-going", "--quiet", "--no-color", "--demo"]
+                let hint = Suggest.closest(to: argument, in: known).map { " — did you mean '\($0)'?" } ?? " — see 'lgc-shell --help'"
+                StandardStreams.writeError("lgc-shell: unknown option '\(argument)'\(hint)\n")
+                throw Exit.code(2)
+            default:
+                guard options.script == nil else {
+                    StandardStreams.writeError("lgc-shell: only one script file at a time ('\(argument)' is extra)\n")
+                    throw Exit.code(2)
+                }
+                options.script = argument
+            }
+            index += 1
+        }
+        return options
+    }
+
+    /// Runs the shell and returns the process exit status.
+    public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
+        let options: Options
+        do {
+            options = try parse(arguments)
+        } catch Exit.code(let code) {
+            return code
+        } catch {
+            return 2
+        }
+        var terminal = TerminalInfo.detect(environment: environment)
+        if options.noColor { terminal.color = false }
+        let stderrColor = isatty(STDERR_FILENO) == 1 && environment["NO_COLOR"] == nil
+            && environment["TERM"] != "dumb" && !options.noColor
+        let engine = LoopEngine(clock: LoopClock { Date().timeIntervalSince1970 })
+        let shell = ShellContext(engine: engine, format: options.format, terminal: terminal,
+                                 logger: Logger(color: stderrColor, quiet: options.quiet), environment: environment)
+
+        // Interactive sessions load the demo after the banner; scripts load it first.
+        let interactive = options.commands == nil && options.script == nil && isatty(STDIN_FILENO) == 1
+        if options.demo, !interactive, shell.execute("fetch demo") != .ok { return 1 }
+        if let commands = options.commands {
+            return runScript(LineParser.splitCommands(commands).makeIterator(), name: "-c", shell: shell,
+                             keepGoing: options.keepGoing)
+        }
+        if let script = options.script, script != "-" {
+            guard let text = try? String(contentsOfFile: script, encoding: .utf8) else {
+                let reason = FileManager.default.fileExists(atPath: script) ? "cannot read it as UTF-8 text" : "no such file"
+                StandardStreams.writeError("lgc-shell: \(script): \(reason)\n")
+                return 1
+            }
+            var lines = text.components(separatedBy: "\n")
+            if lines.last == "" { lines.removeLast() }
+            return runScript(lines.makeIterator(), name: script, shell: shell, keepGoing: options.keepGoing)
+        }
+        if interactive {
+            return runInteractive(shell: shell, environment: environment, loadDemo: options.demo)
+        }
+        return runScript(StdinLines(), name: stdinName(), shell: shell, keepGoing: options.keepGoing)
+    }
+
+    /// Runs lines in order; the first error prints `NAME:LINE: error: MESSAGE` and stops unless keepGoing.
+    static func runScript<Lines: IteratorProtocol>(_ lines: Lines, name: String, shell: ShellContext,
+                                                   keepGoing: Bool) -> Int32 where Lines.Element == String {
+        var lines = lines
+        var lineNumber = 0
+        var failed = false
+        while let line = lines.next() {
+            lineNumber += 1
+            shell.commandHistory.append(line)
+            if case .failed(let message) = shell.execute(line) {
+                failed = true
+                StandardStreams.writeError("\(name):\(lineNumber): error: \(message)\n")
+                if !keepGoing { return 1 }
+            }
+            if shell.quitRequested { break }
+        }
+        return failed ? 1 : 0
+    }
+
+    static func runInteractive(shell: ShellContext, environment: [String: String], loadDemo: Bool) -> Int32 {
+        let historyPath = environment["LGC_HISTORY"]
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".lgc_history")
+        let paint = Paint(enabled: shell.terminal.color)
+        let prompt = "lgc> "
+        guard let editor = LineEditor(shell: shell, historyPath: historyPath, prompt: prompt) else {
+            StandardStreams.writeError("lgc-shell: cannot start line editing; reading plain lines\n")
+            return runScript(StdinLines(), name: "<stdin>", shell: shell, keepGoing: true)
+        }
+        shell.commandHistory = editor.entries
+        IgnoreInterrupts.install()
+        StandardStreams.write("""
+        \(paint.bold("lgc-shell \(version)")) — research shell for self-retraining market models (not trading advice)
+        Type 'help' for commands, Tab to complete, Ctrl-C to abandon a line, Ctrl-D to quit.
+
+        """)
+        if loadDemo, case .failed(let message) = shell.execute("fetch demo") {
+            StandardStreams.writeError("error: \(message)\n")
+        }
+        if shell.engine.series == nil {
+            StandardStreams.write(paint.dim("No data loaded: try 'fetch demo' (offline) or 'import FILE.csv'.") + "\n")
+        }
+        while !shell.quitRequested {
+            switch editor.read() {
+            case .endOfInput:
+                StandardStreams.write("\n")
+                return 0
+            case .interrupted:
+                continue
+            case .line(let line):
+                guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                shell.commandHistory.append(line)
+                for statement in LineParser.splitCommands(line) {
+                    if case .failed(let message) = shell.execute(statement) {
+                        StandardStreams.writeError(Paint(enabled: shell.logger.color).red("error:") + " \(message)\n")
+                        break
+                    }
+                    if shell.quitRequested { break }
+                }
+            }
+        }
+        return 0
+    }
+
+    /// `script.lgc` when stdin is redirected from a file (so errors name it), else `<stdin>`.
+    static func stdinName() -> String {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/0"),
+              target.hasPrefix("/"), FileManager.default.fileExists(atPath: target) else { return "<stdin>" }
+        let cwd = FileManager.default.currentDirectoryPath + "/"
+        return target.hasPrefix(cwd) ? String(target.dropFirst(cwd.count)) : target
+    }
+}
+
+/// Lines from stdin, read as they arrive (so a pipe can feed the shell slowly).
+struct StdinLines: IteratorProtocol {
+    mutating func next() -> String? { readLine(strippingNewline: true) }
+}
+
+/// While a command runs, Ctrl-C must not kill the shell and lose its state; the editor handles ^C itself.
+enum IgnoreInterrupts {
+    nonisolated(unsafe) static var requested: sig_atomic_t = 0
+
+    static func install() {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in IgnoreInterrupts.requested = 1 }
+        action.sa_flags = SA_RESTART
+        sigemptyset(&action.sa_mask)
+        sigaction(SIGINT, &action, nil)
+    }
+}

@@ -1,0 +1,80 @@
+// Release-build benchmarks with JSON output: `swift run -c release lgc-bench [--runs N] [--quick]`.
+import FeedbackLoop
+import Foundation
+import Learning
+import MarketData
+import Shell
+
+struct Measurement {
+    let name: String
+    let samples: [Double]   // seconds
+    let targetMilliseconds: Double?
+    let note: String
+
+    var median: Double { let s = samples.sorted(); return s[s.count / 2] }
+    var json: JSON {
+        .object([
+            ("name", .string(name)),
+            ("median_ms", .number(median * 1000)),
+            ("min_ms", .number(samples.min()! * 1000)),
+            ("max_ms", .number(samples.max()! * 1000)),
+            ("runs", .int(samples.count)),
+            ("target_ms", .number(targetMilliseconds)),
+            ("within_target", targetMilliseconds.map { .bool(median * 1000 < $0) } ?? .null),
+            ("note", .string(note)),
+        ])
+    }
+}
+
+func time(_ runs: Int, warmup: Int = 2, _ body: () throws -> Void) rethrows -> [Double] {
+    for _ in 0..<warmup { try body() }
+    return try (0..<runs).map { _ in
+        let start = ContinuousClock.now
+        try body()
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+}
+
+let arguments = CommandLine.arguments
+let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) } ?? 30
+let fixedNow: TimeInterval = 1_790_000_000
+var results: [Measurement] = []
+
+for (days, target) in [(30, 5.0), (365, 50.0)] {
+    let series = try DemoMarket.generate(days: days, endingAt: fixedNow)
+    results.append(Measurement(
+        name: "features_\(series.count)", samples: time(runs) { _ = FeatureBuilder.features(for: series) },
+        targetMilliseconds: nil, note: "causal feature matrix for \(series.count) hourly demo bars"))
+    let samples = try time(runs) {
+        let engine = LoopEngine(clock: LoopClock { fixedNow })
+        engine.load(series)
+        try engine.train(Tier.all[0])
+    }
+    results.append(Measurement(
+        name: "tier1_\(series.count)", samples: samples, targetMilliseconds: target,
+        note: "train tier1: features + chronological split + scaler + logistic fit + holdout evaluation"))
+}
+
+// Shell start-up: the real executable beside this one, running a scripted `help`.
+let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
+if FileManager.default.isExecutableFile(atPath: shellPath) {
+    let samples = try time(max(10, runs / 2)) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: shellPath)
+        process.arguments = ["-c", "help"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+    }
+    results.append(Measurement(name: "shell_start_help", samples: samples, targetMilliseconds: 100,
+                               note: "process start to exit of `lgc-shell -c help`"))
+}
+
+let report = JSON.object([
+    ("benchmarks", .array(results.map(\.json))),
+    ("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
+    ("build", .string("release")),
+])
+print(report.serialized())

@@ -1,0 +1,4 @@
+import Foundation
+import Shell
+
+exit(ShellMain.run(Array(CommandLine.arguments.dropFirst())))

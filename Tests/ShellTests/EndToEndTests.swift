@@ -1,0 +1,234 @@
+import Foundation
+import Testing
+
+/// The built executable in script mode: exit codes, error lines, JSON.
+@Suite struct ScriptMode {
+    @Test func versionAndHelpExitZero() throws {
+        let version = try ShellProcess.run(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("lgc-shell "))
+        let help = try ShellProcess.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("usage: lgc-shell"))
+        let bad = try ShellProcess.run(["--jsno"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr == "lgc-shell: unknown option '--jsno' — did you mean '--json'?\n")
+    }
+
+    @Test func firstErrorStopsTheScriptWithItsLineNumber() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let script = directory.appendingPathComponent("script.lgc")
+        try "# a comment\n\nfetch demo 10\ntrian tier1\ntrain tier1\n".write(to: script, atomically: true, encoding: .utf8)
+        let result = try ShellProcess.run([script.path], environment: ["NO_COLOR": "1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(script.path):4: error: unknown command 'trian' — did you mean 'train'?\n"))
+        #expect(!result.stdout.contains("tier1 trained"), "commands after the error must not run")
+
+        let keepGoing = try ShellProcess.run(["--keep-going", script.path])
+        #expect(keepGoing.status == 1)
+        #expect(keepGoing.stdout.contains("tier1 trained"))
+    }
+
+    @Test func scriptOnStdinIsNamedAfterTheFile() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let script = directory.appendingPathComponent("bad.lgc")
+        try "fetch demo 5\nset performance_threshold 1.5\n".write(to: script, atomically: true, encoding: .utf8)
+        let result = try ShellProcess.run(stdinFile: script.path, directory: directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasSuffix("bad.lgc:2: error: invalid value '1.5' for performance_threshold: expected a number from 0.0 to 1.0\n"))
+        let piped = try ShellProcess.run(stdin: "status\nbogus\n")
+        #expect(piped.status == 1)
+        #expect(piped.stderr.hasSuffix("<stdin>:2: error: unknown command 'bogus' — type 'help' for the list of commands\n"))
+        #expect(!piped.stdout.contains("lgc>"), "no prompt when stdin is not a terminal")
+    }
+
+    @Test func successExitsZeroAndCommandLineCommandsRun() throws {
+        let result = try ShellProcess.run(["-c", "fetch demo 20; train tier1; predict; log BUY; perf"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("tier1 trained"))
+        #expect(result.stderr.contains("[INFO] Starting Tier 1 (Basic) training..."))
+        #expect(result.stderr.contains("[SUCCESS] Tier 1 training complete: logistic="))
+        #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is a pipe")
+        let failing = try ShellProcess.run(["-c", "fetch demo 20; train tier9"])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.hasSuffix("-c:2: error: unknown tier 'tier9' — expected tier1, tier2 or tier3\n"))
+    }
+
+    @Test func jsonModeGivesOneObjectPerCommand() throws {
+        let commands = "fetch demo 30; data; train tier1; cycle; predict; log BUY; perf; trend logistic; status; get evaluation_window; advance 2h; cycle; clock"
+        let result = try ShellProcess.run(["--format", "json", "-c", commands])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = try result.jsonObjects()
+        #expect(objects.count == 13)
+        #expect(objects.map { $0["command"] as? String } ==
+            ["fetch", "data", "train", "cycle", "predict", "log", "perf", "trend", "status", "get", "advance", "cycle", "clock"])
+        #expect(objects.allSatisfy { $0["ok"] as? Bool == true })
+
+        #expect(objects[0]["rows"] as? Int == 720)
+        let train = objects[2]
+        #expect(train["tier"] as? String == "tier1")
+        #expect((train["seconds"] as? Double ?? -1) >= 0)
+        let logistic = try #require((train["results"] as? [String: Any])?["logistic"] as? [String: Any])
+        for key in ["accuracy", "baseline_accuracy", "seconds"] { #expect(logistic[key] is Double, "\(key)") }
+        #expect(logistic["version"] as? Int == 1)
+        #expect(logistic["train_rows"] as? Int == 556)
+        #expect(logistic["test_rows"] as? Int == 139)
+
+        #expect(objects[3]["status"] as? String == "no_action")
+        let tier1 = try #require((objects[3]["tiers"] as? [String: Any])?["tier1"] as? [String: Any])
+        #expect(tier1["reason"] as? String == "not_due")
+
+        let predict = objects[4]
+        #expect(["BUY", "SELL", "HOLD"].contains(predict["signal"] as? String ?? ""))
+        let ensemble = try #require(predict["ensemble"] as? Double)
+        let models = try #require(predict["models"] as? [String: Double])
+        #expect(models.keys.sorted() == ["logistic"])
+        #expect(abs(models["logistic"]! - ensemble) < 1e-12)
+        #expect(predict["price"] is Double && predict["at"] is String)
+
+        let log = objects[5]
+        #expect(log["actual"] as? String == "BUY")
+        #expect(log["predicted"] as? String == predict["signal"] as? String)
+        #expect(log["correct"] as? Bool == (predict["signal"] as? String == "BUY"))
+        #expect(log["log_size"] as? Int == 1)
+
+        let perf = objects[6]
+        #expect(perf["accuracy"] is NSNull)
+        #expect(perf["total_predictions"] as? Int == 1)
+        #expect(perf["evaluation_window"] as? Int == 10)
+
+        #expect(objects[7]["trend"] as? String == "insufficient_data")
+
+        let status = objects[8]
+        for key in ["training_in_progress", "recent_performance", "prediction_log_size", "last_training", "config",
+                    "model_performance_trends", "should_retrain", "clock"] {
+            #expect(status[key] != nil, "status lacks \(key)")
+        }
+        #expect(status["training_in_progress"] as? Bool == false)
+        let lastTraining = try #require(status["last_training"] as? [String: Any])
+        #expect(lastTraining["tier1"] is String && lastTraining["tier2"] is NSNull)
+        let config = try #require(status["config"] as? [String: Any])
+        #expect(config["performance_threshold"] as? Double == 0.55)
+        #expect(config["tier1_interval"] as? Double == 3600)
+        let due = try #require((status["should_retrain"] as? [String: Any])?["tier2"] as? [String: Any])
+        #expect(due["reason"] as? String == "unavailable")
+
+        #expect(objects[9]["value"] as? Int == 10)
+        #expect(objects[11]["status"] as? String == "success")
+        let retrained = try #require((objects[11]["tiers"] as? [String: Any])?["tier1"] as? [String: Any])
+        #expect(retrained["reason"] as? String == "interval_elapsed")
+        #expect(objects[12]["offset_seconds"] as? Double == 7200)
+    }
+
+    @Test func jsonErrorsAreObjectsToo() throws {
+        let result = try ShellProcess.run(["--json", "--keep-going", "-c", "train tier1; set evaluation_window 2.5; trian; fetch demo 10; train tier2"])
+        #expect(result.status == 1)
+        let objects = try result.jsonObjects()
+        #expect(objects.count == 5)
+        #expect(objects.map { $0["ok"] as? Bool } == [false, false, false, true, false])
+        #expect(objects[0]["error"] as? String == "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first")
+        #expect(objects[1]["error"] as? String == "invalid value '2.5' for evaluation_window: expected a whole number from 1 to 100000")
+        #expect(objects[2]["error"] as? String == "unknown command 'trian' — did you mean 'train'?")
+        #expect(objects[4]["error"] as? String == "tier2 needs XGBoost, which this build does not include yet — use 'train tier1' (logistic regression)")
+        #expect(result.stderr.contains("-c:3: error: unknown command 'trian'"))
+    }
+
+    @Test func setFormatJsonSwitchesLive() throws {
+        let result = try ShellProcess.run(["-c", "set format json; get performance_threshold; set format text; get performance_threshold"])
+        #expect(result.stdoutLines == [#"{"command":"set","ok":true,"key":"format","value":"json"}"#,
+                                       #"{"command":"get","ok":true,"key":"performance_threshold","value":0.55}"#,
+                                       "format = text", "0.55"])
+    }
+
+    @Test func liveTuningAndRangeChecks() throws {
+        let result = try ShellProcess.run(["--keep-going", "-c", """
+        set performance_threshold 0.6; get performance_threshold; set tier1_interval 0; set tier1_interval 30m; \
+        get tier1_interval; set evaluation_window ten; set performance_treshold 0.5; reset performance_threshold; \
+        get performance_threshold
+        """])
+        #expect(result.status == 1)
+        #expect(result.stdoutLines == ["performance_threshold = 0.6", "0.6", "tier1_interval = 1800", "1800",
+                                       "performance_threshold = 0.55 (default)", "0.55"])
+        #expect(result.stderr.contains("-c:3: error: invalid value '0' for tier1_interval: expected a duration > 0 such as 3600, 90m, 6h or 2d"))
+        #expect(result.stderr.contains("-c:6: error: invalid value 'ten' for evaluation_window"))
+        #expect(result.stderr.contains("-c:7: error: unknown config key 'performance_treshold' — did you mean 'performance_threshold'?"))
+    }
+
+    @Test func csvErrorsNameTheLineAndKeepLoadedData() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let bad = directory.appendingPathComponent("bad.csv")
+        try "timestamp,open,high,low,close,volume\n1700000000,1,1,1,1,1\n1700003600,1,1,1,-5,1\n".write(to: bad, atomically: true, encoding: .utf8)
+        let result = try ShellProcess.run(["--keep-going", "-c", "fetch demo 10; import \(bad.path); import /nonexistent/x.csv; data"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("-c:2: error: \(bad.path):3:"))
+        #expect(result.stderr.contains("-c:3: error: no such file '/nonexistent/x.csv'"))
+        #expect(result.stdout.contains("240 1h bars of DEMO"), "the demo data stays loaded after failed imports")
+    }
+
+    @Test func hundredDailyRowsTrainTier1() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let csv = directory.appendingPathComponent("daily.csv")
+        var text = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        var price = 100.0
+        for day in 0..<100 {
+            let date = Date(timeIntervalSince1970: 1_700_000_000 + Double(day) * 86_400)
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withFullDate]
+            price *= 1 + 0.02 * sin(Double(day) * 0.7) + 0.005 * cos(Double(day) * 2.3)
+            text += "\(formatter.string(from: date)),\(price),\(price * 1.01),\(price * 0.99),\(price),\(price),\(1000 + day)\n"
+        }
+        try text.write(to: csv, atomically: true, encoding: .utf8)
+        let result = try ShellProcess.run(["--json", "-c", "import \(csv.path); train tier1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = try result.jsonObjects()
+        #expect(objects[0]["rows"] as? Int == 100)
+        let logistic = try #require((objects[1]["results"] as? [String: Any])?["logistic"] as? [String: Any])
+        #expect(logistic["train_rows"] as? Int == 60)
+        #expect(logistic["test_rows"] as? Int == 15)
+    }
+
+    @Test func deadNetworkSuggestsOfflineSources() throws {
+        // Port 9 on loopback: nothing listens, so every try is refused at once.
+        let result = try ShellProcess.run(["--keep-going", "-c", "fetch demo 5; fetch bitcoin 30; data"],
+                                          environment: ["LGC_COINGECKO_URL": "http://127.0.0.1:9"])
+        #expect(result.status == 1)
+        let line = try #require(result.stderr.split(separator: "\n").first { $0.hasPrefix("-c:2: error:") })
+        #expect(line.contains("fetch demo") && line.contains("import"))
+        #expect(result.stdout.contains("120 1h bars of DEMO"), "the loaded data survives the failed fetch")
+    }
+
+    @Test func helpForEveryCommand() throws {
+        let overview = try ShellProcess.run(["-c", "help"])
+        #expect(overview.status == 0)
+        for name in ["fetch", "import", "train", "cycle", "predict", "log", "perf", "trend", "chart", "status", "set", "advance"] {
+            #expect(overview.stdout.contains("  \(name) "), "\(name) missing from help")
+            let detail = try ShellProcess.run(["-c", "help \(name)"])
+            #expect(detail.status == 0)
+            #expect(detail.stdout.hasPrefix("usage: \(name)"))
+            #expect(detail.stdout.contains("examples:"))
+        }
+        let unknown = try ShellProcess.run(["-c", "help trian"])
+        #expect(unknown.stderr.hasSuffix("-c:1: error: unknown command 'trian' — did you mean 'train'?\n"))
+    }
+
+    @Test func chartsFitTheWidthAndFallBackToASCII() throws {
+        let commands = "fetch demo 30; train tier1; advance 2h; cycle; chart accuracy; chart price; chart accuracy logistic"
+        // Only the charts' lines: everything from the first chart's title on.
+        func chartLines(_ result: ShellProcess.Result) -> [String] {
+            let lines = result.stdoutLines
+            return Array(lines.drop { !$0.contains("holdout accuracy per training") })
+        }
+        let unicode = try ShellProcess.run(["-q", "-c", commands], environment: ["COLUMNS": "72", "LANG": "C.UTF-8"])
+        #expect(unicode.status == 0, "\(unicode.stderr)")
+        let unicodeLines = chartLines(unicode)
+        #expect(unicodeLines.count > 20)
+        #expect(unicodeLines.allSatisfy { $0.count <= 72 })
+        #expect(unicode.stdout.contains("┤"))
+        let ascii = try ShellProcess.run(["-q", "-c", commands], environment: ["TERM": "dumb", "COLUMNS": "60"])
+        #expect(ascii.status == 0)
+        let asciiLines = chartLines(ascii)
+        #expect(asciiLines.count > 20)
+        #expect(asciiLines.allSatisfy { $0.unicodeScalars.allSatisfy(\.isASCII) }, "TERM=dumb charts must be plain ASCII")
+        #expect(asciiLines.allSatisfy { $0.count <= 60 })
+    }
+}

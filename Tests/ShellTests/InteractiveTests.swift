@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// The interactive shell on a real pseudo-terminal: prompt, Tab completion, Ctrl-C, history, Ctrl-D.
+@Suite struct Interactive {
+    let directory: URL
+    let historyFile: URL
+
+    init() throws {
+        directory = try ShellProcess.temporaryDirectory()
+        historyFile = directory.appendingPathComponent("history")
+    }
+
+    func start(_ arguments: [String] = []) throws -> TerminalSession {
+        let session = try TerminalSession(arguments: arguments, environment: ["LGC_HISTORY": historyFile.path])
+        #expect(session.waitFor("lgc> "), "no prompt: \(session.screen)")
+        return session
+    }
+
+    // The pty shows raw echo (typed "he", then the completion's "lp "), so each check runs the completed line
+    // and looks at what the command printed.
+    @Test func tabCompletesCommandsArgumentsAndConfigKeys() throws {
+        let session = try start()
+        var mark = session.mark
+        session.type("he\t\r")
+        #expect(session.waitForPrompt(after: "More with 'help COMMAND'", since: mark), "command name: \(session.screen)")
+        mark = session.mark
+        session.type("train ti\t\t")   // tier1/tier2/tier3 are ambiguous: the second Tab lists them
+        #expect(session.waitFor("tier1  tier2  tier3", since: mark), "candidates listed: \(session.screen)")
+        session.type("\u{15}")   // Ctrl-U clears the line
+        mark = session.mark
+        session.type("set performance_t\t0.6\r")
+        #expect(session.waitForPrompt(after: "performance_threshold = 0.6", since: mark), "config key: \(session.screen)")
+        mark = session.mark
+        session.type("trend lo\t\r")
+        #expect(session.waitForPrompt(after: "logistic: insufficient data", since: mark), "model name: \(session.screen)")
+        mark = session.mark
+        session.type("fetch de\t10\r")
+        #expect(session.waitForPrompt(after: "240 1h bars of DEMO", since: mark), "argument: \(session.screen)")
+        session.type("\u{04}")
+        #expect(session.exitStatus() == 0)
+    }
+
+    @Test func pathCompletionAfterImport() throws {
+        let csv = directory.appendingPathComponent("prices-unique.csv")
+        try "snapped_at,price,market_cap,total_volume\n".write(to: csv, atomically: true, encoding: .utf8)
+        let session = try start()
+        let mark = session.mark
+        session.type("import \(directory.path)/prices-u\t\r")
+        // The completed path reaches the importer, which reads the (empty) file.
+        #expect(session.waitForPrompt(after: "prices-unique.csv' holds no data rows", since: mark), "\(session.screen)")
+        session.type("\u{04}")
+        #expect(session.exitStatus() == 0)
+    }
+
+    @Test func ctrlCAbandonsTheLineAndTheShellKeepsRunning() throws {
+        let session = try start(["--demo"])
+        var mark = session.mark
+        session.type("train tier1")
+        session.type("\u{03}")   // Ctrl-C: the typed command must not run
+        #expect(session.waitFor("^C", since: mark), "\(session.screen)")
+        #expect(session.waitFor("lgc> ", since: mark), "\(session.screen)")
+        mark = session.mark
+        session.type("status\r")
+        #expect(session.waitForPrompt(after: "tier3", since: mark))
+        #expect(!session.screen.contains("tier1 trained"), "Ctrl-C'd line ran: \(session.screen)")
+        mark = session.mark
+        session.type("trian tier1\r")
+        #expect(session.waitForPrompt(after: "did you mean 'train'?", since: mark), "errors keep the shell running")
+        mark = session.mark
+        session.type("train tier1\r")
+        #expect(session.waitForPrompt(after: "tier1 trained", since: mark))
+        session.type("quit\r")
+        #expect(session.exitStatus() == 0)
+    }
+
+    @Test func historyPersistsAcrossSessions() throws {
+        let first = try start()
+        var mark = first.mark
+        first.type("get evaluation_window\r")
+        #expect(first.waitForPrompt(after: "10\r\n", since: mark))
+        first.type("\u{04}")
+        #expect(first.exitStatus() == 0, "\(first.processState) \(first.screen.debugDescription)")
+        let saved = try String(contentsOf: historyFile, encoding: .utf8)
+        #expect(saved.contains("get") && saved.contains("evaluation_window"))
+
+        let second = try start()
+        mark = second.mark
+        second.type("\u{1B}[A")   // Up arrow recalls the previous session's command
+        #expect(second.waitFor("evaluation_window", since: mark), "\(second.screen)")
+        second.type("\r")
+        #expect(second.waitForPrompt(after: "10\r\n", since: mark))
+        mark = second.mark
+        second.type("history\r")
+        #expect(second.waitForPrompt(after: "2  get evaluation_window", since: mark), "\(second.screen)")
+        second.type("\u{04}")
+        #expect(second.exitStatus() == 0, "\(second.processState) \(second.screen.debugDescription)")
+    }
+}

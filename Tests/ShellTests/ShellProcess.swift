@@ -1,0 +1,79 @@
+import Foundation
+
+/// Runs the built `lgc-shell` as a user would, through pipes.
+enum ShellProcess {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+
+        var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+
+        /// Each stdout line parsed as a JSON object.
+        func jsonObjects() throws -> [[String: Any]] {
+            try stdoutLines.map { line in
+                guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                    throw CocoaError(.coderReadCorrupt)
+                }
+                return object
+            }
+        }
+    }
+
+    /// The executable built beside the test bundle.
+    static var executable: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/lgc-shell")
+    }
+
+    static func run(_ arguments: [String] = [], stdin: String? = nil, stdinFile: String? = nil,
+                    environment extra: [String: String] = [:], directory: URL? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["LGC_HISTORY"] = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-test-history-\(UUID())").path
+        environment.removeValue(forKey: "COLUMNS")
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        if let stdinFile {
+            process.standardInput = FileHandle(forReadingAtPath: stdinFile)
+        } else {
+            process.standardInput = input
+        }
+        try process.run()
+        if stdinFile == nil {
+            input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
+            try input.fileHandleForWriting.close()
+        }
+        // Read both pipes fully before waiting, so a large output cannot block the child.
+        var outData = Data(), errData = Data()
+        let group = DispatchGroup()
+        let errHandle = err.fileHandleForReading
+        nonisolated(unsafe) var errBox = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            errBox = errHandle.readDataToEndOfFile()
+            group.leave()
+        }
+        outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        errData = errBox
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-shell-tests-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
