@@ -17,7 +17,8 @@ let package = Package(
         .target(name: "FeedbackLoop", dependencies: ["MarketData", "Learning"]),
         .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine"]),
         .executableTarget(name: "lgc-shell", dependencies: ["Shell"]),
-        .executableTarget(name: "lgc-bench", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Shell"]),
+        .executableTarget(name: "lgc-bench", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Shell", "CTestPTY"],
+                         exclude: ["README.md"]),
 
         .target(name: "CTestPTY", path: "Tests/Support/CTestPTY"),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData"]),

@@ -196,7 +196,7 @@ public enum Indicators {
     /// or December, in UTC.
     public static func isQuarterEnd(_ time: TimeInterval) -> Bool {
         guard time.isFinite, abs(time) < 1e15 else { return false }
-        let (_, month, day) = civilDate(daysSince1970: Int((time / 86_400).rounded(.down)))
+        let (_, month, day) = CivilDate.date(days: Int((time / 86_400).rounded(.down)))
         return month % 3 == 0 && day >= 24
     }
 
@@ -257,20 +257,6 @@ public enum Indicators {
             out[t] = x[deque[head]]
         }
         return out
-    }
-
-    /// Proleptic Gregorian (year, month, day) for a day count since 1970-01-01
-    /// (H. Hinnant's civil_from_days); avoids Calendar, which is slow in a per-bar loop.
-    static func civilDate(daysSince1970: Int) -> (year: Int, month: Int, day: Int) {
-        let z = daysSince1970 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 

@@ -1,4 +1,5 @@
 // Release-build benchmarks with JSON output: `swift run -c release lgc-bench [--runs N] [--quick]`.
+import CTestPTY
 import FeedbackLoop
 import Foundation
 import Learning
@@ -59,17 +60,51 @@ for (days, target) in [(30, 5.0), (365, 50.0)] {
 // Shell start-up: the real executable beside this one, running a scripted `help`.
 let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
 if FileManager.default.isExecutableFile(atPath: shellPath) {
+    // posix_spawn + waitpid: Foundation's Process.waitUntilExit polls and would add tens of milliseconds.
     let samples = try time(max(10, runs / 2)) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: shellPath)
-        process.arguments = ["-c", "help"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(shellPath), strdup("-c"), strdup("help"), nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, shellPath, &actions, nil, argv, environ) == 0 else { throw POSIXError(.ECHILD) }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
     }
     results.append(Measurement(name: "shell_start_help", samples: samples, targetMilliseconds: 100,
                                note: "process start to exit of `lgc-shell -c help`"))
+    let prompt = try time(max(10, runs / 2)) { try timeToPrompt(shellPath) }
+    results.append(Measurement(name: "shell_start_to_prompt", samples: prompt, targetMilliseconds: 100,
+                               note: "interactive start on a pseudo-terminal until `lgc> ` is shown"))
+}
+
+/// Starts the shell on a pseudo-terminal and returns once its first prompt has been written.
+func timeToPrompt(_ path: String) throws {
+    let history = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-history").path
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = [strdup("TERM=xterm"), strdup("LGC_HISTORY=\(history)"), strdup("HOME=/tmp"), nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var master: Int32 = -1
+    let pid = lgc_spawn_on_pty(path, argv, envp, 80, &master)
+    guard pid > 0 else { throw POSIXError(.ECHILD) }
+    defer {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        close(master)
+    }
+    var seen = ""
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let deadline = Date().addingTimeInterval(5)
+    while !seen.contains("lgc> ") && Date() < deadline {
+        let count = read(master, &buffer, buffer.count)
+        if count <= 0 { break }
+        seen += String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+    guard seen.contains("lgc> ") else { throw POSIXError(.ETIMEDOUT) }
 }
 
 let report = JSON.object([
