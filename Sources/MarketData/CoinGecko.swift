@@ -51,7 +51,9 @@ public struct CoinGeckoClient: Sendable {
     ///
     /// Retries timeouts, connection errors, HTTP 429 and 5xx, up to `maxTries` attempts in all;
     /// other HTTP errors fail at once. The series' symbol is the coin id uppercased.
-    public func fetch(coin: String, days: Int) throws -> PriceSeries {
+    /// `onRetry` hears each failed try that will be retried: the try's number, why it failed and the pause before the next.
+    public func fetch(coin: String, days: Int,
+                      onRetry: ((_ attempt: Int, _ reason: String, _ pause: TimeInterval) -> Void)? = nil) throws -> PriceSeries {
         try Self.validate(coin: coin, days: days)
         let request = makeRequest(coin: coin, days: days)
 
@@ -64,12 +66,17 @@ public struct CoinGeckoClient: Sendable {
 
         var failure = MarketDataError.network("no request was made")
         var pause: TimeInterval = 0
+        var problem = ""
         for attempt in 0..<Self.maxTries {
-            if attempt > 0, pause > 0 { Thread.sleep(forTimeInterval: pause) }
+            if attempt > 0 {
+                onRetry?(attempt, problem, pause)
+                if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+            }
             switch perform(request, in: session) {
             case .transport(let message):
                 // Only thrown after the last attempt, so it speaks of all of them.
                 failure = .network("could not reach \(baseURL.host ?? baseURL.absoluteString) after \(Self.maxTries) tries: \(message)")
+                problem = message
                 pause = delay(afterAttempt: attempt)
             case .response(let status, let retryAfter, let body):
                 switch status {
@@ -80,9 +87,11 @@ public struct CoinGeckoClient: Sendable {
                         "CoinGecko does not know the coin id '\(coin)' (HTTP 404) — use its API id, e.g. bitcoin, ethereum or solana")
                 case 429:
                     failure = .http(status: status, body: Self.errorText(body))
+                    problem = "HTTP 429, rate limited"
                     pause = Self.retryAfterSeconds(retryAfter) ?? delay(afterAttempt: attempt)
                 case 500...599:
                     failure = .http(status: status, body: Self.errorText(body))
+                    problem = "HTTP \(status)"
                     pause = delay(afterAttempt: attempt)
                 default:
                     throw MarketDataError.http(status: status, body: Self.errorText(body))

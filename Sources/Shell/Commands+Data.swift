@@ -29,7 +29,9 @@ extension Commands {
                 guard days == nil else { throw ShellError.usage(command: fetch, message: "DAYS given twice") }
                 days = number
             } else {
-                guard coin == nil else { throw ShellError.usage(command: fetch, message: "COIN given twice ('\(word)')") }
+                guard coin == nil else {
+                    throw ShellError.usage(command: fetch, message: "DAYS must be a whole number, got '\(word)'")
+                }
                 coin = word.lowercased()
             }
         }
@@ -53,7 +55,9 @@ extension Commands {
             }
             let id = coin ?? "bitcoin"
             shell.logger.log(.info, "Fetching \(id) (\(days ?? 30) days) from CoinGecko...")
-            series = try shell.coinGecko.fetch(coin: id, days: days ?? 30)
+            series = try shell.coinGecko.fetch(coin: id, days: days ?? 30) { attempt, reason, pause in
+                shell.logger.log(.warning, "try \(attempt) of \(CoinGeckoClient.maxTries) failed (\(reason)); retrying in \(DurationText.format(pause))")
+            }
         }
         return try loaded(series, shell: shell, verb: "fetch")
     }

@@ -81,8 +81,9 @@ public final class ShellContext {
             case .trainingFinished(let result):
                 let accuracies = result.records.map { String(format: "%@=%.4f", $0.model.rawValue, $0.accuracy) }
                 logger.log(.success, "Tier \(result.tier) training complete: \(accuracies.joined(separator: " "))")
-            case .trainingFailed(let tier, let message):
-                logger.log(.error, "Error in Tier \(tier.number) training: \(message)")
+            case .trainingFailed:
+                // The failing command reports it as its error line; logging it too would say it twice.
+                break
             }
         }
     }

@@ -136,9 +136,15 @@ struct CoinGeckoClientTests {
     @Test func retriesDroppedConnectionThenSucceeds() throws {
         let server = try LoopbackHTTPServer(script: [.drop, .respond(status: 503), .respond(status: 200, body: chartJSON)])
         defer { server.stop() }
-        let series = try client(server).fetch(coin: "bitcoin", days: 30)
+        var retries: [(Int, String)] = []
+        let series = try client(server).fetch(coin: "bitcoin", days: 30) { attempt, reason, _ in
+            retries.append((attempt, reason))
+        }
         #expect(series.count == 3)
         #expect(server.requests.count == 3)
+        // Each retried try is reported, so the shell can say why it waits.
+        #expect(retries.map(\.0) == [1, 2])
+        #expect(retries.last?.1 == "HTTP 503")
     }
 
     @Test func serverErrorsFailAfterExactlyThreeTries() throws {
