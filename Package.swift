@@ -10,9 +10,11 @@ let package = Package(
     targets: [
         // System libraries (Debian packages; .ci/run installs them).
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CXGBoost", pkgConfig: "xgboost", providers: [.apt(["libxgboost-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "MarketData"),
-        .target(name: "Learning", dependencies: ["MarketData"]),
+        .target(name: "Learning", dependencies: ["MarketData", "CXGBoost", "CBLAS"]),
         .target(name: "Charts"),
         .target(name: "FeedbackLoop", dependencies: ["MarketData", "Learning"]),
         .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine"]),

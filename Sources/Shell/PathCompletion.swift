@@ -13,7 +13,7 @@ enum PathCompletion {
         let typedDirectory = partial.lastIndex(of: "/").map { String(partial[...$0]) } ?? ""
         return names.filter { $0.hasPrefix(prefix) && (prefix.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map { name in
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: directory + name, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: directory + name, isDirectory: &isDirectory)
             return typedDirectory + name + (isDirectory.boolValue ? "/" : "")
         }
     }
