@@ -22,10 +22,12 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownTier(let text):
             return "unknown tier '\(text)' — expected tier1, tier2 or tier3"
         case .modelUnavailable(let kind):
-            return "\(kind.displayName) is not part of this build yet — use 'train tier1' (logistic regression)"
+            return "\(kind.displayName) is not part of this build yet"
         case .tierUnavailable(let tier, let missing):
             let names = missing.map(\.displayName).joined(separator: " and ")
-            return "tier\(tier) needs \(names), which this build does not include yet — use 'train tier1' (logistic regression)"
+            let best = Tier.all.last { $0.isAvailable }
+            let hint = best.map { " — use 'train \($0.label)' (\($0.models.map(\.displayName).joined(separator: " + ")))" } ?? ""
+            return "tier\(tier) needs \(names), which this build does not include yet\(hint)"
         case .trainingInProgress:
             return "a training is already in progress — wait for it to finish"
         case .noPendingPrediction:

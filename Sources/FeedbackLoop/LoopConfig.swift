@@ -1,4 +1,5 @@
 import Foundation
+import Learning
 
 /// The feedback loop's tunable settings, with the seed app's defaults.
 public struct LoopConfig: Sendable, Equatable, Codable {
@@ -16,6 +17,7 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var buyThreshold = 0.6
     public var sellThreshold = 0.4
     public var testFraction = 0.2
+    public var xgboost = XGBoostParameters()
 
     public init() {}
 
@@ -42,13 +44,15 @@ public enum ConfigValueKind: Sendable, Equatable {
     case duration
     /// A real number in `range`.
     case real(ClosedRange<Double>)
+    /// A real number above 0 and at most `maximum`.
+    case positive(maximum: Double)
     /// An integer in `range`.
     case integer(ClosedRange<Int>)
 
     public var typeName: String {
         switch self {
         case .duration: return "duration"
-        case .real: return "number"
+        case .real, .positive: return "number"
         case .integer: return "integer"
         }
     }
@@ -68,7 +72,7 @@ public struct ConfigKey: Sendable {
         switch kind {
         case .integer, .duration:
             return value == value.rounded() ? String(Int(value)) : String(value)
-        case .real:
+        case .real, .positive:
             return String(value)
         }
     }
@@ -132,6 +136,26 @@ extension LoopConfig {
         ConfigKey(name: "test_fraction", kind: .real(0.05...0.5),
                   summary: "chronological holdout: the latest fraction of rows used for evaluation",
                   read: { $0.testFraction }, write: { $0.testFraction = $1 }),
+        ConfigKey(name: "xgboost.n_estimators", kind: .integer(1...5000), summary: "XGBoost boosting rounds",
+                  read: { Double($0.xgboost.rounds) }, write: { $0.xgboost.rounds = Int($1) }),
+        ConfigKey(name: "xgboost.max_depth", kind: .integer(1...20), summary: "XGBoost maximum tree depth",
+                  read: { Double($0.xgboost.maxDepth) }, write: { $0.xgboost.maxDepth = Int($1) }),
+        ConfigKey(name: "xgboost.learning_rate", kind: .positive(maximum: 1), summary: "XGBoost shrinkage per round (eta)",
+                  read: { $0.xgboost.learningRate }, write: { $0.xgboost.learningRate = $1 }),
+        ConfigKey(name: "xgboost.subsample", kind: .positive(maximum: 1), summary: "XGBoost row sampling per tree",
+                  read: { $0.xgboost.subsample }, write: { $0.xgboost.subsample = $1 }),
+        ConfigKey(name: "xgboost.colsample_bytree", kind: .positive(maximum: 1),
+                  summary: "XGBoost column sampling per tree",
+                  read: { $0.xgboost.columnSample }, write: { $0.xgboost.columnSample = $1 }),
+        ConfigKey(name: "xgboost.min_child_weight", kind: .real(0...1000),
+                  summary: "XGBoost minimum hessian sum in a leaf",
+                  read: { $0.xgboost.minChildWeight }, write: { $0.xgboost.minChildWeight = $1 }),
+        ConfigKey(name: "xgboost.reg_lambda", kind: .real(0...1000), summary: "XGBoost L2 regularisation of leaf weights",
+                  read: { $0.xgboost.lambda }, write: { $0.xgboost.lambda = $1 }),
+        ConfigKey(name: "xgboost.seed", kind: .integer(0...2_147_483_647), summary: "XGBoost random seed",
+                  read: { Double($0.xgboost.seed) }, write: { $0.xgboost.seed = Int($1) }),
+        ConfigKey(name: "xgboost.threads", kind: .integer(0...256), summary: "XGBoost threads (0 = one per core)",
+                  read: { Double($0.xgboost.threads) }, write: { $0.xgboost.threads = Int($1) }),
     ]
 
     public static func key(named name: String) -> ConfigKey? {
@@ -173,6 +197,12 @@ extension LoopConfig {
             guard let value = Double(text), value.isFinite, range.contains(value) else {
                 throw ConfigError.invalidValue(key: key.name, value: text,
                                                expected: "a number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        case .positive(let maximum):
+            guard let value = Double(text), value.isFinite, value > 0, value <= maximum else {
+                throw ConfigError.invalidValue(key: key.name, value: text,
+                                               expected: "a number above 0 and at most \(maximum)")
             }
             return value
         case .integer(let range):

@@ -154,7 +154,7 @@ public final class LoopEngine {
             var fitted: [(FitOutcome, Double)] = []
             for kind in tier.models {
                 let modelStart = ContinuousClock.now
-                let outcome = try ModelTrainer.fit(kind, dataset: dataset)
+                let outcome = try ModelTrainer.fit(kind, dataset: dataset, config: config)
                 fitted.append((outcome, Self.seconds(since: modelStart)))
             }
             // Commit only after every model of the tier fitted.
@@ -248,7 +248,7 @@ public final class LoopEngine {
         var rawWeights: [(ModelKind, Double)] = []
         for slot in trained {
             probabilities.append(ModelProbability(model: slot.model.kind,
-                                                  value: slot.model.probabilityUp(features: features, row: row)))
+                                                  value: try slot.model.probabilityUp(features: features, row: row)))
             rawWeights.append((slot.model.kind, config.weight(for: slot.model.kind)))
         }
         var weightSum = rawWeights.reduce(0) { $0 + $1.1 }

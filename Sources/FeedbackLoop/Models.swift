@@ -15,7 +15,7 @@ public enum ModelKind: String, Sendable, CaseIterable, Codable, Comparable {
     }
 
     /// Whether this build can train the model; later issues add XGBoost and the LSTM.
-    public var isAvailable: Bool { self == .logistic }
+    public var isAvailable: Bool { self != .lstm }
 
     public static func < (a: ModelKind, b: ModelKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -26,7 +26,7 @@ public enum ModelKind: String, Sendable, CaseIterable, Codable, Comparable {
 public protocol TrainedModel: Sendable {
     var kind: ModelKind { get }
     /// Probability that the bar after `row` closes higher than `row`.
-    func probabilityUp(features: FeatureMatrix, row: Int) -> Double
+    func probabilityUp(features: FeatureMatrix, row: Int) throws -> Double
 }
 
 /// Logistic regression on standardised causal features.
@@ -41,6 +41,18 @@ public struct LogisticModel: TrainedModel, Equatable, Codable {
     }
 }
 
+/// Gradient-boosted trees from libxgboost on the raw causal features (trees need no scaling; NaN is missing).
+public struct XGBoostModel: TrainedModel {
+    public var kind: ModelKind { .xgboost }
+    public let booster: XGBoostBooster
+    public let parameters: XGBoostParameters
+
+    public func probabilityUp(features: FeatureMatrix, row: Int) throws -> Double {
+        let matrix = try XGBoostMatrix(rows: 1, cols: features.cols, values: features.row(row))
+        return try booster.predict(matrix)[0]
+    }
+}
+
 /// Holdout metrics of one fitted model.
 public struct FitOutcome: Sendable {
     public let model: any TrainedModel
@@ -52,34 +64,61 @@ public struct FitOutcome: Sendable {
 
 /// Fits each model kind on a dataset's chronological split and scores it on the later part.
 public enum ModelTrainer {
-    public static func fit(_ kind: ModelKind, dataset: Dataset) throws -> FitOutcome {
+    public static func fit(_ kind: ModelKind, dataset: Dataset, config: LoopConfig) throws -> FitOutcome {
         switch kind {
         case .logistic:
             return try fitLogistic(dataset)
-        case .xgboost, .lstm:
+        case .xgboost:
+            return try fitXGBoost(dataset, parameters: config.xgboost)
+        case .lstm:
             throw LoopError.modelUnavailable(kind)
         }
     }
 
-    static func fitLogistic(_ dataset: Dataset) throws -> FitOutcome {
-        let features = dataset.features
-        let cols = features.cols
-        let trainCount = dataset.trainCount
-        let labelled = dataset.labels.count
-        let all = Matrix(rows: features.rows, cols: cols, values: features.values)
-        let train = all.rows(0..<trainCount)
-        let test = all.rows(trainCount..<labelled)
-        let trainLabels = Array(dataset.labels[0..<trainCount])
-        let testLabels = Array(dataset.labels[trainCount..<labelled])
+    /// The labelled rows split chronologically, as Double matrices.
+    struct Split {
+        let train: Matrix
+        let test: Matrix
+        let trainLabels: [Double]
+        let testLabels: [Double]
 
+        init(_ dataset: Dataset) {
+            let features = dataset.features
+            let all = Matrix(rows: features.rows, cols: features.cols, values: features.values)
+            let trainCount = dataset.trainCount, labelled = dataset.labels.count
+            train = all.rows(0..<trainCount)
+            test = all.rows(trainCount..<labelled)
+            trainLabels = Array(dataset.labels[0..<trainCount])
+            testLabels = Array(dataset.labels[trainCount..<labelled])
+        }
+
+        func outcome(_ model: any TrainedModel, probabilities: [Double]) -> FitOutcome {
+            FitOutcome(model: model,
+                       accuracy: Metrics.accuracy(predicted: probabilities.map { $0 > 0.5 ? 1 : 0 }, actual: testLabels),
+                       baselineAccuracy: Metrics.majorityClassBaseline(train: trainLabels, test: testLabels),
+                       trainRows: train.rows, testRows: test.rows)
+        }
+    }
+
+    static func fitXGBoost(_ dataset: Dataset, parameters: XGBoostParameters) throws -> FitOutcome {
+        let split = Split(dataset)
+        guard Set(split.trainLabels).count == 2 else {
+            throw LearningError.singleClass(label: split.trainLabels.first ?? 0)
+        }
+        let train = try XGBoostMatrix(rows: split.train.rows, cols: split.train.cols, values: split.train.values,
+                                      labels: split.trainLabels)
+        let booster = try XGBoostBooster.train(train, parameters: parameters, featureNames: dataset.features.names)
+        let test = try XGBoostMatrix(rows: split.test.rows, cols: split.test.cols, values: split.test.values)
+        let model = XGBoostModel(booster: booster, parameters: parameters)
+        return split.outcome(model, probabilities: try booster.predict(test))
+    }
+
+    static func fitLogistic(_ dataset: Dataset) throws -> FitOutcome {
+        let split = Split(dataset)
         // The scaler sees only the training part: test statistics must not leak into the fit.
-        let scaler = StandardScaler.fit(train)
-        let regression = try LogisticRegression.fit(x: scaler.transform(train), y: trainLabels)
-        let predicted = regression.probabilities(scaler.transform(test)).map { $0 > 0.5 ? 1.0 : 0.0 }
-        let model = LogisticModel(featureNames: features.names, scaler: scaler, regression: regression)
-        return FitOutcome(model: model,
-                          accuracy: Metrics.accuracy(predicted: predicted, actual: testLabels),
-                          baselineAccuracy: Metrics.majorityClassBaseline(train: trainLabels, test: testLabels),
-                          trainRows: trainCount, testRows: labelled - trainCount)
+        let scaler = StandardScaler.fit(split.train)
+        let regression = try LogisticRegression.fit(x: scaler.transform(split.train), y: split.trainLabels)
+        let model = LogisticModel(featureNames: dataset.features.names, scaler: scaler, regression: regression)
+        return split.outcome(model, probabilities: regression.probabilities(scaler.transform(split.test)))
     }
 }

@@ -4,10 +4,10 @@ import Foundation
 /// The command table: one place that dispatch, help, usage lines and completion all read.
 public enum Commands {
     public static let all: [CommandSpec] = [
-        fetch, importCSV, data,
+        fetch, importCSV, data, export,
         train, cycle, advance, clock,
         predict, log, perf,
-        trend, chart, status,
+        trend, chart, status, importance,
         config, get, set, reset,
         help, history, quit,
     ]

@@ -166,9 +166,44 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
 
     @Test func tiersWithoutTheirModelsFailClearly() throws {
         let engine = try makeEngine()
-        #expect(throws: LoopError.tierUnavailable(tier: 2, missing: [.xgboost])) { try engine.train(Tier.all[1]) }
-        #expect(throws: LoopError.tierUnavailable(tier: 3, missing: [.xgboost, .lstm])) { try engine.train(Tier.all[2]) }
+        #expect(throws: LoopError.tierUnavailable(tier: 3, missing: [.lstm])) { try engine.train(Tier.all[2]) }
         #expect(engine.history.isEmpty)
+    }
+
+    @Test func tier2TrainsBothModelsOnTheSameSplitAndCoversTier1() throws {
+        let engine = try makeEngine()
+        let result = try engine.train(Tier.all[1])
+        #expect(result.records.map(\.model) == [.logistic, .xgboost])
+        #expect(Set(result.records.map(\.trainRows)).count == 1 && Set(result.records.map(\.testRows)).count == 1)
+        #expect(Set(result.records.map(\.baselineAccuracy)).count == 1, "same holdout, same baseline")
+        #expect(engine.lastTraining[1] == fixedNow && engine.lastTraining[2] == fixedNow)
+        #expect(engine.versions == [.logistic: 1, .xgboost: 1])
+        #expect(!engine.decision(for: Tier.all[0]).due && !engine.decision(for: Tier.all[1]).due)
+        let prediction = try engine.predict()
+        #expect(prediction.weights.map(\.value) == [0.3 / 0.8, 0.5 / 0.8])
+        let direct = try engine.models[.xgboost]!.model.probabilityUp(
+            features: FeatureBuilder.features(for: engine.series!), row: FeatureBuilder.features(for: engine.series!).rows - 1)
+        #expect(prediction.models[1] == ModelProbability(model: .xgboost, value: direct))
+    }
+
+    @Test func xgboostTrainingIsDeterministic() throws {
+        let first = try makeEngine(), second = try makeEngine()
+        try first.train(Tier.all[1])
+        try second.train(Tier.all[1])
+        #expect(first.history.map(\.accuracy) == second.history.map(\.accuracy))
+        #expect(try first.predict().models == second.predict().models)
+    }
+
+    @Test func failedXGBoostTrainingKeepsEveryModel() throws {
+        let engine = try makeEngine()
+        try engine.train(Tier.all[1])
+        // A constant market: every label is "not up", a single class.
+        let flat = PriceSeries(symbol: "FLAT", source: "test",
+                               bars: (0..<200).map { Bar(time: fixedNow + Double($0) * 3600, price: 100) })
+        engine.load(flat)
+        #expect(throws: (any Error).self) { try engine.train(Tier.all[1]) }
+        #expect(engine.versions == [.logistic: 1, .xgboost: 1])
+        #expect(engine.history.count == 2)
     }
 
     @Test func neverTrainedIsDue() throws {
@@ -259,7 +294,7 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         try engine.train(Tier.all[0])
         let slot = try #require(engine.models[.logistic])
         let features = FeatureBuilder.features(for: engine.series!)
-        let direct = slot.model.probabilityUp(features: features, row: features.rows - 1)
+        let direct = try slot.model.probabilityUp(features: features, row: features.rows - 1)
         #expect(try engine.predict().models[0].value == direct)
     }
 

@@ -74,16 +74,21 @@ import Testing
         #expect(logistic["train_rows"] as? Int == 556)
         #expect(logistic["test_rows"] as? Int == 139)
 
-        #expect(objects[3]["status"] as? String == "no_action")
-        let tier1 = try #require((objects[3]["tiers"] as? [String: Any])?["tier1"] as? [String: Any])
-        #expect(tier1["reason"] as? String == "not_due")
+        // tier2 was never trained, so the cycle trains it; that retrains logistic regression too.
+        #expect(objects[3]["status"] as? String == "success")
+        let cycleTiers = try #require(objects[3]["tiers"] as? [String: Any])
+        #expect((cycleTiers["tier2"] as? [String: Any])?["reason"] as? String == "never_trained")
+        #expect((cycleTiers["tier1"] as? [String: Any])?["reason"] as? String == "covered_by_higher_tier")
+        #expect((cycleTiers["tier3"] as? [String: Any])?["reason"] as? String == "unavailable")
 
         let predict = objects[4]
         #expect(["BUY", "SELL", "HOLD"].contains(predict["signal"] as? String ?? ""))
         let ensemble = try #require(predict["ensemble"] as? Double)
         let models = try #require(predict["models"] as? [String: Double])
-        #expect(models.keys.sorted() == ["logistic"])
-        #expect(abs(models["logistic"]! - ensemble) < 1e-12)
+        #expect(models.keys.sorted() == ["logistic", "xgboost"])
+        // Weights 0.3 and 0.5, renormalised over the two trained models.
+        let weighted = (0.3 * models["logistic"]! + 0.5 * models["xgboost"]!) / 0.8
+        #expect(abs(weighted - ensemble) < 1e-12)
         #expect(predict["price"] is Double && predict["at"] is String)
 
         let log = objects[5]
@@ -97,7 +102,8 @@ import Testing
         #expect(perf["total_predictions"] as? Int == 1)
         #expect(perf["evaluation_window"] as? Int == 10)
 
-        #expect(objects[7]["trend"] as? String == "insufficient_data")
+        // Two trainings on the same data: the same accuracy twice.
+        #expect(objects[7]["trend"] as? String == "stable")
 
         let status = objects[8]
         for key in ["training_in_progress", "recent_performance", "prediction_log_size", "last_training", "config",
@@ -106,12 +112,14 @@ import Testing
         }
         #expect(status["training_in_progress"] as? Bool == false)
         let lastTraining = try #require(status["last_training"] as? [String: Any])
-        #expect(lastTraining["tier1"] is String && lastTraining["tier2"] is NSNull)
+        #expect(lastTraining["tier1"] is String && lastTraining["tier2"] is String && lastTraining["tier3"] is NSNull)
         let config = try #require(status["config"] as? [String: Any])
         #expect(config["performance_threshold"] as? Double == 0.55)
         #expect(config["tier1_interval"] as? Double == 3600)
-        let due = try #require((status["should_retrain"] as? [String: Any])?["tier2"] as? [String: Any])
+        let due = try #require((status["should_retrain"] as? [String: Any])?["tier3"] as? [String: Any])
         #expect(due["reason"] as? String == "unavailable")
+        let versions = try #require(status["model_versions"] as? [String: Any])
+        #expect(versions["logistic"] as? Int == 2 && versions["xgboost"] as? Int == 1)
 
         #expect(objects[9]["value"] as? Int == 10)
         #expect(objects[11]["status"] as? String == "success")
@@ -121,7 +129,7 @@ import Testing
     }
 
     @Test func jsonErrorsAreObjectsToo() throws {
-        let result = try ShellProcess.run(["--json", "--keep-going", "-c", "train tier1; set evaluation_window 2.5; trian; fetch demo 10; train tier2"])
+        let result = try ShellProcess.run(["--json", "--keep-going", "-c", "train tier1; set evaluation_window 2.5; trian; fetch demo 10; train tier3"])
         #expect(result.status == 1)
         let objects = try result.jsonObjects()
         #expect(objects.count == 5)
@@ -129,7 +137,7 @@ import Testing
         #expect(objects[0]["error"] as? String == "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first")
         #expect(objects[1]["error"] as? String == "invalid value '2.5' for evaluation_window: expected a whole number from 1 to 100000")
         #expect(objects[2]["error"] as? String == "unknown command 'trian' — did you mean 'train'?")
-        #expect(objects[4]["error"] as? String == "tier2 needs XGBoost, which this build does not include yet — use 'train tier1' (logistic regression)")
+        #expect(objects[4]["error"] as? String == "tier3 needs LSTM, which this build does not include yet — use 'train tier2' (logistic regression + XGBoost)")
         #expect(result.stderr.contains("-c:3: error: unknown command 'trian'"))
     }
 

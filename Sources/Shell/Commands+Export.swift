@@ -1,0 +1,155 @@
+import Charts
+import FeedbackLoop
+import Foundation
+import Learning
+import MarketData
+
+extension Commands {
+    static let importance: CommandSpec = CommandSpec(
+        "importance", group: .insight,
+        synopsis: "importance xgboost|logistic ?--top N?",
+        abstract: "Which features a model relies on: XGBoost gain, or logistic coefficients",
+        discussion: """
+        For xgboost: the average gain of the splits that use each feature (features never split on are left \
+        out). For logistic: the coefficients on standardised features (signed: positive pushes towards 'up').
+        """,
+        examples: ["importance xgboost", "importance logistic --top 5"],
+        positionals: 1...1,
+        flags: [FlagSpec("top", value: "N", "show the N most important (default 10)")],
+        complete: { context in context.words.count == 1 ? ["xgboost", "logistic"] : [] },
+        run: { shell, args in
+            let model = try parseModel(args.positionals[0])
+            var top = 10
+            if let text = args.option("top") {
+                guard let value = Int(text), value > 0 else {
+                    throw ShellError.usage(command: importance, message: "invalid --top '\(text)': expected a whole number > 0")
+                }
+                top = value
+            }
+            guard let slot = shell.engine.models[model] else {
+                throw ShellError.invalid("\(model.rawValue) is not trained yet — run 'train \(model == .logistic ? "tier1" : "tier2")' first")
+            }
+            let items: [(label: String, value: Double)]
+            let kind: String
+            switch slot.model {
+            case let xgboost as XGBoostModel:
+                items = try xgboost.booster.importanceByGain().map { ($0.feature, $0.gain) }
+                kind = "gain"
+            case let logistic as LogisticModel:
+                items = zip(logistic.featureNames, logistic.regression.coefficients).map { ($0, $1) }
+                kind = "standardised_coefficient"
+            default:
+                throw ShellError.invalid("importance is not available for \(model.rawValue)")
+            }
+            let ranked = Array(items.sorted { abs($0.value) > abs($1.value) }.prefix(top))
+            let json: [(String, JSON)] = [
+                ("model", .string(model.rawValue)), ("version", .int(slot.record.version)),
+                ("importance_type", .string(kind)),
+                ("features", .array(ranked.map { .object([("feature", .string($0.label)), ("value", .number($0.value))]) })),
+            ]
+            let title = "\(model.rawValue) v\(slot.record.version) — \(kind == "gain" ? "average gain per split" : "coefficient on standardised features")"
+            let chart = BarChart.render(ranked, width: shell.terminal.width, style: shell.chartStyle, valueFormat: .fixed(kind == "gain" ? 2 : 3))
+            return CommandOutput(fields: json, text: title + "\n" + chart)
+        })
+
+    static let export: CommandSpec = CommandSpec(
+        "export", group: .data,
+        synopsis: "export features PATH.csv|model xgboost|logistic PATH.json",
+        abstract: "Write the feature matrix or a trained model to a file",
+        discussion: """
+        'export features' writes what the models see: timestamp, the features in model column order and the \
+        target (1 when the next bar closed higher), one row per bar after warm-up; the last row is the latest \
+        bar that 'predict' scores, with an empty target. 'export model xgboost' writes XGBoost's own JSON model \
+        (Python: xgboost.Booster(model_file=PATH)); 'export model logistic' writes the scaler and coefficients. \
+        Files are written completely to a temporary name first, then renamed.
+        """,
+        examples: ["export features features.csv", "export model xgboost model.json"],
+        positionals: 2...3,
+        complete: { context in
+            switch context.words.count {
+            case 1: return ["features", "model"]
+            case 2 where context.words[1].lowercased() == "model": return ["xgboost", "logistic"]
+            default: return PathCompletion.candidates(for: context.partial)
+            }
+        },
+        run: { shell, args in
+            switch args.positionals[0].lowercased() {
+            case "features":
+                guard args.positionals.count == 2 else { throw ShellError.usage(command: export, message: "export features takes one PATH") }
+                return try exportFeatures(shell, path: args.positionals[1])
+            case "model":
+                guard args.positionals.count == 3 else { throw ShellError.usage(command: export, message: "export model needs MODEL and PATH") }
+                return try exportModel(shell, model: try parseModel(args.positionals[1]), path: args.positionals[2])
+            default:
+                throw ShellError.usage(command: export, message: "unknown export '\(args.positionals[0])': expected features or model")
+            }
+        })
+
+    static func exportFeatures(_ shell: ShellContext, path: String) throws -> CommandOutput {
+        guard let series = shell.engine.series else { throw LoopError.noData }
+        let features = FeatureBuilder.features(for: series)
+        guard features.rows > 0 else {
+            throw MarketDataError.tooFewRows(have: series.count, need: FeatureBuilder.warmup + 1)
+        }
+        var csv = "timestamp," + features.names.joined(separator: ",") + ",target\n"
+        csv.reserveCapacity(features.rows * features.cols * 12)
+        for row in 0..<features.rows {
+            csv += ISOTime.format(features.times[row])
+            for value in features.row(row) { csv += "," + (value.isFinite ? "\(value)" : "") }
+            let bar = features.barIndices[row]
+            if bar + 1 < series.count {
+                csv += series.bars[bar + 1].close > series.bars[bar].close ? ",1\n" : ",0\n"
+            } else {
+                csv += ",\n"
+            }
+        }
+        let written = try AtomicFile.write(Data(csv.utf8), to: path)
+        return CommandOutput(fields: [("path", .string(written)), ("rows", .int(features.rows)),
+                                      ("columns", .int(features.cols + 2)), ("bytes", .int(csv.utf8.count))],
+                             text: "wrote \(features.rows) rows × \(features.cols) features (+ timestamp, target) to \(written)")
+    }
+
+    static func exportModel(_ shell: ShellContext, model: ModelKind, path: String) throws -> CommandOutput {
+        guard let slot = shell.engine.models[model] else {
+            throw ShellError.invalid("\(model.rawValue) is not trained yet — run 'train \(model == .logistic ? "tier1" : "tier2")' first")
+        }
+        guard path.lowercased().hasSuffix(".json") else {
+            throw ShellError.invalid("model exports are JSON: give a PATH ending in .json")
+        }
+        let data: Data
+        switch slot.model {
+        case let xgboost as XGBoostModel:
+            data = try xgboost.booster.serialized(format: .json)
+        case let logistic as LogisticModel:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            data = try encoder.encode(logistic)
+        default:
+            throw ShellError.invalid("export is not available for \(model.rawValue)")
+        }
+        let written = try AtomicFile.write(data, to: path)
+        return CommandOutput(fields: [("path", .string(written)), ("model", .string(model.rawValue)),
+                                      ("version", .int(slot.record.version)), ("bytes", .int(data.count))],
+                             text: "wrote \(model.rawValue) v\(slot.record.version) (\(data.count) bytes) to \(written)")
+    }
+}
+
+/// Whole-file writes that never leave a half-written file at the destination.
+enum AtomicFile {
+    /// Writes to a temporary file beside `path`, then renames it over `path`; returns the path written.
+    static func write(_ data: Data, to path: String) throws -> String {
+        let target = (path as NSString).expandingTildeInPath
+        let directory = (target as NSString).deletingLastPathComponent
+        let temporary = (directory.isEmpty ? "." : directory) + "/.\((target as NSString).lastPathComponent).tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+            let reason = String(cString: strerror(errno))
+            throw ShellError.invalid("cannot write '\(path)': \(reason) — check that the directory exists and is writable")
+        }
+        guard rename(temporary, target) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ShellError.invalid("cannot write '\(path)': \(reason)")
+        }
+        return target
+    }
+}
