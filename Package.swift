@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine"]),
         .executableTarget(name: "lgc-shell", dependencies: ["Shell"]),
         .executableTarget(name: "lgc-bench", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Shell", "CTestPTY"],
-                         exclude: ["README.md"]),
+                         exclude: ["README.md", "python_reference.py"]),
 
         .target(name: "CTestPTY", path: "Tests/Support/CTestPTY"),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData"]),

@@ -14,7 +14,16 @@ public enum ModelKind: String, Sendable, CaseIterable, Codable, Comparable {
         }
     }
 
-    /// Whether this build can train the model; later issues add XGBoost and the LSTM.
+    /// The lowest tier that trains this model.
+    public var tier: Int {
+        switch self {
+        case .logistic: return 1
+        case .xgboost: return 2
+        case .lstm: return 3
+        }
+    }
+
+    /// Whether this build can train the model; a later issue adds the LSTM.
     public var isAvailable: Bool { self != .lstm }
 
     public static func < (a: ModelKind, b: ModelKind) -> Bool {

@@ -27,7 +27,7 @@ extension Commands {
                 top = value
             }
             guard let slot = shell.engine.models[model] else {
-                throw ShellError.invalid("\(model.rawValue) is not trained yet — run 'train \(model == .logistic ? "tier1" : "tier2")' first")
+                throw ShellError.invalid("\(model.rawValue) is not trained yet — run 'train tier\(model.tier)' first")
             }
             let items: [(label: String, value: Double)]
             let kind: String
@@ -111,7 +111,7 @@ extension Commands {
 
     static func exportModel(_ shell: ShellContext, model: ModelKind, path: String) throws -> CommandOutput {
         guard let slot = shell.engine.models[model] else {
-            throw ShellError.invalid("\(model.rawValue) is not trained yet — run 'train \(model == .logistic ? "tier1" : "tier2")' first")
+            throw ShellError.invalid("\(model.rawValue) is not trained yet — run 'train tier\(model.tier)' first")
         }
         guard path.lowercased().hasSuffix(".json") else {
             throw ShellError.invalid("model exports are JSON: give a PATH ending in .json")

@@ -57,6 +57,26 @@ for (days, target) in [(30, 5.0), (365, 50.0)] {
         note: "train tier1: features + chronological split + scaler + logistic fit + holdout evaluation"))
 }
 
+// Tier 2, and XGBoost's fit alone on the same training matrix Python's xgboost is timed on (python_reference.py).
+for (days, target) in [(30, 200.0), (365, 1500.0)] {
+    let series = try DemoMarket.generate(days: days, endingAt: fixedNow)
+    let samples = try time(max(5, runs / 4)) {
+        let engine = LoopEngine(clock: LoopClock { fixedNow })
+        engine.load(series)
+        try engine.train(Tier.all[1])
+    }
+    results.append(Measurement(name: "tier2_\(series.count)", samples: samples, targetMilliseconds: target,
+                               note: "train tier2: features, split, logistic regression and XGBoost (100 rounds, depth 6, hist, 2 threads), holdout evaluation"))
+    let dataset = try Dataset.make(from: series)
+    let features = dataset.features
+    let train = try XGBoostMatrix(rows: dataset.trainCount, cols: features.cols,
+                                  values: features.values[0..<(dataset.trainCount * features.cols)],
+                                  labels: Array(dataset.labels[0..<dataset.trainCount]))
+    let fit = try time(max(5, runs / 4)) { _ = try XGBoostBooster.train(train, parameters: XGBoostParameters(), featureNames: features.names) }
+    results.append(Measurement(name: "xgboost_fit_\(dataset.trainCount)x\(features.cols)", samples: fit, targetMilliseconds: nil,
+                               note: "XGBoosterUpdateOneIter x100 on the training part only (compare python_reference.py)"))
+}
+
 // Shell start-up: the real executable beside this one, running a scripted `help`.
 let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
 if FileManager.default.isExecutableFile(atPath: shellPath) {

@@ -240,3 +240,64 @@ import Testing
         #expect(asciiLines.allSatisfy { $0.count <= 60 })
     }
 }
+
+/// Tier 2 from the command line: XGBoost beside logistic regression, its importance and exports.
+@Suite struct TierTwo {
+    @Test func trainTier2ReportsBothModelsInJSON() throws {
+        let result = try ShellProcess.run(["--json", "-q", "-c", "fetch demo 30; set xgboost.n_estimators 20; train tier2; importance xgboost --top 3; trend xgboost; chart accuracy xgboost logistic"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = try result.jsonObjects()
+        let train = objects[2]
+        #expect(train["tier"] as? String == "tier2")
+        let results = try #require(train["results"] as? [String: [String: Any]])
+        #expect(results.keys.sorted() == ["logistic", "xgboost"])
+        for (model, fields) in results {
+            for key in ["accuracy", "baseline_accuracy", "seconds"] { #expect(fields[key] is Double, "\(model).\(key)") }
+            #expect(fields["version"] as? Int == 1)
+            #expect(fields["train_rows"] as? Int == 556 && fields["test_rows"] as? Int == 139)
+        }
+        let importance = objects[3]
+        #expect(importance["importance_type"] as? String == "gain")
+        let features = try #require(importance["features"] as? [[String: Any]])
+        #expect(features.count == 3)
+        let gains = features.compactMap { $0["value"] as? Double }
+        #expect(gains == gains.sorted(by: >) && gains.allSatisfy { $0 > 0 })
+        #expect(objects[4]["trend"] as? String == "insufficient_data")
+        let series = try #require(objects[5]["series"] as? [[String: Any]])
+        #expect(series.compactMap { $0["name"] as? String } == ["xgboost", "logistic"])
+    }
+
+    @Test func exportsFeaturesAndTheXGBoostModel() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let csv = directory.appendingPathComponent("features.csv").path
+        let model = directory.appendingPathComponent("model.json").path
+        let result = try ShellProcess.run(["--json", "-q", "-c", "fetch demo 10; set xgboost.n_estimators 5; train tier2; export features \(csv); export model xgboost \(model); predict"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(header.first == "timestamp" && header.last == "target" && header.count == 21)
+        #expect(lines.count == 1 + 240 - 24)
+        let last = lines.last!.split(separator: ",", omittingEmptySubsequences: false)
+        #expect(last.last == "", "the latest bar has no target yet")
+        let objects = try result.jsonObjects()
+        #expect(last.first.map(String.init) == objects[5]["at"] as? String, "the last row is the bar predict scores")
+        #expect(lines.dropFirst().dropLast().allSatisfy { $0.hasSuffix(",0") || $0.hasSuffix(",1") })
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model))) as? [String: Any]
+        #expect(json?["learner"] != nil && json?["version"] != nil)
+    }
+
+    @Test func badParametersAndPathsKeepTheModels() throws {
+        let result = try ShellProcess.run(["--keep-going", "-q", "-c", """
+        fetch demo 10; set xgboost.n_estimators 5; train tier2; set xgboost.max_depth 0; set xgboost.learning_rate -0.1; \
+        set xgboost.foo 1; export model xgboost /nonexistent/dir/m.json; importance lstm; get xgboost.max_depth; status
+        """])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("-c:4: error: invalid value '0' for xgboost.max_depth: expected a whole number from 1 to 20"))
+        #expect(result.stderr.contains("-c:5: error: invalid value '-0.1' for xgboost.learning_rate: expected a number above 0 and at most 1.0"))
+        #expect(result.stderr.contains("-c:6: error: unknown config key 'xgboost.foo'"))
+        #expect(result.stderr.contains("-c:7: error: cannot write '/nonexistent/dir/m.json': No such file or directory"))
+        #expect(result.stderr.contains("-c:8: error: lstm is not trained yet"))
+        #expect(result.stdout.contains("6\n"), "max_depth keeps its default")
+        #expect(result.stdout.contains("xgboost   v1"), "the trained model is untouched")
+    }
+}
