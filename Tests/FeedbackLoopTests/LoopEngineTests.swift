@@ -24,6 +24,8 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         #expect(config.weightLogistic == 0.3 && config.weightXGBoost == 0.5 && config.weightLSTM == 0.2)
         #expect(config.buyThreshold == 0.6 && config.sellThreshold == 0.4)
         #expect(config.testFraction == 0.2)
+        #expect(config.xgboost.rounds == 100 && config.xgboost.maxDepth == 6 && config.xgboost.learningRate == 0.1)
+        #expect(config.xgboost.seed == 42 && config.xgboost.threads == 0)
     }
 
     @Test func tierIntervalsAreOrdered() {
@@ -38,6 +40,9 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         ("tier1_interval", "0"), ("tier1_interval", "-5"), ("tier2_interval", "soon"),
         ("evaluation_window", "2.5"), ("evaluation_window", "0"), ("test_fraction", "0.9"),
         ("buy_threshold", "0.3"), ("evaluation_window", "5000"),
+        ("xgboost.max_depth", "0"), ("xgboost.max_depth", "21"), ("xgboost.learning_rate", "-1"),
+        ("xgboost.learning_rate", "0"), ("xgboost.n_estimators", "0"), ("xgboost.subsample", "1.5"),
+        ("xgboost.threads", "-1"), ("xgboost.foo", "3"),
     ])
     func invalidValuesAreRejectedAndLeaveConfigUnchanged(key: String, value: String) {
         var config = LoopConfig()
@@ -57,6 +62,12 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         #expect(config.evaluationWindow == 20)
         try config.reset("tier1_interval")
         #expect(config.tier1Interval == 3600)
+        try config.set("xgboost.max_depth", to: "4")
+        try config.set("xgboost.n_estimators", to: "300")
+        try config.set("xgboost.learning_rate", to: "0.05")
+        #expect(config.xgboost.maxDepth == 4 && config.xgboost.rounds == 300 && config.xgboost.learningRate == 0.05)
+        try config.reset("xgboost.max_depth")
+        #expect(config.xgboost.maxDepth == 6)
     }
 
     @Test func unknownKeyGetsDidYouMean() {
