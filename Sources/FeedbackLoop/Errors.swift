@@ -12,6 +12,7 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidSignal(String)
     case unknownModel(String, suggestion: String?)
     case nonMonotonicClock(String)
+    case cancelled
 
     public var description: String {
         switch self {
@@ -39,6 +40,8 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
             return "unknown model '\(name)' — expected logistic, xgboost or lstm"
         case .nonMonotonicClock(let message):
             return message
+        case .cancelled:
+            return "training cancelled — the previous models are kept"
         }
     }
 }

@@ -48,8 +48,32 @@ public struct CycleReport: Sendable {
 /// Something worth telling the user while the loop works; the shell turns these into log lines.
 public enum LoopEvent: Sendable {
     case trainingStarted(tier: Tier)
+    /// A long-running model finished one epoch (or similar step) of its training.
+    case progress(TrainingProgress)
     case trainingFinished(TierTrainingResult)
     case trainingFailed(tier: Tier, message: String)
+}
+
+/// One step of a long training, for progress bars.
+public struct TrainingProgress: Sendable, Equatable {
+    public let model: ModelKind
+    public let step: Int
+    public let steps: Int
+    public let loss: Double
+    public let validationLoss: Double?
+    public let elapsed: Double
+
+    public init(model: ModelKind, step: Int, steps: Int, loss: Double, validationLoss: Double?, elapsed: Double) {
+        self.model = model
+        self.step = step
+        self.steps = steps
+        self.loss = loss
+        self.validationLoss = validationLoss
+        self.elapsed = elapsed
+    }
+
+    /// Seconds left if the remaining steps take as long as the finished ones.
+    public var estimatedRemaining: Double { step > 0 ? elapsed / Double(step) * Double(steps - step) : .nan }
 }
 
 /// The feedback loop: data, tiers, triggers, models, ensemble, prediction log and history.
@@ -70,6 +94,8 @@ public final class LoopEngine {
     public private(set) var pending: Prediction?
     public private(set) var trainingInProgress = false
     public var onEvent: ((LoopEvent) -> Void)?
+    /// Polled during long trainings; returning true cancels them (the previous models stay).
+    public var isCancelled: (() -> Bool)?
 
     public init(clock: LoopClock) {
         self.clock = clock
@@ -154,7 +180,9 @@ public final class LoopEngine {
             var fitted: [(FitOutcome, Double)] = []
             for kind in tier.models {
                 let modelStart = ContinuousClock.now
-                let outcome = try ModelTrainer.fit(kind, dataset: dataset, config: config)
+                let outcome = try ModelTrainer.fit(kind, dataset: dataset, series: series, config: config,
+                                                   progress: { [weak self] in self?.onEvent?(.progress($0)) },
+                                                   isCancelled: { [weak self] in self?.isCancelled?() ?? false })
                 fitted.append((outcome, Self.seconds(since: modelStart)))
             }
             // Commit only after every model of the tier fitted.

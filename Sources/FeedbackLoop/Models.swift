@@ -73,7 +73,10 @@ public struct FitOutcome: Sendable {
 
 /// Fits each model kind on a dataset's chronological split and scores it on the later part.
 public enum ModelTrainer {
-    public static func fit(_ kind: ModelKind, dataset: Dataset, config: LoopConfig) throws -> FitOutcome {
+    /// `progress` hears each epoch of long trainings; `isCancelled` is polled by them.
+    public static func fit(_ kind: ModelKind, dataset: Dataset, series: PriceSeries, config: LoopConfig,
+                           progress: @escaping (TrainingProgress) -> Void = { _ in },
+                           isCancelled: @escaping () -> Bool = { false }) throws -> FitOutcome {
         switch kind {
         case .logistic:
             return try fitLogistic(dataset)

@@ -64,6 +64,7 @@ public final class ShellContext {
     public var quitRequested = false
     /// Where a fetched or imported series came from, to re-fetch the same way.
     public var coinGecko: CoinGeckoClient
+    let progress = ProgressDisplay()
 
     public init(engine: LoopEngine, format: OutputFormat, terminal: TerminalInfo, logger: Logger,
                 environment: [String: String]) {
@@ -73,6 +74,7 @@ public final class ShellContext {
         self.logger = logger
         self.environment = environment
         self.coinGecko = CoinGeckoClient.fromEnvironment(environment)
+        engine.isCancelled = { Interrupts.requested != 0 }
         engine.onEvent = { [unowned self] event in
             let logger = self.logger
             switch event {
@@ -83,7 +85,10 @@ public final class ShellContext {
                 logger.log(.success, "Tier \(result.tier) training complete: \(accuracies.joined(separator: " "))")
             case .trainingFailed:
                 // The failing command reports it as its error line; logging it too would say it twice.
-                break
+                self.progress.finish()
+            case .progress(let step):
+                self.progress.update(step, live: isatty(STDERR_FILENO) == 1 && self.terminal.isInteractive && self.format == .text,
+                                     quiet: self.logger.quiet, width: self.terminal.width, unicode: self.terminal.unicode)
             }
         }
     }

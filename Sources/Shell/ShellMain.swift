@@ -137,13 +137,19 @@ public enum ShellMain {
         var lines = lines
         var lineNumber = 0
         var failed = false
+        Interrupts.install()
         while let line = lines.next() {
             lineNumber += 1
             shell.commandHistory.append(line)
             if case .failed(let message) = shell.execute(line) {
                 failed = true
                 StandardStreams.writeError("\(name):\(lineNumber): error: \(message)\n")
-                if !keepGoing { return 1 }
+                if !keepGoing && Interrupts.requested == 0 { return 1 }
+            }
+            // Ctrl-C stops a script after the command it interrupted (which may have cancelled a training).
+            if Interrupts.requested != 0 {
+                StandardStreams.writeError("\(name):\(lineNumber): interrupted\n")
+                return 130
             }
             if shell.quitRequested { break }
         }
@@ -160,7 +166,7 @@ public enum ShellMain {
             return runScript(StdinLines(), name: "<stdin>", shell: shell, keepGoing: true)
         }
         shell.commandHistory = editor.entries
-        IgnoreInterrupts.install()
+        Interrupts.install()
         StandardStreams.write("""
         \(paint.bold("lgc-shell \(version)")) — research shell for self-retraining market models (not trading advice)
         Type 'help' for commands, Tab to complete, Ctrl-C to abandon a line, Ctrl-D to quit.
@@ -183,6 +189,7 @@ public enum ShellMain {
                 guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
                 shell.commandHistory.append(line)
                 for statement in LineParser.splitCommands(line) {
+                    Interrupts.requested = 0
                     if case .failed(let message) = shell.execute(statement) {
                         StandardStreams.writeError(Paint(enabled: shell.logger.color).red("error:") + " \(message)\n")
                         break
@@ -208,13 +215,14 @@ struct StdinLines: IteratorProtocol {
     mutating func next() -> String? { readLine(strippingNewline: true) }
 }
 
-/// While a command runs, Ctrl-C must not kill the shell and lose its state; the editor handles ^C itself.
-enum IgnoreInterrupts {
+/// Ctrl-C while a command runs must not kill the shell and lose its state: it sets a flag that long
+/// trainings poll to cancel, and that scripts check between commands. The editor handles ^C itself.
+enum Interrupts {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
 
     static func install() {
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in IgnoreInterrupts.requested = 1 }
+        action.__sigaction_handler.sa_handler = { _ in Interrupts.requested = 1 }
         action.sa_flags = SA_RESTART
         sigemptyset(&action.sa_mask)
         sigaction(SIGINT, &action, nil)

@@ -1,0 +1,55 @@
+import FeedbackLoop
+import Foundation
+
+/// Draws training progress on stderr: a live bar on a terminal, a few plain lines otherwise.
+final class ProgressDisplay {
+    private var lastPlainStep = 0
+    private var drawing = false
+    private var width = 80
+    private var unicode = true
+
+    /// `live`: redraw one line in place (a terminal in text mode); else plain lines unless `quiet`.
+    func update(_ progress: TrainingProgress, live: Bool, quiet: Bool, width: Int, unicode: Bool) {
+        self.width = width
+        self.unicode = unicode
+        if live {
+            StandardStreams.writeError("\r\u{1B}[2K" + line(progress))
+            drawing = true
+            if progress.step == progress.steps { finish() }
+        } else if !quiet {
+            // About ten lines per training, and always the last.
+            let every = max(1, progress.steps / 10)
+            if progress.step == progress.steps || progress.step - lastPlainStep >= every {
+                lastPlainStep = progress.step
+                StandardStreams.writeError("[INFO] " + summary(progress) + "\n")
+            }
+        }
+    }
+
+    /// Ends a live bar's line (after the last step, or when training stops early).
+    func finish() {
+        if drawing { StandardStreams.writeError("\n") }
+        drawing = false
+        lastPlainStep = 0
+    }
+
+    func summary(_ progress: TrainingProgress) -> String {
+        var text = "\(progress.model.rawValue) epoch \(progress.step)/\(progress.steps)  loss \(String(format: "%.5f", progress.loss))"
+        if let validation = progress.validationLoss { text += "  val \(String(format: "%.5f", validation))" }
+        text += "  \(String(format: "%.1f", progress.elapsed))s"
+        if progress.step < progress.steps, progress.estimatedRemaining.isFinite {
+            text += "  ETA \(String(format: "%.1f", progress.estimatedRemaining))s"
+        }
+        return text
+    }
+
+    func line(_ progress: TrainingProgress) -> String {
+        let text = summary(progress)
+        let barWidth = max(10, min(30, width - text.count - 6))
+        let filled = Int((Double(progress.step) / Double(max(1, progress.steps)) * Double(barWidth)).rounded(.down))
+        let bar = unicode
+            ? String(repeating: "█", count: filled) + String(repeating: "░", count: barWidth - filled)
+            : String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled)
+        return "[\(bar)] " + text
+    }
+}
