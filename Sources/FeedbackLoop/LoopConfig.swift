@@ -18,6 +18,7 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var sellThreshold = 0.4
     public var testFraction = 0.2
     public var xgboost = XGBoostParameters()
+    public var lstm = LSTMConfiguration()
 
     public init() {}
 
@@ -46,13 +47,15 @@ public enum ConfigValueKind: Sendable, Equatable {
     case real(ClosedRange<Double>)
     /// A real number above 0 and at most `maximum`.
     case positive(maximum: Double)
+    /// A real number from 0 up to, not including, `limit`.
+    case below(limit: Double)
     /// An integer in `range`.
     case integer(ClosedRange<Int>)
 
     public var typeName: String {
         switch self {
         case .duration: return "duration"
-        case .real, .positive: return "number"
+        case .real, .positive, .below: return "number"
         case .integer: return "integer"
         }
     }
@@ -72,7 +75,7 @@ public struct ConfigKey: Sendable {
         switch kind {
         case .integer, .duration:
             return value == value.rounded() ? String(Int(value)) : String(value)
-        case .real, .positive:
+        case .real, .positive, .below:
             return String(value)
         }
     }
@@ -156,6 +159,25 @@ extension LoopConfig {
                   read: { Double($0.xgboost.seed) }, write: { $0.xgboost.seed = Int($1) }),
         ConfigKey(name: "xgboost.threads", kind: .integer(0...256), summary: "XGBoost threads (0 = one per core)",
                   read: { Double($0.xgboost.threads) }, write: { $0.xgboost.threads = Int($1) }),
+        ConfigKey(name: "lstm.epochs", kind: .integer(1...10_000), summary: "LSTM passes over the training sequences",
+                  read: { Double($0.lstm.epochs) }, write: { $0.lstm.epochs = Int($1) }),
+        ConfigKey(name: "lstm.units", kind: .integer(1...1024), summary: "LSTM hidden units in each of its two layers",
+                  read: { Double($0.lstm.units) }, write: { $0.lstm.units = Int($1) }),
+        ConfigKey(name: "lstm.sequence_length", kind: .integer(2...2000), summary: "LSTM input window, in bars",
+                  read: { Double($0.lstm.sequenceLength) }, write: { $0.lstm.sequenceLength = Int($1) }),
+        ConfigKey(name: "lstm.batch_size", kind: .integer(1...4096), summary: "LSTM sequences per minibatch",
+                  read: { Double($0.lstm.batchSize) }, write: { $0.lstm.batchSize = Int($1) }),
+        ConfigKey(name: "lstm.learning_rate", kind: .positive(maximum: 1), summary: "LSTM Adam step size",
+                  read: { $0.lstm.learningRate }, write: { $0.lstm.learningRate = $1 }),
+        ConfigKey(name: "lstm.dropout", kind: .below(limit: 1), summary: "LSTM dropout after each LSTM layer",
+                  read: { $0.lstm.dropout }, write: { $0.lstm.dropout = $1 }),
+        ConfigKey(name: "lstm.dense_units", kind: .integer(1...1024), summary: "LSTM hidden dense layer width",
+                  read: { Double($0.lstm.denseUnits) }, write: { $0.lstm.denseUnits = Int($1) }),
+        ConfigKey(name: "lstm.patience", kind: .integer(0...10_000),
+                  summary: "LSTM early stopping: epochs without a better validation loss (0 = off)",
+                  read: { Double($0.lstm.patience ?? 0) }, write: { $0.lstm.patience = $1 > 0 ? Int($1) : nil }),
+        ConfigKey(name: "lstm.seed", kind: .integer(0...2_147_483_647), summary: "LSTM seed (weights, shuffles, dropout)",
+                  read: { Double($0.lstm.seed) }, write: { $0.lstm.seed = UInt64($1) }),
     ]
 
     public static func key(named name: String) -> ConfigKey? {
@@ -203,6 +225,11 @@ extension LoopConfig {
             guard let value = Double(text), value.isFinite, value > 0, value <= maximum else {
                 throw ConfigError.invalidValue(key: key.name, value: text,
                                                expected: "a number above 0 and at most \(maximum)")
+            }
+            return value
+        case .below(let limit):
+            guard let value = Double(text), value.isFinite, value >= 0, value < limit else {
+                throw ConfigError.invalidValue(key: key.name, value: text, expected: "a number from 0 up to (not including) \(limit)")
             }
             return value
         case .integer(let range):

@@ -194,7 +194,8 @@ public final class LoopEngine {
                 versions[kind] = version
                 let record = TrainingRecord(time: now, model: kind, version: version, tier: tier.number,
                                             accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
-                                            trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: seconds)
+                                            trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: seconds,
+                                            extra: outcome.extra)
                 models[kind] = ModelSlot(model: outcome.model, record: record)
                 history.append(record)
                 records.append(record)
@@ -276,7 +277,7 @@ public final class LoopEngine {
         var rawWeights: [(ModelKind, Double)] = []
         for slot in trained {
             probabilities.append(ModelProbability(model: slot.model.kind,
-                                                  value: try slot.model.probabilityUp(features: features, row: row)))
+                                                  value: try slot.model.probabilityUp(series: series, features: features, row: row)))
             rawWeights.append((slot.model.kind, config.weight(for: slot.model.kind)))
         }
         var weightSum = rawWeights.reduce(0) { $0 + $1.1 }

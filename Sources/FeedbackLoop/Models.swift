@@ -23,8 +23,8 @@ public enum ModelKind: String, Sendable, CaseIterable, Codable, Comparable {
         }
     }
 
-    /// Whether this build can train the model; a later issue adds the LSTM.
-    public var isAvailable: Bool { self != .lstm }
+    /// Whether this build can train the model.
+    public var isAvailable: Bool { true }
 
     public static func < (a: ModelKind, b: ModelKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -34,8 +34,8 @@ public enum ModelKind: String, Sendable, CaseIterable, Codable, Comparable {
 /// A trained model that can score the latest bar.
 public protocol TrainedModel: Sendable {
     var kind: ModelKind { get }
-    /// Probability that the bar after `row` closes higher than `row`.
-    func probabilityUp(features: FeatureMatrix, row: Int) throws -> Double
+    /// Probability that the bar after feature row `row` closes higher than it; `features` was built from `series`.
+    func probabilityUp(series: PriceSeries, features: FeatureMatrix, row: Int) throws -> Double
 }
 
 /// Logistic regression on standardised causal features.
@@ -45,7 +45,7 @@ public struct LogisticModel: TrainedModel, Equatable, Codable {
     public let scaler: StandardScaler
     public let regression: LogisticRegression
 
-    public func probabilityUp(features: FeatureMatrix, row: Int) -> Double {
+    public func probabilityUp(series: PriceSeries, features: FeatureMatrix, row: Int) -> Double {
         regression.probability(scaler.transform(row: features.row(row)))
     }
 }
@@ -56,9 +56,23 @@ public struct XGBoostModel: TrainedModel {
     public let booster: XGBoostBooster
     public let parameters: XGBoostParameters
 
-    public func probabilityUp(features: FeatureMatrix, row: Int) throws -> Double {
+    public func probabilityUp(series: PriceSeries, features: FeatureMatrix, row: Int) throws -> Double {
         let matrix = try XGBoostMatrix(rows: 1, cols: features.cols, values: features.row(row))
         return try booster.predict(matrix)[0]
+    }
+}
+
+/// The seed app's LSTM on min-max-scaled closes; its forecast of the next close becomes P(up) by
+/// Φ(forecast return / validation RMS return error) (see `LSTMRegressor.probabilityUp`).
+public struct LSTMModel: TrainedModel {
+    public var kind: ModelKind { .lstm }
+    public let regressor: LSTMRegressor
+
+    public func probabilityUp(series: PriceSeries, features: FeatureMatrix, row: Int) throws -> Double {
+        let bar = features.barIndices[row]
+        let window = regressor.configuration.sequenceLength
+        let closes = series.bars[max(0, bar + 1 - window)...bar].map(\.close)
+        return try regressor.probabilityUp(prices: closes)
     }
 }
 
@@ -69,6 +83,8 @@ public struct FitOutcome: Sendable {
     public let baselineAccuracy: Double
     public let trainRows: Int
     public let testRows: Int
+    /// Model-specific metrics (the LSTM's `val_mse`, `naive_val_mse`, `epochs`).
+    public var extra: [String: Double] = [:]
 }
 
 /// Fits each model kind on a dataset's chronological split and scores it on the later part.
@@ -83,7 +99,31 @@ public enum ModelTrainer {
         case .xgboost:
             return try fitXGBoost(dataset, parameters: config.xgboost)
         case .lstm:
-            throw LoopError.modelUnavailable(kind)
+            return try fitLSTM(series, configuration: config.lstm, progress: progress, isCancelled: isCancelled)
+        }
+    }
+
+    /// The LSTM learns from closes alone: its own chronological split (last 20 % of the sequences validates),
+    /// its scaler fitted on the training part.
+    static func fitLSTM(_ series: PriceSeries, configuration: LSTMConfiguration,
+                        progress: @escaping (TrainingProgress) -> Void,
+                        isCancelled: @escaping () -> Bool) throws -> FitOutcome {
+        do {
+            let result = try LSTMRegressor.train(
+                prices: series.closes, configuration: configuration,
+                onEpoch: { report in
+                    progress(TrainingProgress(model: .lstm, step: report.epoch, steps: report.epochs, loss: report.loss,
+                                              validationLoss: report.valLoss, elapsed: report.elapsed))
+                    return !isCancelled()
+                },
+                isCancelled: isCancelled)
+            return FitOutcome(model: LSTMModel(regressor: result.model), accuracy: result.accuracy,
+                              baselineAccuracy: result.baselineAccuracy, trainRows: result.trainSequences,
+                              testRows: result.validationSequences,
+                              extra: ["val_mse": result.valMSE, "naive_val_mse": result.naiveValMSE,
+                                      "epochs": Double(result.epochsRun), "best_epoch": Double(result.bestEpoch)])
+        } catch .cancelled {
+            throw LoopError.cancelled
         }
     }
 

@@ -13,9 +13,11 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
     public let trainRows: Int
     public let testRows: Int
     public let seconds: Double
+    /// Model-specific metrics, e.g. the LSTM's `val_mse` and `naive_val_mse` (scaled units).
+    public let extra: [String: Double]
 
     public init(time: TimeInterval, model: ModelKind, version: Int, tier: Int, accuracy: Double,
-                baselineAccuracy: Double, trainRows: Int, testRows: Int, seconds: Double) {
+                baselineAccuracy: Double, trainRows: Int, testRows: Int, seconds: Double, extra: [String: Double] = [:]) {
         self.time = time
         self.model = model
         self.version = version
@@ -25,6 +27,7 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
         self.trainRows = trainRows
         self.testRows = testRows
         self.seconds = seconds
+        self.extra = extra
     }
 }
 

@@ -13,7 +13,7 @@ extension Commands {
         LoopConfig.keys.map { key in
             switch key.kind {
             case .integer: return (key.name, .int(Int(key.value(config))))
-            case .duration, .real, .positive: return (key.name, .number(key.value(config)))
+            case .duration, .real, .positive, .below: return (key.name, .number(key.value(config)))
             }
         }
     }

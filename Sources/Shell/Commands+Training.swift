@@ -32,7 +32,9 @@ extension Commands {
             ("test_rows", .int(record.testRows)),
             ("seconds", .number(record.seconds)),
             ("trained_at", .time(record.time)),
-        ])
+        ] + record.extra.sorted { $0.key < $1.key }.map { key, value in
+            (key, key.hasSuffix("epoch") || key == "epochs" ? .int(Int(value)) : .number(value))
+        })
     }
 
     static func trainingFields(_ result: TierTrainingResult) -> [(String, JSON)] {
@@ -47,9 +49,16 @@ extension Commands {
              Format.percent(record.baselineAccuracy), String(record.trainRows), String(record.testRows),
              Format.seconds(record.seconds)]
         }
-        return "tier\(result.tier) trained in \(Format.seconds(result.seconds))\n"
+        var text = "tier\(result.tier) trained in \(Format.seconds(result.seconds))\n"
             + shell.table(["model", "version", "accuracy", "baseline", "train", "test", "time"], rows,
                           right: [2, 3, 4, 5, 6])
+        for record in result.records {
+            guard let mse = record.extra["val_mse"], let naive = record.extra["naive_val_mse"] else { continue }
+            let epochs = record.extra["epochs"].map { " after \(Int($0)) epochs" } ?? ""
+            text += String(format: "\n%@: validation MSE %.3g vs persistence %.3g (ratio %.2f)%@ (its train/test counts are sequences)",
+                           record.model.rawValue, mse, naive, naive > 0 ? mse / naive : .nan, epochs)
+        }
+        return text
     }
 
     static let cycle: CommandSpec = CommandSpec(

@@ -41,6 +41,7 @@ let arguments = CommandLine.arguments
 let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) } ?? 30
 let fixedNow: TimeInterval = 1_790_000_000
 var results: [Measurement] = []
+var memory = JSON.null
 
 for (days, target) in [(30, 5.0), (365, 50.0)] {
     let series = try DemoMarket.generate(days: days, endingAt: fixedNow)
@@ -77,6 +78,25 @@ for (days, target) in [(30, 200.0), (365, 1500.0)] {
                                note: "XGBoosterUpdateOneIter x100 on the training part only (compare python_reference.py)"))
 }
 
+// Tier 3 with the seed app's default network (LSTM 50/50, dense 25, sequences of 60, 50 epochs) on 720 bars.
+if !arguments.contains("--quick") {
+    let series = try DemoMarket.generate(days: 30, endingAt: fixedNow)
+    var lstmSeconds: [Double] = []
+    var ratio = Double.nan
+    let samples = try time(3, warmup: 0) {
+        let engine = LoopEngine(clock: LoopClock { fixedNow })
+        engine.load(series)
+        let result = try engine.train(Tier.all[2])
+        if let lstm = result.records.last {
+            lstmSeconds.append(lstm.seconds)
+            ratio = (lstm.extra["val_mse"] ?? .nan) / (lstm.extra["naive_val_mse"] ?? .nan)
+        }
+    }
+    results.append(Measurement(name: "tier3_720", samples: samples, targetMilliseconds: nil,
+                               note: String(format: "train tier3, default LSTM, 50 epochs; LSTM alone median %.2f s; val MSE / persistence %.3f (target: >= 3x faster than Keras, ratio <= 1.1x Keras's)",
+                                            lstmSeconds.sorted()[lstmSeconds.count / 2], ratio)))
+}
+
 // Shell start-up: the real executable beside this one, running a scripted `help`.
 let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
 if FileManager.default.isExecutableFile(atPath: shellPath) {
@@ -99,6 +119,29 @@ if FileManager.default.isExecutableFile(atPath: shellPath) {
     let prompt = try time(max(10, runs / 2)) { try timeToPrompt(shellPath) }
     results.append(Measurement(name: "shell_start_to_prompt", samples: prompt, targetMilliseconds: 100,
                                note: "interactive start on a pseudo-terminal until `lgc> ` is shown"))
+    if !arguments.contains("--quick") {
+        let peak = try maxResidentKilobytes(shellPath, ["-q", "-c", "fetch demo 365; set lstm.epochs 2; train tier3"])
+        memory = .object([("name", .string("tier3_8760_max_resident")), ("max_resident_mb", .number(Double(peak) / 1024)),
+                          ("target_mb", .number(500)), ("within_target", .bool(Double(peak) / 1024 < 500)),
+                          ("note", .string("peak RSS of `lgc-shell -c 'fetch demo 365; set lstm.epochs 2; train tier3'`; memory does not grow with epochs"))])
+    }
+}
+
+/// Runs the shell with `arguments` and returns its peak resident set size in kilobytes (wait4's rusage).
+func maxResidentKilobytes(_ path: String, _ arguments: [String]) throws -> Int {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { throw POSIXError(.ECHILD) }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    return usage.ru_maxrss
 }
 
 /// Starts the shell on a pseudo-terminal and returns once its first prompt has been written.
@@ -129,6 +172,7 @@ func timeToPrompt(_ path: String) throws {
 
 let report = JSON.object([
     ("benchmarks", .array(results.map(\.json))),
+    ("memory", memory),
     ("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
     ("build", .string("release")),
 ])

@@ -1,13 +1,21 @@
 import FeedbackLoop
 import Foundation
+import Learning
 import MarketData
 import Testing
 
 let fixedNow: TimeInterval = 1_790_000_000
 
+/// An engine on the demo market with a small LSTM, so a `cycle` that trains tier 3 takes moments in debug
+/// builds (the default network is measured by lgc-bench instead).
 func makeEngine(days: Int = 30) throws -> LoopEngine {
     let engine = LoopEngine(clock: LoopClock { fixedNow })
     engine.load(try DemoMarket.generate(days: days, endingAt: fixedNow))
+    try engine.setConfig("lstm.epochs", "2")
+    try engine.setConfig("lstm.units", "8")
+    try engine.setConfig("lstm.sequence_length", "16")
+    // Tests run in parallel: spinning OpenMP threads on a busy machine would slow XGBoost tenfold.
+    try engine.setConfig("xgboost.threads", "1")
     return engine
 }
 
@@ -175,10 +183,49 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         #expect(engine.history.map(\.version) == [1, 2])
     }
 
-    @Test func tiersWithoutTheirModelsFailClearly() throws {
+    @Test func tier3TrainsAllThreeModelsAndTheLSTMVotes() throws {
         let engine = try makeEngine()
-        #expect(throws: LoopError.tierUnavailable(tier: 3, missing: [.lstm])) { try engine.train(Tier.all[2]) }
-        #expect(engine.history.isEmpty)
+        var progress: [TrainingProgress] = []
+        engine.onEvent = { if case .progress(let step) = $0 { progress.append(step) } }
+        let result = try engine.train(Tier.all[2])
+        #expect(result.records.map(\.model) == [.logistic, .xgboost, .lstm])
+        let lstm = try #require(result.records.last)
+        #expect(lstm.extra["val_mse"] != nil && lstm.extra["naive_val_mse"] != nil && lstm.extra["epochs"] == 2)
+        #expect(lstm.trainRows + lstm.testRows == 720 - 16)
+        #expect(progress.map(\.step) == [1, 2] && progress.allSatisfy { $0.model == .lstm && $0.steps == 2 })
+        #expect(Tier.all.allSatisfy { engine.lastTraining[$0.number] == fixedNow })
+
+        let prediction = try engine.predict()
+        #expect(prediction.models.map(\.model) == [.logistic, .xgboost, .lstm])
+        #expect(prediction.weights.map(\.value) == [0.3, 0.5, 0.2])
+        let regressor = try #require(engine.models[.lstm]?.model as? LSTMModel).regressor
+        let closes = engine.series!.closes.suffix(16)
+        #expect(prediction.models[2].value == (try regressor.probabilityUp(prices: Array(closes))))
+        #expect(prediction.models[2].value != 0.5, "the seed app's fixed 0.5 vote is the defect to fix")
+    }
+
+    @Test func cancellingTier3KeepsThePreviousModels() throws {
+        let engine = try makeEngine()
+        try engine.train(Tier.all[2])
+        try engine.setConfig("lstm.epochs", "500")
+        var epochs = 0
+        engine.onEvent = { if case .progress = $0 { epochs += 1 } }
+        engine.isCancelled = { epochs >= 2 }
+        #expect(throws: LoopError.cancelled) { try engine.train(Tier.all[2]) }
+        #expect(epochs < 10)
+        #expect(engine.versions == [.logistic: 1, .xgboost: 1, .lstm: 1])
+        #expect(engine.history.count == 3)
+        #expect(!engine.trainingInProgress)
+    }
+
+    @Test func tooFewPricesForTheLSTMFailsTheWholeTier() throws {
+        // 3 days: enough rows for the feature models (55), too few for 60-bar sequences plus validation.
+        let engine = try makeEngine(days: 3)
+        try engine.setConfig("lstm.sequence_length", "70")
+        #expect(LSTMConfiguration().sequenceLength == 60)
+        let need = LSTMRegressor.requiredPrices(sequenceLength: 70)
+        #expect(throws: LSTMError.tooFewPrices(have: 72, need: need)) { try engine.train(Tier.all[2]) }
+        #expect(engine.history.isEmpty && engine.models.isEmpty)
     }
 
     @Test func tier2TrainsBothModelsOnTheSameSplitAndCoversTier1() throws {
@@ -192,8 +239,9 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         #expect(!engine.decision(for: Tier.all[0]).due && !engine.decision(for: Tier.all[1]).due)
         let prediction = try engine.predict()
         #expect(prediction.weights.map(\.value) == [0.3 / 0.8, 0.5 / 0.8])
-        let direct = try engine.models[.xgboost]!.model.probabilityUp(
-            features: FeatureBuilder.features(for: engine.series!), row: FeatureBuilder.features(for: engine.series!).rows - 1)
+        let features = FeatureBuilder.features(for: engine.series!)
+        let direct = try engine.models[.xgboost]!.model.probabilityUp(series: engine.series!, features: features,
+                                                                      row: features.rows - 1)
         #expect(prediction.models[1] == ModelProbability(model: .xgboost, value: direct))
     }
 
@@ -305,7 +353,7 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         try engine.train(Tier.all[0])
         let slot = try #require(engine.models[.logistic])
         let features = FeatureBuilder.features(for: engine.series!)
-        let direct = try slot.model.probabilityUp(features: features, row: features.rows - 1)
+        let direct = try slot.model.probabilityUp(series: engine.series!, features: features, row: features.rows - 1)
         #expect(try engine.predict().models[0].value == direct)
     }
 

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+/// A small LSTM, so tier 3 trains in moments in the debug build (the default network is benchmarked instead),
+/// and one XGBoost thread: tests run in parallel, and OpenMP threads spinning on a busy machine slow down tenfold.
+let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 16; set xgboost.threads 1; "
+
 /// The built executable in script mode: exit codes, error lines, JSON.
 @Suite struct ScriptMode {
     @Test func versionAndHelpExitZero() throws {
@@ -56,9 +60,9 @@ import Testing
 
     @Test func jsonModeGivesOneObjectPerCommand() throws {
         let commands = "fetch demo 30; data; train tier1; cycle; predict; log BUY; perf; trend logistic; status; get evaluation_window; advance 2h; cycle; clock"
-        let result = try ShellProcess.run(["--format", "json", "-c", commands])
+        let result = try ShellProcess.run(["--format", "json", "-c", smallLSTM + commands])
         #expect(result.status == 0, "\(result.stderr)")
-        let objects = try result.jsonObjects()
+        let objects = Array(try result.jsonObjects().dropFirst(4))
         #expect(objects.count == 13)
         #expect(objects.map { $0["command"] as? String } ==
             ["fetch", "data", "train", "cycle", "predict", "log", "perf", "trend", "status", "get", "advance", "cycle", "clock"])
@@ -74,20 +78,21 @@ import Testing
         #expect(logistic["train_rows"] as? Int == 556)
         #expect(logistic["test_rows"] as? Int == 139)
 
-        // tier2 was never trained, so the cycle trains it; that retrains logistic regression too.
+        // tier3 was never trained, so the cycle trains it; that retrains tier 1's and tier 2's models too.
         #expect(objects[3]["status"] as? String == "success")
         let cycleTiers = try #require(objects[3]["tiers"] as? [String: Any])
-        #expect((cycleTiers["tier2"] as? [String: Any])?["reason"] as? String == "never_trained")
+        #expect((cycleTiers["tier3"] as? [String: Any])?["reason"] as? String == "never_trained")
+        #expect((cycleTiers["tier3"] as? [String: Any])?["trained"] as? Bool == true)
+        #expect((cycleTiers["tier2"] as? [String: Any])?["reason"] as? String == "covered_by_higher_tier")
         #expect((cycleTiers["tier1"] as? [String: Any])?["reason"] as? String == "covered_by_higher_tier")
-        #expect((cycleTiers["tier3"] as? [String: Any])?["reason"] as? String == "unavailable")
 
         let predict = objects[4]
         #expect(["BUY", "SELL", "HOLD"].contains(predict["signal"] as? String ?? ""))
         let ensemble = try #require(predict["ensemble"] as? Double)
         let models = try #require(predict["models"] as? [String: Double])
-        #expect(models.keys.sorted() == ["logistic", "xgboost"])
-        // Weights 0.3 and 0.5, renormalised over the two trained models.
-        let weighted = (0.3 * models["logistic"]! + 0.5 * models["xgboost"]!) / 0.8
+        #expect(models.keys.sorted() == ["logistic", "lstm", "xgboost"])
+        // All three trained: the configured weights 0.3, 0.5 and 0.2 as they are.
+        let weighted = 0.3 * models["logistic"]! + 0.5 * models["xgboost"]! + 0.2 * models["lstm"]!
         #expect(abs(weighted - ensemble) < 1e-12)
         #expect(predict["price"] is Double && predict["at"] is String)
 
@@ -112,14 +117,14 @@ import Testing
         }
         #expect(status["training_in_progress"] as? Bool == false)
         let lastTraining = try #require(status["last_training"] as? [String: Any])
-        #expect(lastTraining["tier1"] is String && lastTraining["tier2"] is String && lastTraining["tier3"] is NSNull)
+        #expect(lastTraining["tier1"] is String && lastTraining["tier2"] is String && lastTraining["tier3"] is String)
         let config = try #require(status["config"] as? [String: Any])
         #expect(config["performance_threshold"] as? Double == 0.55)
         #expect(config["tier1_interval"] as? Double == 3600)
         let due = try #require((status["should_retrain"] as? [String: Any])?["tier3"] as? [String: Any])
-        #expect(due["reason"] as? String == "unavailable")
+        #expect(due["reason"] as? String == "not_due")
         let versions = try #require(status["model_versions"] as? [String: Any])
-        #expect(versions["logistic"] as? Int == 2 && versions["xgboost"] as? Int == 1)
+        #expect(versions["logistic"] as? Int == 2 && versions["xgboost"] as? Int == 1 && versions["lstm"] as? Int == 1)
 
         #expect(objects[9]["value"] as? Int == 10)
         #expect(objects[11]["status"] as? String == "success")
@@ -129,7 +134,7 @@ import Testing
     }
 
     @Test func jsonErrorsAreObjectsToo() throws {
-        let result = try ShellProcess.run(["--json", "--keep-going", "-c", "train tier1; set evaluation_window 2.5; trian; fetch demo 10; train tier3"])
+        let result = try ShellProcess.run(["--json", "--keep-going", "-c", "train tier1; set evaluation_window 2.5; trian; fetch demo 10; train tier4"])
         #expect(result.status == 1)
         let objects = try result.jsonObjects()
         #expect(objects.count == 5)
@@ -137,7 +142,7 @@ import Testing
         #expect(objects[0]["error"] as? String == "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first")
         #expect(objects[1]["error"] as? String == "invalid value '2.5' for evaluation_window: expected a whole number from 1 to 100000")
         #expect(objects[2]["error"] as? String == "unknown command 'trian' — did you mean 'train'?")
-        #expect(objects[4]["error"] as? String == "tier3 needs LSTM, which this build does not include yet — use 'train tier2' (logistic regression + XGBoost)")
+        #expect(objects[4]["error"] as? String == "unknown tier 'tier4' — expected tier1, tier2 or tier3")
         #expect(result.stderr.contains("-c:3: error: unknown command 'trian'"))
     }
 
@@ -220,7 +225,7 @@ import Testing
     }
 
     @Test func chartsFitTheWidthAndFallBackToASCII() throws {
-        let commands = "fetch demo 30; train tier1; advance 2h; cycle; chart accuracy; chart price; chart accuracy logistic"
+        let commands = smallLSTM + "fetch demo 30; train tier1; advance 2h; cycle; chart accuracy; chart price; chart accuracy logistic"
         // Only the charts' lines: everything from the first chart's title on.
         func chartLines(_ result: ShellProcess.Result) -> [String] {
             let lines = result.stdoutLines
@@ -299,5 +304,43 @@ import Testing
         #expect(result.stderr.contains("-c:8: error: lstm is not trained yet"))
         #expect(result.stdout.contains("6\n"), "max_depth keeps its default")
         #expect(result.stdout.contains("xgboost   v1"), "the trained model is untouched")
+    }
+}
+
+/// Tier 3 from the command line: the LSTM beside the other two, its metrics and its bad inputs.
+@Suite struct TierThree {
+    @Test func trainTier3ReportsTheLSTMsMetricsInJSON() throws {
+        let result = try ShellProcess.run(["--json", "-c", smallLSTM + "fetch demo 30; train tier3; predict; trend lstm"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = Array(try result.jsonObjects().dropFirst(4))
+        let results = try #require(objects[1]["results"] as? [String: [String: Any]])
+        #expect(results.keys.sorted() == ["logistic", "lstm", "xgboost"])
+        let lstm = try #require(results["lstm"])
+        for key in ["accuracy", "baseline_accuracy", "val_mse", "naive_val_mse", "seconds"] {
+            #expect(lstm[key] is Double, "lstm.\(key)")
+        }
+        #expect(lstm["epochs"] as? Int == 2)
+        // 720 closes give 704 sequences of 16 (each with its next close); the last 20 % (140) validate.
+        #expect(lstm["train_rows"] as? Int == 564 && lstm["test_rows"] as? Int == 140)
+        let models = try #require(objects[2]["models"] as? [String: Double])
+        #expect(models["lstm"] != nil && models["lstm"] != 0.5)
+        #expect(objects[3]["trend"] as? String == "insufficient_data")
+        // JSON mode keeps stdout for JSON: progress goes to stderr as plain lines.
+        #expect(result.stderr.contains("[INFO] lstm epoch 2/2"))
+    }
+
+    @Test func badLSTMSettingsAndTooFewPrices() throws {
+        let result = try ShellProcess.run(["--keep-going", "-q", "-c", """
+        set lstm.units 0; set lstm.dropout 1; set lstm.learning_rate 0; set lstm.sequence_length 1; \
+        set lstm.epochs 2.5; fetch demo 3; set lstm.sequence_length 70; train tier3; status
+        """])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("-c:1: error: invalid value '0' for lstm.units: expected a whole number from 1 to 1024"))
+        #expect(result.stderr.contains("-c:2: error: invalid value '1' for lstm.dropout: expected a number from 0 up to (not including) 1.0"))
+        #expect(result.stderr.contains("-c:3: error: invalid value '0' for lstm.learning_rate"))
+        #expect(result.stderr.contains("-c:4: error: invalid value '1' for lstm.sequence_length"))
+        #expect(result.stderr.contains("-c:5: error: invalid value '2.5' for lstm.epochs"))
+        #expect(result.stderr.contains("-c:8: error: Only 72 prices, the LSTM needs at least"))
+        #expect(result.stdout.contains("lstm      -"), "no half-trained model: \(result.stdout)")
     }
 }

@@ -97,3 +97,36 @@ import Testing
         #expect(second.exitStatus() == 0, "\(second.processState) \(second.screen.debugDescription)")
     }
 }
+
+/// Ctrl-C during a long training, as a person at a terminal would press it.
+@Suite struct CancelTraining {
+    @Test func ctrlCCancelsTier3AndKeepsThePreviousModels() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let session = try TerminalSession(environment: ["LGC_HISTORY": directory.appendingPathComponent("h").path])
+        #expect(session.waitFor("lgc> "))
+        var mark = session.mark
+        session.type(smallLSTM + "fetch demo 30; train tier3\r")
+        #expect(session.waitForPrompt(after: "tier3 trained", since: mark, timeout: 30), "\(session.screen)")
+        mark = session.mark
+        session.type("set lstm.epochs 5000; train tier3\r")
+        #expect(session.waitFor("lstm epoch", since: mark, timeout: 30), "a live progress bar: \(session.screen)")
+        session.type("\u{03}")
+        #expect(session.waitForPrompt(after: "training cancelled — the previous models are kept", since: mark), "\(session.screen)")
+        mark = session.mark
+        session.type("status\r")
+        #expect(session.waitForPrompt(after: "lstm      v1", since: mark), "the first LSTM stays: \(session.screen)")
+        session.type("quit\r")
+        #expect(session.exitStatus() == 0)
+    }
+
+    @Test func ctrlCStopsAScriptDuringTraining() throws {
+        let session = try TerminalSession(arguments: ["-c", "fetch demo 30; set xgboost.threads 1; set lstm.epochs 5000; set lstm.units 8; train tier3; status"],
+                                          environment: [:])
+        #expect(session.waitFor("lstm epoch", timeout: 30), "\(session.screen)")
+        session.type("\u{03}")
+        #expect(session.exitStatus(timeout: 30) == 130, "\(session.screen)")
+        #expect(session.screen.contains("-c:5: error: training cancelled"))
+        #expect(session.screen.contains("-c:5: interrupted"))
+        #expect(!session.screen.contains("tier   models"), "the script stops after the interrupted command")
+    }
+}
