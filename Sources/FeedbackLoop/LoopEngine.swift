@@ -19,6 +19,11 @@ public struct LoopClock: Sendable {
 public struct ModelSlot: Sendable {
     public let model: any TrainedModel
     public let record: TrainingRecord
+
+    public init(model: any TrainedModel, record: TrainingRecord) {
+        self.model = model
+        self.record = record
+    }
 }
 
 /// The models one `train` produced.
@@ -93,6 +98,8 @@ public final class LoopEngine {
     public private(set) var log = PredictionLog()
     public private(set) var pending: Prediction?
     public private(set) var trainingInProgress = false
+    /// Bumped whenever the series is replaced, so persistence knows to rewrite the bars.
+    public private(set) var seriesGeneration = 0
     public var onEvent: ((LoopEvent) -> Void)?
     /// Polled during long trainings; returning true cancels them (the previous models stay).
     public var isCancelled: (() -> Bool)?
@@ -107,7 +114,31 @@ public final class LoopEngine {
     /// because it referred to the old series.
     public func load(_ newSeries: PriceSeries) {
         series = newSeries
+        seriesGeneration += 1
         pending = nil
+    }
+
+    /// Replaces the whole state with a stored session's (after it was read and validated in full).
+    public func restore(series: PriceSeries?, config: LoopConfig, clockOffset: TimeInterval, history: [TrainingRecord],
+                        models: [ModelKind: ModelSlot], versions: [ModelKind: Int], lastTraining: [Int: TimeInterval],
+                        logMarks: [Int: Int], log: PredictionLog, pending: Prediction?) {
+        self.series = series
+        seriesGeneration += 1
+        self.config = config
+        clock.offset = clockOffset
+        self.history = history
+        self.models = models
+        self.versions = versions
+        self.lastTraining = lastTraining
+        self.logMarkAtTraining = logMarks
+        self.log = log
+        self.pending = pending
+    }
+
+    /// Makes `slot` (an earlier version, decoded from storage) the current model of its kind: rollback.
+    /// New trainings still number after the highest version ever trained.
+    public func install(_ slot: ModelSlot) {
+        models[slot.model.kind] = slot
     }
 
     public func setConfig(_ key: String, _ value: String) throws {
@@ -195,7 +226,7 @@ public final class LoopEngine {
                 let record = TrainingRecord(time: now, model: kind, version: version, tier: tier.number,
                                             accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
                                             trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: seconds,
-                                            extra: outcome.extra)
+                                            extra: outcome.extra, dataStart: series.first?.time, dataEnd: series.last?.time)
                 models[kind] = ModelSlot(model: outcome.model, record: record)
                 history.append(record)
                 records.append(record)

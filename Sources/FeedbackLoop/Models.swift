@@ -54,7 +54,6 @@ public struct LogisticModel: TrainedModel, Equatable, Codable {
 public struct XGBoostModel: TrainedModel {
     public var kind: ModelKind { .xgboost }
     public let booster: XGBoostBooster
-    public let parameters: XGBoostParameters
 
     public func probabilityUp(series: PriceSeries, features: FeatureMatrix, row: Int) throws -> Double {
         let matrix = try XGBoostMatrix(rows: 1, cols: features.cols, values: features.row(row))
@@ -161,7 +160,7 @@ public enum ModelTrainer {
                                       labels: split.trainLabels)
         let booster = try XGBoostBooster.train(train, parameters: parameters, featureNames: dataset.features.names)
         let test = try XGBoostMatrix(rows: split.test.rows, cols: split.test.cols, values: split.test.values)
-        let model = XGBoostModel(booster: booster, parameters: parameters)
+        let model = XGBoostModel(booster: booster)
         return split.outcome(model, probabilities: try booster.predict(test))
     }
 

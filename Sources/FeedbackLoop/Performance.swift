@@ -15,9 +15,13 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
     public let seconds: Double
     /// Model-specific metrics, e.g. the LSTM's `val_mse` and `naive_val_mse` (scaled units).
     public let extra: [String: Double]
+    /// The span of the bars it was trained on.
+    public let dataStart: TimeInterval?
+    public let dataEnd: TimeInterval?
 
     public init(time: TimeInterval, model: ModelKind, version: Int, tier: Int, accuracy: Double,
-                baselineAccuracy: Double, trainRows: Int, testRows: Int, seconds: Double, extra: [String: Double] = [:]) {
+                baselineAccuracy: Double, trainRows: Int, testRows: Int, seconds: Double, extra: [String: Double] = [:],
+                dataStart: TimeInterval? = nil, dataEnd: TimeInterval? = nil) {
         self.time = time
         self.model = model
         self.version = version
@@ -28,6 +32,8 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
         self.testRows = testRows
         self.seconds = seconds
         self.extra = extra
+        self.dataStart = dataStart
+        self.dataEnd = dataEnd
     }
 }
 

@@ -54,6 +54,14 @@ public struct PredictionLog: Sendable, Equatable, Codable {
         self.capacity = capacity
     }
 
+    /// A log restored from storage: the last `capacity` of `entries` stay in memory, the totals count all.
+    public init(restoring entries: [ScoredPrediction], totalLogged: Int, totalCorrect: Int, capacity: Int) {
+        self.capacity = capacity
+        self.entries = Array(entries.suffix(capacity))
+        self.totalLogged = totalLogged
+        self.totalCorrect = totalCorrect
+    }
+
     @discardableResult
     public mutating func append(predicted: Signal, actual: Signal, at time: TimeInterval,
                                 prediction: Prediction?) -> ScoredPrediction {
