@@ -7,6 +7,10 @@ let package = Package(
         .executable(name: "lgc-shell", targets: ["lgc-shell"]),
         .executable(name: "lgc-bench", targets: ["lgc-bench"]),
     ],
+    dependencies: [
+        // SQLite through GRDB (it links Debian's libsqlite3): migrations, WAL, the online backup API.
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+    ],
     targets: [
         // System libraries (Debian packages; .ci/run installs them).
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
@@ -17,7 +21,8 @@ let package = Package(
         .target(name: "Learning", dependencies: ["MarketData", "CXGBoost", "CBLAS"]),
         .target(name: "Charts"),
         .target(name: "FeedbackLoop", dependencies: ["MarketData", "Learning"]),
-        .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine"]),
+        .target(name: "SessionStore", dependencies: ["FeedbackLoop", "MarketData", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine", "SessionStore"]),
         .executableTarget(name: "lgc-shell", dependencies: ["Shell"]),
         .executableTarget(name: "lgc-bench", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Shell", "CTestPTY"],
                          exclude: ["README.md", "python_reference.py"]),
@@ -27,6 +32,8 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning", "MarketData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], resources: [.copy("Golden")]),
         .testTarget(name: "FeedbackLoopTests", dependencies: ["FeedbackLoop", "MarketData", "Learning"]),
+        .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "FeedbackLoop", "MarketData",
+                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "FeedbackLoop", "MarketData", "CTestPTY"]),
     ]
 )

@@ -7,6 +7,7 @@ public enum CommandGroup: String, CaseIterable, Sendable {
     case training = "Training and the loop"
     case predictions = "Predictions"
     case insight = "Performance and charts"
+    case sessions = "Sessions and model versions"
     case config = "Configuration"
     case shell = "Shell"
 }

@@ -54,20 +54,23 @@ extension Commands {
 
     static let export: CommandSpec = CommandSpec(
         "export", group: .data,
-        synopsis: "export features PATH.csv|model xgboost|logistic PATH.json",
-        abstract: "Write the feature matrix or a trained model to a file",
+        synopsis: "export features PATH.csv|model xgboost|logistic PATH.json|notebook PATH.md|log PATH.csv|perf PATH.csv",
+        abstract: "Write the feature matrix, a model, the session notebook, the prediction log or the history",
         discussion: """
         'export features' writes what the models see: timestamp, the features in model column order and the \
         target (1 when the next bar closed higher), one row per bar after warm-up; the last row is the latest \
         bar that 'predict' scores, with an empty target. 'export model xgboost' writes XGBoost's own JSON model \
         (Python: xgboost.Booster(model_file=PATH)); 'export model logistic' writes the scaler and coefficients. \
-        Files are written completely to a temporary name first, then renamed.
+        'export notebook' writes the session as Markdown: each command and its output, in order. 'export log' \
+        writes every scored prediction of the session (not only the last log_window in memory); 'export perf' the \
+        performance history (one row per training). Files are written completely to a temporary name first, \
+        then renamed.
         """,
         examples: ["export features features.csv", "export model xgboost model.json"],
         positionals: 2...3,
         complete: { context in
             switch context.words.count {
-            case 1: return ["features", "model"]
+            case 1: return ["features", "model", "notebook", "log", "perf"]
             case 2 where context.words[1].lowercased() == "model": return ["xgboost", "logistic"]
             default: return PathCompletion.candidates(for: context.partial)
             }
@@ -80,8 +83,13 @@ extension Commands {
             case "model":
                 guard args.positionals.count == 3 else { throw ShellError.usage(command: export, message: "export model needs MODEL and PATH") }
                 return try exportModel(shell, model: try parseModel(args.positionals[1]), path: args.positionals[2])
+            case "notebook", "log", "perf":
+                guard args.positionals.count == 2 else {
+                    throw ShellError.usage(command: export, message: "export \(args.positionals[0]) takes one PATH")
+                }
+                return try exportSessionRecord(shell, kind: args.positionals[0].lowercased(), path: args.positionals[1])
             default:
-                throw ShellError.usage(command: export, message: "unknown export '\(args.positionals[0])': expected features or model")
+                throw ShellError.usage(command: export, message: "unknown export '\(args.positionals[0])': expected features, model, notebook, log or perf")
             }
         })
 
@@ -131,6 +139,50 @@ extension Commands {
         return CommandOutput(fields: [("path", .string(written)), ("model", .string(model.rawValue)),
                                       ("version", .int(slot.record.version)), ("bytes", .int(data.count))],
                              text: "wrote \(model.rawValue) v\(slot.record.version) (\(data.count) bytes) to \(written)")
+    }
+}
+
+extension Commands {
+    /// The notebook, the full prediction log or the performance history, from the session database.
+    static func exportSessionRecord(_ shell: ShellContext, kind: String, path: String) throws -> CommandOutput {
+        let session = try requireSession(shell)
+        let state = try session.database.read()
+        var text = ""
+        var rows = 0
+        switch kind {
+        case "notebook":
+            text = "# lgc-shell session \(session.name ?? "(unsaved)")\n\n"
+            text += "Research and education only — not trading advice.\n\n"
+            for entry in state.commands {
+                text += "```\nlgc> \(entry.text)\n"
+                if !entry.output.isEmpty { text += entry.output.hasSuffix("\n") ? entry.output : entry.output + "\n" }
+                text += "```\n\n"
+            }
+            rows = state.commands.count
+        case "log":
+            text = "sequence,scored_at,predicted,actual,correct,ensemble,price,bar_time,\(ModelKind.allCases.map { "p_" + $0.rawValue }.joined(separator: ","))\n"
+            for entry in state.outcomes {
+                let prediction = entry.prediction
+                let probabilities = ModelKind.allCases.map { kind in
+                    prediction?.models.first { $0.model == kind }.map { "\($0.value)" } ?? ""
+                }
+                text += "\(entry.sequence),\(ISOTime.format(entry.scoredAt)),\(entry.predicted.rawValue),\(entry.actual.rawValue),"
+                text += "\(entry.correct ? 1 : 0),\(prediction.map { "\($0.ensemble)" } ?? ""),\(prediction.map { "\($0.price)" } ?? ""),"
+                text += (prediction.map { ISOTime.format($0.barTime) } ?? "") + "," + probabilities.joined(separator: ",") + "\n"
+            }
+            rows = state.outcomes.count
+        default:
+            text = "trained_at,model,version,tier,accuracy,baseline_accuracy,train_rows,test_rows,seconds,val_mse,naive_val_mse\n"
+            for record in state.history {
+                text += "\(ISOTime.format(record.time)),\(record.model.rawValue),\(record.version),\(record.tier),\(record.accuracy),"
+                text += "\(record.baselineAccuracy),\(record.trainRows),\(record.testRows),\(record.seconds),"
+                text += (record.extra["val_mse"].map { "\($0)" } ?? "") + "," + (record.extra["naive_val_mse"].map { "\($0)" } ?? "") + "\n"
+            }
+            rows = state.history.count
+        }
+        let written = try AtomicFile.write(Data(text.utf8), to: path)
+        return CommandOutput(fields: [("path", .string(written)), ("rows", .int(rows)), ("bytes", .int(text.utf8.count))],
+                             text: "wrote \(rows) \(kind == "notebook" ? "commands" : "rows") to \(written)")
     }
 }
 

@@ -98,7 +98,8 @@ extension Commands {
     static func perfText(_ summary: PerformanceSummary, shell: ShellContext) -> String {
         let threshold = shell.engine.config.performanceThreshold
         guard let accuracy = summary.accuracy else {
-            return "recent accuracy: not enough scored predictions (\(summary.windowPredictions) of \(summary.evaluationWindow))"
+            return "recent accuracy: not enough scored predictions (\(summary.windowPredictions) of \(summary.evaluationWindow))\n"
+                + "all time \(summary.totalCorrect)/\(summary.totalPredictions) correct"
         }
         let verdict = accuracy < threshold
             ? shell.paint.red("below threshold \(Format.percent(threshold)) — tiers will retrain")

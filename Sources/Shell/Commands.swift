@@ -8,6 +8,7 @@ public enum Commands {
         train, cycle, advance, clock,
         predict, log, perf,
         trend, chart, status, importance,
+        save, load, sessions, recover, models, use,
         config, get, set, reset,
         help, history, quit,
     ]

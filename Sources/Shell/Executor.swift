@@ -2,6 +2,7 @@ import FeedbackLoop
 import Foundation
 import Learning
 import MarketData
+import SessionStore
 
 /// The outcome of one line: nothing to run, success, or a one-line error.
 public enum LineResult: Equatable {
@@ -18,20 +19,42 @@ extension ShellContext {
         do {
             parsed = try LineParser.parse(line)
         } catch {
+            _ = persist(line, output: "error: \(error)", ok: false)
             return fail(verb: nil, message: String(describing: error))
         }
         guard let verb = parsed.verb else { return .empty }
         guard let command = Commands.find(verb) else {
             let error = ShellError.unknownCommand(parsed.words[0], suggestion: Suggest.closest(to: verb, in: Commands.names))
+            _ = persist(line, output: "error: \(error.description)", ok: false)
             return fail(verb: verb, message: error.description)
         }
+        let output: CommandOutput
         do {
             let arguments = try command.bind(parsed.arguments)
-            let output = try command.run(self, arguments)
-            emit(command: command.name, output: output)
-            return .ok
+            output = try command.run(self, arguments)
         } catch {
-            return fail(verb: command.name, message: Self.message(for: error))
+            let message = Self.message(for: error)
+            // A failed command changes nothing, but its line still belongs in the session's notebook.
+            _ = persist(line, output: "error: " + message, ok: false)
+            return fail(verb: command.name, message: message)
+        }
+        // Acknowledged means committed: the change is written before the command reports success.
+        if let problem = persist(line, output: output.text, ok: true) {
+            return fail(verb: command.name, message: problem)
+        }
+        emit(command: command.name, output: output)
+        return .ok
+    }
+
+    /// Writes what the command changed; returns a one-line problem when the session file could not be written.
+    private func persist(_ line: String, output: String, ok: Bool) -> String? {
+        guard let session else { return nil }
+        do {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            try session.commit(engine: engine, command: CommandEntry(at: engine.clock.now, text: text, output: output, ok: ok))
+            return nil
+        } catch {
+            return "could not write the session (\(Self.message(for: error))) — the change is in memory only; free space or 'save' elsewhere"
         }
     }
 

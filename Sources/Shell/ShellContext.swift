@@ -64,6 +64,10 @@ public final class ShellContext {
     public var quitRequested = false
     /// Where a fetched or imported series came from, to re-fetch the same way.
     public var coinGecko: CoinGeckoClient
+    /// The session database every change is written through to; nil when it could not be opened.
+    var session: SessionController?
+    /// Why there is no session database, for commands that need one.
+    var sessionProblem: String?
     let progress = ProgressDisplay()
 
     public init(engine: LoopEngine, format: OutputFormat, terminal: TerminalInfo, logger: Logger,

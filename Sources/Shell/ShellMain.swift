@@ -15,6 +15,7 @@ public enum ShellMain {
     options:
       -c 'CMD; CMD'        run these commands and exit
       --demo               start with the built-in demo market loaded (fetch demo)
+      --session NAME       start with the saved session NAME (sessions/NAME.lgc) loaded
       --format text|json   output format (json: one object per command on stdout)
       --json               same as --format json
       --keep-going         in scripts, run on after an error (still exit 1)
@@ -36,6 +37,7 @@ public enum ShellMain {
         var quiet = false
         var noColor = false
         var demo = false
+        var session: String?
     }
 
     enum Exit: Error { case code(Int32) }
@@ -73,8 +75,9 @@ public enum ShellMain {
             case "-q", "--quiet": options.quiet = true
             case "--no-color": options.noColor = true
             case "--demo": options.demo = true
+            case "--session": options.session = try value("--session")
             case _ where argument.hasPrefix("-") && argument != "-":
-                let known = ["--help", "--version", "--json", "--format", "--keep-going", "--quiet", "--no-color", "--demo"]
+                let known = ["--help", "--version", "--json", "--format", "--keep-going", "--quiet", "--no-color", "--demo", "--session"]
                 let hint = Suggest.closest(to: argument, in: known).map { " — did you mean '\($0)'?" } ?? " — see 'lgc-shell --help'"
                 StandardStreams.writeError("lgc-shell: unknown option '\(argument)'\(hint)\n")
                 throw Exit.code(2)
@@ -110,6 +113,20 @@ public enum ShellMain {
 
         // Interactive sessions load the demo after the banner; scripts load it first.
         let interactive = options.commands == nil && options.script == nil && isatty(STDIN_FILENO) == 1
+        do {
+            let session = try SessionController(directory: SessionController.directory(environment: environment),
+                                                persistent: interactive)
+            session.keepsMarker = interactive
+            shell.session = session
+        } catch {
+            shell.sessionProblem = ShellContext.message(for: error)
+            shell.logger.log(.warning, "no session file (\(shell.sessionProblem!)): changes stay in memory and 'save' is unavailable")
+        }
+        defer { shell.session?.closeCleanly() }
+        if let name = options.session, shell.execute("load \"\(name)\"") != .ok {
+            StandardStreams.writeError("lgc-shell: cannot start with session '\(name)'\n")
+            return 1
+        }
         if options.demo, !interactive, shell.execute("fetch demo") != .ok { return 1 }
         if let commands = options.commands {
             return runScript(LineParser.splitCommands(commands).makeIterator(), name: "-c", shell: shell,
@@ -172,21 +189,46 @@ public enum ShellMain {
         Type 'help' for commands, Tab to complete, Ctrl-C to abandon a line, Ctrl-D to quit.
 
         """)
+        if let session = shell.session, shell.engine.series == nil, shell.engine.history.isEmpty {
+            if let path = session.sessionLeftOpen() {
+                // The last shell died with this named session open: everything it acknowledged is in that file.
+                shell.logger.log(.info, "reopening \(path), which was open when the last shell stopped")
+                if case .failed(let message) = shell.execute("load \"\(path)\"") {
+                    StandardStreams.writeError("error: \(message)\n")
+                }
+            } else if !session.orphanedWorkingFiles().isEmpty {
+                StandardStreams.write(paint.yellow("An unsaved session from a shell that stopped unexpectedly was found: type 'recover' to take it back.") + "\n")
+            }
+        }
         if loadDemo, case .failed(let message) = shell.execute("fetch demo") {
             StandardStreams.writeError("error: \(message)\n")
         }
         if shell.engine.series == nil {
             StandardStreams.write(paint.dim("No data loaded: try 'fetch demo' (offline) or 'import FILE.csv'.") + "\n")
         }
-        while !shell.quitRequested {
+        var warnedUnsaved = false
+        /// The first quit of an unsaved session only warns: its working file goes on a clean exit.
+        func mayQuit() -> Bool {
+            guard shell.session?.hasUnsavedWork == true, !warnedUnsaved else { return true }
+            warnedUnsaved = true
+            shell.quitRequested = false
+            StandardStreams.writeError(paint.yellow("This session is not saved: 'save NAME' keeps it; quit again (or Ctrl-D) to discard it.") + "\n")
+            return false
+        }
+        while true {
+            if shell.quitRequested {
+                if mayQuit() { return 0 }
+            }
             switch editor.read() {
             case .endOfInput:
                 StandardStreams.write("\n")
-                return 0
+                if mayQuit() { return 0 }
             case .interrupted:
                 continue
             case .line(let line):
                 guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                let verb = line.trimmingCharacters(in: .whitespaces).lowercased()
+                warnedUnsaved = warnedUnsaved && (verb.hasPrefix("quit") || verb.hasPrefix("exit"))
                 shell.commandHistory.append(line)
                 for statement in LineParser.splitCommands(line) {
                     Interrupts.requested = 0
@@ -198,7 +240,6 @@ public enum ShellMain {
                 }
             }
         }
-        return 0
     }
 
     /// `script.lgc` when stdin is redirected from a file (so errors name it), else `<stdin>`.

@@ -37,6 +37,10 @@ import Testing
         mark = session.mark
         session.type("fetch de\t10\r")
         #expect(session.waitForPrompt(after: "240 1h bars of DEMO", since: mark), "argument: \(session.screen)")
+        // Ctrl-D leaves; with unsaved changes the first one warns and the second confirms.
+        mark = session.mark
+        session.type("\u{04}")
+        #expect(session.waitForPrompt(after: "This session is not saved", since: mark))
         session.type("\u{04}")
         #expect(session.exitStatus() == 0)
     }
@@ -70,8 +74,7 @@ import Testing
         mark = session.mark
         session.type("train tier1\r")
         #expect(session.waitForPrompt(after: "tier1 trained", since: mark))
-        session.type("quit\r")
-        #expect(session.exitStatus() == 0)
+        #expect(session.quit() == 0)
     }
 
     @Test func historyPersistsAcrossSessions() throws {
@@ -115,8 +118,7 @@ import Testing
         mark = session.mark
         session.type("status\r")
         #expect(session.waitForPrompt(after: "lstm      v1", since: mark), "the first LSTM stays: \(session.screen)")
-        session.type("quit\r")
-        #expect(session.exitStatus() == 0)
+        #expect(session.quit() == 0)
     }
 
     @Test func ctrlCStopsAScriptDuringTraining() throws {

@@ -36,6 +36,7 @@ enum ShellProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["LGC_HISTORY"] = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-test-history-\(UUID())").path
         environment.removeValue(forKey: "COLUMNS")
+        environment["LGC_SESSIONS"] = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-sessions-\(UUID())").path
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         if let directory { process.currentDirectoryURL = directory }

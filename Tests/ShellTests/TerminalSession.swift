@@ -12,6 +12,8 @@ final class TerminalSession {
         environment["TERM"] = "xterm"
         environment.removeValue(forKey: "COLUMNS")
         environment.removeValue(forKey: "NO_COLOR")
+        // Interactive shells keep working files in the sessions folder: never the repository's own.
+        environment["LGC_SESSIONS"] = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-pty-\(UUID())").path
         for (key, value) in extra { environment[key] = value }
         let path = ShellProcess.executable.path
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
@@ -74,6 +76,14 @@ final class TerminalSession {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = read(master, &buffer, buffer.count)
         if count > 0 { screen += String(decoding: buffer[0..<count], as: UTF8.self) }
+    }
+
+    /// Leaves the shell as a person would: `quit`, confirmed once more when it warns that the session is unsaved.
+    func quit() -> Int32? {
+        let mark = self.mark
+        type("quit\r")
+        if waitFor("This session is not saved", since: mark, timeout: 2) { type("quit\r") }
+        return exitStatus()
     }
 
     /// The child's kernel state, for failure messages.

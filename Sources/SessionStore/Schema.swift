@@ -1,0 +1,87 @@
+import FeedbackLoop
+import Foundation
+import GRDB
+
+/// The session file format: application id, versions and the migrations that build each version's tables.
+enum Schema {
+    /// `PRAGMA application_id` of every session file: "LGCS" in ASCII.
+    static let applicationID: Int32 = 0x4C47_4353
+    /// The newest format this build writes and reads (`PRAGMA user_version`).
+    static let currentVersion = 1
+
+    /// Models that have probability/weight columns in format 1, in ensemble order.
+    static let predictionModels: [ModelKind] = [.logistic, .xgboost, .lstm]
+
+    /// A prediction's columns; in `outcomes` they are all NULL when the outcome had no prediction.
+    private static let predictionColumns = """
+        signal TEXT, ensemble REAL, price REAL, bar_time REAL, made_at REAL,
+        p_logistic REAL, p_xgboost REAL, p_lstm REAL, w_logistic REAL, w_xgboost REAL, w_lstm REAL
+        """
+
+    private static let recordColumns = """
+        time REAL NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL, tier INTEGER NOT NULL,
+        accuracy REAL, baseline_accuracy REAL, train_rows INTEGER NOT NULL, test_rows INTEGER NOT NULL,
+        seconds REAL, extra TEXT NOT NULL, data_start REAL, data_end REAL
+        """
+
+    /// Format 1. STRICT tables make SQLite (and `integrity_check`) enforce every column's type.
+    private static let version1 = [
+        "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value ANY) STRICT",
+        "CREATE TABLE config (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT",
+        "CREATE TABLE series (id INTEGER PRIMARY KEY CHECK (id = 1), symbol TEXT NOT NULL, source TEXT NOT NULL) STRICT",
+        """
+        CREATE TABLE bars (i INTEGER PRIMARY KEY, time REAL NOT NULL, open REAL NOT NULL, high REAL NOT NULL,
+            low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL) STRICT
+        """,
+        "CREATE TABLE training_runs (id INTEGER PRIMARY KEY, \(recordColumns)) STRICT",
+        """
+        CREATE TABLE model_versions (id INTEGER PRIMARY KEY, \(recordColumns),
+            format TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, blob_start REAL, blob_end REAL,
+            data BLOB NOT NULL, UNIQUE (model, version)) STRICT
+        """,
+        "CREATE TABLE current_versions (model TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL) STRICT",
+        """
+        CREATE TABLE outcomes (sequence INTEGER PRIMARY KEY, predicted TEXT NOT NULL, actual TEXT NOT NULL,
+            correct INTEGER NOT NULL, scored_at REAL NOT NULL, \(predictionColumns)) STRICT
+        """,
+        "CREATE TABLE pending (id INTEGER PRIMARY KEY CHECK (id = 1), \(predictionColumns)) STRICT",
+        "CREATE TABLE tiers (tier INTEGER PRIMARY KEY, last_training REAL, log_mark INTEGER) STRICT",
+        "CREATE TABLE commands (id INTEGER PRIMARY KEY, at REAL NOT NULL, text TEXT NOT NULL, output TEXT NOT NULL, ok INTEGER NOT NULL) STRICT",
+    ]
+
+    /// Migration `vN` builds format N from format N-1 and sets `user_version` to N.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            for statement in version1 { try db.execute(sql: statement) }
+            try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        return migrator
+    }()
+
+    /// One schema object as `sqlite_master` lists it.
+    struct Object: Equatable, Sendable {
+        var type: String
+        var name: String
+        var sql: String?
+    }
+
+    static func objects(_ db: Database) throws -> [Object] {
+        try Row.fetchAll(db, sql: "SELECT type, name, sql FROM sqlite_master ORDER BY type, name").map {
+            Object(type: try $0.decode(String.self, atIndex: 0), name: try $0.decode(String.self, atIndex: 1),
+                   sql: try $0.decode(String?.self, atIndex: 2))
+        }
+    }
+
+    /// The exact schema objects of each format, built once in memory by the migrations themselves.
+    static let expected: [Int: [Object]] = {
+        var result: [Int: [Object]] = [:]
+        for version in 1...currentVersion {
+            // The migrations are fixed code; failing here is a programming error, caught by every test.
+            let queue = try! DatabaseQueue()
+            try! migrator.migrate(queue, upTo: "v\(version)")
+            result[version] = try! queue.read { try objects($0) }
+        }
+        return result
+    }()
+}

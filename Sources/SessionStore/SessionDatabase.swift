@@ -1,0 +1,318 @@
+import FeedbackLoop
+import Foundation
+import GRDB
+import MarketData
+
+import Glibc
+
+/// A session file (SQLite, WAL mode) that every acknowledged change is committed to before the command returns.
+///
+/// Durability: WAL with `synchronous = NORMAL` commits survive a killed process (SIGKILL, crash) because the
+/// WAL is written before `apply` returns; only a power loss or OS crash can drop the last commits.
+public final class SessionDatabase: Sendable {
+    /// The file's path, as given.
+    public let path: String
+    private let queue: DatabaseQueue
+
+    private init(path: String, queue: DatabaseQueue) {
+        self.path = path
+        self.queue = queue
+    }
+
+    // MARK: - Opening
+
+    /// Creates a new, empty session file (fails if it exists unless `replacing`).
+    public static func create(at path: String, replacing: Bool = false) throws -> SessionDatabase {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: path) {
+            guard replacing else { throw SessionError.cannotWrite(path: path, reason: "the file exists") }
+            for suffix in ["", "-wal", "-shm"] { try? manager.removeItem(atPath: path + suffix) }
+        }
+        // Built under a temporary name and renamed, so a crash never leaves a half-made session at `path`.
+        let temp = try FileSafety.createTemporary(beside: path)
+        do {
+            let builder = try DatabaseQueue(path: temp, configuration: configuration(readonly: false))
+            try builder.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+            }
+            try Schema.migrator.migrate(builder)
+            try builder.write { db in
+                try SessionWriter(db: db).initialise(createdAt: Date().timeIntervalSince1970)
+            }
+            try builder.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+            try builder.close()
+            try FileSafety.commit(temp, to: path)
+        } catch {
+            FileSafety.remove(temp)
+            throw mapError(error, path: path, writing: true)
+        }
+        return try open(at: path)
+    }
+
+    /// Opens an existing session for write-through: checks the application id, format and schema, and
+    /// migrates files of older formats. `read()` then validates the content.
+    public static func open(at path: String) throws -> SessionDatabase {
+        try FileSafety.inspect(path)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration(readonly: false))
+            let version = try queue.read { try checkIdentity($0, path: path) }
+            if version < Schema.currentVersion { try Schema.migrator.migrate(queue) }
+            try queue.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
+            return SessionDatabase(path: path, queue: queue)
+        } catch {
+            throw mapError(error, path: path, writing: false)
+        }
+    }
+
+    /// Validates a file completely without changing it (read-only): for `load`, before anything is replaced.
+    public static func readValidated(path: String) throws -> SessionState {
+        try FileSafety.inspect(path)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration(readonly: true))
+            defer { try? queue.close() }
+            let version = try queue.read { try checkIdentity($0, path: path) }
+            guard version < Schema.currentVersion else {
+                return try queue.read { try SessionReader(db: $0, path: path).read() }
+            }
+            // An older format is migrated in memory; the file itself stays as it is.
+            let memory = try DatabaseQueue()
+            try queue.backup(to: memory)
+            try Schema.migrator.migrate(memory)
+            return try memory.read { try SessionReader(db: $0, path: path).read() }
+        } catch {
+            throw mapError(error, path: path, writing: false)
+        }
+    }
+
+    // MARK: - Reading and writing
+
+    /// Reads and fully validates everything (integrity, checksums, bounds); throws `SessionError` naming the file.
+    public func read() throws -> SessionState {
+        do {
+            return try queue.read { try SessionReader(db: $0, path: path).read() }
+        } catch {
+            throw Self.mapError(error, path: path, writing: false)
+        }
+    }
+
+    /// Applies one command's changes in one transaction, committed before it returns.
+    /// Command text and output longer than `SessionLimits.maxStringBytes` are cut to it.
+    public func apply(_ change: SessionChange) throws {
+        guard !change.isEmpty else { return }
+        do {
+            try queue.write { try SessionWriter(db: $0).apply(change) }
+        } catch {
+            throw Self.mapError(error, path: path, writing: true)
+        }
+    }
+
+    /// Replaces the whole content with `state` in one transaction (after `load` read a saved session).
+    public func replaceAll(with state: SessionState) throws {
+        do {
+            try queue.write { try SessionWriter(db: $0).replaceAll(with: state) }
+        } catch {
+            throw Self.mapError(error, path: path, writing: true)
+        }
+    }
+
+    /// Writes a complete copy to `destination` atomically (temporary file in the same directory, fsync, rename).
+    /// The copy is a single file (rollback journal, no `-wal`) whose meta `name` is the file name without `.lgc`.
+    public func save(to destination: String, overwrite: Bool) throws {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: destination) {
+            guard overwrite else { throw SessionError.exists(path: destination) }
+            if FileSafety.samePath(destination, path) {
+                throw SessionError.cannotWrite(path: destination, reason: "it is the open session itself")
+            }
+        }
+        let temp = try FileSafety.createTemporary(beside: destination)
+        do {
+            let copy = try DatabaseQueue(path: temp, configuration: Self.configuration(readonly: false))
+            try queue.backup(to: copy)
+            try copy.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE")
+                try db.inTransaction {
+                    let writer = SessionWriter(db: db)
+                    try writer.setMeta("name", FileSafety.sessionName(destination))
+                    try writer.setMeta("saved_at", Date().timeIntervalSince1970)
+                    return .commit
+                }
+            }
+            try copy.close()
+            try FileSafety.commit(temp, to: destination)
+        } catch {
+            FileSafety.remove(temp)
+            throw Self.mapError(error, path: destination, writing: true)
+        }
+    }
+
+    /// Closes the file; later calls fail.
+    public func close() {
+        try? queue.close()
+    }
+
+    // MARK: - Listing
+
+    /// One summary per `*.lgc` file in `directory`, by name; files that cannot be loaded carry their `problem`.
+    /// Checks identity and counts only (fast); `readValidated` does the full check.
+    public static func list(directory: String) -> [SessionSummary] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".lgc") && !$0.hasPrefix(".") }.sorted().map { file in
+            let path = (directory as NSString).appendingPathComponent(file)
+            let bytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+            var summary = SessionSummary(name: FileSafety.sessionName(path), path: path, savedAt: nil, bytes: bytes,
+                                         symbol: nil, rows: 0, models: 0, predictions: 0, problem: nil)
+            do {
+                try FileSafety.inspect(path)
+                let queue = try DatabaseQueue(path: path, configuration: configuration(readonly: true))
+                defer { try? queue.close() }
+                try queue.read { db in
+                    _ = try checkIdentity(db, path: path)
+                    summary.savedAt = try Double.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'saved_at' AND typeof(value) = 'real'")
+                    summary.symbol = try String.fetchOne(db, sql: "SELECT substr(symbol, 1, 100) FROM series")
+                    summary.rows = try Int.fetchOne(db, sql: "SELECT count(*) FROM bars") ?? 0
+                    summary.models = try Int.fetchOne(db, sql: "SELECT count(*) FROM model_versions") ?? 0
+                    summary.predictions = try Int.fetchOne(db, sql: "SELECT count(*) FROM outcomes") ?? 0
+                }
+            } catch {
+                summary.problem = mapError(error, path: path, writing: false).description
+            }
+            return summary
+        }
+    }
+
+    // MARK: - Helpers
+
+    private static func configuration(readonly: Bool) -> Configuration {
+        var configuration = Configuration()
+        configuration.readonly = readonly
+        configuration.label = "lgc-session"
+        configuration.prepareDatabase { db in
+            // The file is untrusted: its schema may not make SQL functions run with side effects.
+            try db.execute(sql: "PRAGMA trusted_schema = OFF")
+            if !readonly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        }
+        return configuration
+    }
+
+    /// Checks application id, format version and the exact schema; returns the format version.
+    private static func checkIdentity(_ db: Database, path: String) throws -> Int {
+        let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        guard applicationID == Schema.applicationID else { throw SessionError.foreign(path: path) }
+        guard version <= Schema.currentVersion else {
+            throw SessionError.newerFormat(path: path, version: version, supported: Schema.currentVersion)
+        }
+        guard version >= 1, let expected = Schema.expected[version] else {
+            throw SessionError.damaged(path: path, detail: "no format version")
+        }
+        let actual = try Schema.objects(db)
+        guard actual == expected else {
+            let odd = actual.first { !expected.contains($0) }?.name ?? expected.first { !actual.contains($0) }?.name ?? "?"
+            throw SessionError.damaged(path: path, detail: "unexpected schema at '\(odd.prefix(60))'")
+        }
+        return version
+    }
+
+    /// One `SessionError` for any failure, naming `path`.
+    static func mapError(_ error: any Error, path: String, writing: Bool) -> SessionError {
+        if let error = error as? SessionError { return error }
+        guard let error = error as? DatabaseError else {
+            return writing ? .cannotWrite(path: path, reason: "\(error)") : .damaged(path: path, detail: "\(error)")
+        }
+        let message = error.message ?? "SQLite error \(error.resultCode.rawValue)"
+        switch error.resultCode {
+        case .SQLITE_NOTADB:
+            return .notSQLite(path: path)
+        case .SQLITE_CORRUPT:
+            return .damaged(path: path, detail: message)
+        case .SQLITE_FULL:
+            return .cannotWrite(path: path, reason: String(cString: strerror(ENOSPC)))
+        case .SQLITE_READONLY:
+            return .cannotWrite(path: path, reason: "the file or its folder is read-only")
+        case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_PERM, .SQLITE_AUTH:
+            return writing ? .cannotWrite(path: path, reason: message) : .cannotRead(path: path, reason: message)
+        case .SQLITE_TOOBIG:
+            return .tooLarge(path: path, detail: message)
+        default:
+            return writing ? .cannotWrite(path: path, reason: message) : .damaged(path: path, detail: message)
+        }
+    }
+}
+
+/// File-level steps: pre-open inspection, temporary files, fsync and atomic rename.
+enum FileSafety {
+    private static let sqliteMagic = Array("SQLite format 3\0".utf8)
+
+    /// Refuses missing, empty, non-SQLite and visibly truncated files before SQLite sees them.
+    static func inspect(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { throw SessionError.missing(path: path) }
+            throw SessionError.cannotRead(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw SessionError.notSQLite(path: path) }
+        let size = Int(info.st_size)
+        guard size > 0 else { throw SessionError.empty(path: path) }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw SessionError.cannotRead(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { try? handle.close() }
+        let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
+        guard header.count >= 16, Array(header[0..<16]) == sqliteMagic else { throw SessionError.notSQLite(path: path) }
+        guard header.count == 100 else { throw SessionError.damaged(path: path, detail: "the file ends inside its header") }
+        func word(_ at: Int) -> Int { header[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        let rawPageSize = Int(header[16]) << 8 | Int(header[17])
+        let pageSize = rawPageSize == 1 ? 65_536 : rawPageSize
+        let pages = word(28)
+        // The header's page count is trustworthy only when its change counter matches; a WAL may hold newer pages.
+        if word(24) == word(92), pages > 0, !FileManager.default.fileExists(atPath: path + "-wal"), size < pages * pageSize {
+            throw SessionError.damaged(path: path, detail: "the file is \(size) bytes; its header says \(pages * pageSize)")
+        }
+    }
+
+    /// Creates an empty file beside `path` (same directory, so rename is atomic) and returns its path.
+    static func createTemporary(beside path: String) throws -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent
+        let temp = (directory.isEmpty ? "" : directory + "/") + ".\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = Glibc.open(temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SessionError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+        Glibc.close(fd)
+        return temp
+    }
+
+    /// fsyncs `temp`, renames it over `path` and fsyncs the directory so the rename itself is durable.
+    static func commit(_ temp: String, to path: String) throws {
+        try sync(temp, path: path)
+        guard rename(temp, path) == 0 else {
+            throw SessionError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        try sync(directory.isEmpty ? "." : directory, path: path)
+    }
+
+    private static func sync(_ file: String, path: String) throws {
+        let fd = Glibc.open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SessionError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+        defer { Glibc.close(fd) }
+        guard fsync(fd) == 0 else { throw SessionError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    static func remove(_ temp: String) {
+        for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temp + suffix) }
+    }
+
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
+    /// `sessions/btc.lgc` → `btc`.
+    static func sessionName(_ path: String) -> String {
+        let base = (path as NSString).lastPathComponent
+        return base.hasSuffix(".lgc") ? String(base.dropLast(4)) : base
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Why a session file could not be read or written. Wording lives in `description`: one line naming the file.
+public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No file at the path.
+    case missing(path: String)
+    /// The file is not a SQLite database at all (a text file, random bytes).
+    case notSQLite(path: String)
+    /// A zero-byte file.
+    case empty(path: String)
+    /// SQLite or the structure check found damage; `detail` says where.
+    case damaged(path: String, detail: String)
+    /// A SQLite database with another application id or another schema.
+    case foreign(path: String)
+    /// Written by a newer lgc-shell.
+    case newerFormat(path: String, version: Int, supported: Int)
+    /// A model blob whose SHA-256 differs from the one stored with it.
+    case checksumMismatch(path: String, model: String, version: Int)
+    /// Something larger than `SessionLimits` allows (reading or writing).
+    case tooLarge(path: String, detail: String)
+    /// `save` without overwrite onto an existing file.
+    case exists(path: String)
+    /// The file system refused a write (read-only, full, no permission …).
+    case cannotWrite(path: String, reason: String)
+    /// The file system refused a read (permission, I/O error …).
+    case cannotRead(path: String, reason: String)
+    /// A change or state the store refuses to write because reading it back would fail.
+    case invalidChange(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path):
+            return "no session file '\(path)' — 'sessions' lists the saved ones"
+        case .notSQLite(let path):
+            return "'\(path)' is not an lgc-shell session (not a SQLite database)"
+        case .empty(let path):
+            return "'\(path)' is not an lgc-shell session (the file is empty)"
+        case .damaged(let path, let detail):
+            return "'\(path)' is truncated or damaged (\(detail))"
+        case .foreign(let path):
+            return "'\(path)' is a SQLite database of another application, not an lgc-shell session"
+        case .newerFormat(let path, let version, let supported):
+            return "'\(path)' was written by a newer lgc-shell (format \(version); this one reads up to \(supported))"
+        case .checksumMismatch(let path, let model, let version):
+            return "'\(path)': model \(model) v\(version) failed its SHA-256 check — the file is damaged"
+        case .tooLarge(let path, let detail):
+            return "'\(path)' holds more than this lgc-shell accepts: \(detail)"
+        case .exists(let path):
+            return "'\(path)' exists — use 'save NAME --force' to overwrite"
+        case .cannotWrite(let path, let reason):
+            return "cannot write '\(path)': \(reason)"
+        case .cannotRead(let path, let reason):
+            return "cannot read '\(path)': \(reason)"
+        case .invalidChange(let message):
+            return "session not updated: \(message)"
+        }
+    }
+}

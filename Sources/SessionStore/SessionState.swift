@@ -1,0 +1,185 @@
+import FeedbackLoop
+import Foundation
+import MarketData
+
+/// A trained model version as stored: callers encode and decode `data` per `format`
+/// (`lr-json-v1`, `xgboost-ubj`, `lstm-f32-v1`); the store only keeps, checksums and bounds it.
+public struct ModelBlob: Sendable, Equatable {
+    /// The training that produced this version (model, version, tier, time, accuracy …).
+    public var record: TrainingRecord
+    /// How `data` is encoded; at most 64 bytes.
+    public var format: String
+    public var data: Data
+    /// Time of the first bar the model was trained on.
+    public var dataStart: TimeInterval?
+    /// Time of the last bar the model was trained on.
+    public var dataEnd: TimeInterval?
+
+    public init(record: TrainingRecord, format: String, data: Data,
+                dataStart: TimeInterval? = nil, dataEnd: TimeInterval? = nil) {
+        self.record = record
+        self.format = format
+        self.data = data
+        self.dataStart = dataStart
+        self.dataEnd = dataEnd
+    }
+}
+
+/// One command typed in the shell, with what it printed.
+public struct CommandEntry: Sendable, Equatable {
+    public var at: TimeInterval
+    public var text: String
+    /// What the command printed; the store cuts it to `SessionLimits.maxStringBytes` (see `SessionDatabase.apply`).
+    public var output: String
+    public var ok: Bool
+
+    public init(at: TimeInterval, text: String, output: String, ok: Bool) {
+        self.at = at
+        self.text = text
+        self.output = output
+        self.ok = ok
+    }
+}
+
+/// Everything in a session, as values.
+public struct SessionState: Sendable, Equatable {
+    public var series: PriceSeries?
+    public var config: LoopConfig
+    public var clockOffset: TimeInterval
+    /// Every training, in order.
+    public var history: [TrainingRecord]
+    /// Every version of every model, in the order they were added.
+    public var models: [ModelBlob]
+    /// The version in use per model (rollback changes it).
+    public var currentVersions: [ModelKind: Int]
+    /// The full log: every scored prediction ever, sequences 1, 2, 3 … in order.
+    public var outcomes: [ScoredPrediction]
+    /// Equal to `outcomes.count`; kept explicit for callers that restore a `PredictionLog`.
+    public var totalLogged: Int
+    /// Equal to the number of correct outcomes.
+    public var totalCorrect: Int
+    public var pending: Prediction?
+    /// Tier number → time of its last training.
+    public var lastTraining: [Int: TimeInterval]
+    /// Tier number → log position (`totalLogged`) at its last training.
+    public var logMarks: [Int: Int]
+    public var commands: [CommandEntry]
+    /// The session's own name, set when it is saved (meta row `name`).
+    public var name: String?
+
+    public init() {
+        series = nil
+        config = LoopConfig()
+        clockOffset = 0
+        history = []
+        models = []
+        currentVersions = [:]
+        outcomes = []
+        totalLogged = 0
+        totalCorrect = 0
+        pending = nil
+        lastTraining = [:]
+        logMarks = [:]
+        commands = []
+        name = nil
+    }
+}
+
+/// What one command changed; `SessionDatabase.apply` writes it in one transaction.
+public struct SessionChange: Sendable {
+    /// Non-nil: replaces all bars and the series' symbol and source.
+    public var series: PriceSeries?
+    public var config: LoopConfig?
+    public var clockOffset: TimeInterval?
+    /// Appended to the training history.
+    public var newRecords: [TrainingRecord] = []
+    /// Added model versions; a (model, version) pair that exists already is refused.
+    public var newModels: [ModelBlob] = []
+    /// Non-nil: replaces the whole model → version map.
+    public var currentVersions: [ModelKind: Int]?
+    /// Appended to the log; their sequences must continue the stored ones (totals follow).
+    public var newOutcomes: [ScoredPrediction] = []
+    /// `.none` leaves the pending prediction alone, `.some(nil)` clears it.
+    public var pending: Prediction?? = .none
+    /// Non-nil: replaces every tier's last-training time and log mark.
+    public var tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])?
+    /// The command that made the change, appended to the command history.
+    public var command: CommandEntry?
+    /// `.none` leaves the name alone, `.some(nil)` clears it.
+    public var name: String?? = .none
+
+    public init(series: PriceSeries? = nil, config: LoopConfig? = nil, clockOffset: TimeInterval? = nil,
+                newRecords: [TrainingRecord] = [], newModels: [ModelBlob] = [],
+                currentVersions: [ModelKind: Int]? = nil, newOutcomes: [ScoredPrediction] = [],
+                pending: Prediction?? = .none,
+                tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])? = nil,
+                command: CommandEntry? = nil, name: String?? = .none) {
+        self.series = series
+        self.config = config
+        self.clockOffset = clockOffset
+        self.newRecords = newRecords
+        self.newModels = newModels
+        self.currentVersions = currentVersions
+        self.newOutcomes = newOutcomes
+        self.pending = pending
+        self.tierState = tierState
+        self.command = command
+        self.name = name
+    }
+
+    /// Whether applying it would change nothing.
+    public var isEmpty: Bool {
+        series == nil && config == nil && clockOffset == nil && newRecords.isEmpty && newModels.isEmpty
+            && currentVersions == nil && newOutcomes.isEmpty && pending == nil && tierState == nil
+            && command == nil && name == nil
+    }
+}
+
+/// One saved session, for the `sessions` command.
+public struct SessionSummary: Sendable, Equatable {
+    /// The file name without `.lgc`.
+    public var name: String
+    public var path: String
+    public var savedAt: TimeInterval?
+    /// File size.
+    public var bytes: Int
+    public var symbol: String?
+    /// Bars of market data.
+    public var rows: Int
+    /// Stored model versions.
+    public var models: Int
+    /// Scored predictions.
+    public var predictions: Int
+    /// Why the file cannot be loaded (the `SessionError` text); nil for a readable session.
+    public var problem: String?
+
+    public init(name: String, path: String, savedAt: TimeInterval?, bytes: Int, symbol: String?, rows: Int,
+                models: Int, predictions: Int, problem: String?) {
+        self.name = name
+        self.path = path
+        self.savedAt = savedAt
+        self.bytes = bytes
+        self.symbol = symbol
+        self.rows = rows
+        self.models = models
+        self.predictions = predictions
+        self.problem = problem
+    }
+}
+
+/// Upper bounds on what a session file may hold; reading refuses anything larger, writing too.
+public enum SessionLimits {
+    public static let maxBars = 10_000_000
+    public static let maxOutcomes = 10_000_000
+    public static let maxRecords = 10_000_000
+    public static let maxCommands = 10_000_000
+    public static let maxModels = 100_000
+    /// One model blob.
+    public static let maxBlobBytes = 256 << 20
+    /// All model blobs together.
+    public static let maxTotalBlobBytes = 4 << 30
+    /// Any one string (symbol, command text, command output, config JSON …).
+    public static let maxStringBytes = 1 << 20
+    /// A model blob's format tag.
+    public static let maxFormatBytes = 64
+}
