@@ -67,6 +67,7 @@ extension ShellContext {
     }
 
     private func emit(command: String, output: CommandOutput) {
+        guard printsOutput else { return }
         switch format {
         case .json:
             let object = JSON.object([("command", .string(command)), ("ok", .bool(true))] + output.fields)

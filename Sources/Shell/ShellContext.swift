@@ -12,6 +12,11 @@ public struct Logger: Sendable {
     public var color: Bool
     public var quiet: Bool
 
+    public init(color: Bool, quiet: Bool) {
+        self.color = color
+        self.quiet = quiet
+    }
+
     public func log(_ level: Level, _ message: String) {
         if quiet && (level == .info || level == .success) { return }
         let paint = Paint(enabled: color)
@@ -68,6 +73,21 @@ public final class ShellContext {
     var session: SessionController?
     /// Why there is no session database, for commands that need one.
     var sessionProblem: String?
+    /// Whether command output reaches stdout (benchmarks drive the shell without printing).
+    public var printsOutput = true
+
+    /// Opens the working session file every change is written through to (`persistent`: in the sessions folder,
+    /// where a later shell can recover it; otherwise in the temporary folder).
+    public func openSession(directory: String, persistent: Bool) throws {
+        let session = try SessionController(directory: directory, persistent: persistent)
+        session.keepsMarker = persistent
+        self.session = session
+    }
+
+    /// Closes the session cleanly (an unnamed session's working file is removed).
+    public func closeSession() {
+        session?.closeCleanly()
+    }
     let progress = ProgressDisplay()
 
     public init(engine: LoopEngine, format: OutputFormat, terminal: TerminalInfo, logger: Logger,

@@ -114,15 +114,12 @@ public enum ShellMain {
         // Interactive sessions load the demo after the banner; scripts load it first.
         let interactive = options.commands == nil && options.script == nil && isatty(STDIN_FILENO) == 1
         do {
-            let session = try SessionController(directory: SessionController.directory(environment: environment),
-                                                persistent: interactive)
-            session.keepsMarker = interactive
-            shell.session = session
+            try shell.openSession(directory: SessionController.directory(environment: environment), persistent: interactive)
         } catch {
             shell.sessionProblem = ShellContext.message(for: error)
             shell.logger.log(.warning, "no session file (\(shell.sessionProblem!)): changes stay in memory and 'save' is unavailable")
         }
-        defer { shell.session?.closeCleanly() }
+        defer { shell.closeSession() }
         if let name = options.session, shell.execute("load \"\(name)\"") != .ok {
             StandardStreams.writeError("lgc-shell: cannot start with session '\(name)'\n")
             return 1

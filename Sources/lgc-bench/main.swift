@@ -97,6 +97,36 @@ if !arguments.contains("--quick") {
                                             lstmSeconds.sorted()[lstmSeconds.count / 2], ratio)))
 }
 
+// Sessions: a year of bars, all three models, 10,000 scored predictions written through one by one, then save and load.
+do {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-sessions-\(getpid())").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let shell = ShellContext(engine: LoopEngine(clock: LoopClock { fixedNow }), format: .text,
+                             terminal: TerminalInfo.detect(), logger: Logger(color: false, quiet: true), environment: [:])
+    shell.printsOutput = false
+    try shell.openSession(directory: directory, persistent: true)
+    defer { shell.closeSession() }
+    // The default LSTM's size (its weights are what a session stores), trained for one epoch only.
+    for line in ["fetch demo 365", "set lstm.epochs 1", "train tier3"] where shell.execute(line) != .ok {
+        throw POSIXError(.EINVAL)
+    }
+    var writes: [Double] = []
+    for index in 0..<10_000 {
+        writes += time(1, warmup: 0) { _ = shell.execute(index % 3 == 0 ? "log BUY --predicted BUY" : "log SELL --predicted BUY") }
+    }
+    results.append(Measurement(name: "session_log_write_through", samples: writes, targetMilliseconds: 1,
+                               note: "`log` of one outcome: parse, score, and its committed transaction (WAL); median of 10,000"))
+    var saves: [Double] = [], loads: [Double] = []
+    for run in 0..<5 {
+        saves += time(1, warmup: 0) { _ = shell.execute("save bench-\(run)") }
+        loads += time(1, warmup: 0) { _ = shell.execute("load bench-\(run)") }
+    }
+    results.append(Measurement(name: "session_save", samples: saves, targetMilliseconds: 100,
+                               note: "save: 8,760 bars, 10,000 scored predictions, 3 model versions incl. the default-size LSTM"))
+    results.append(Measurement(name: "session_load", samples: loads, targetMilliseconds: 100,
+                               note: "load: full validation (integrity, checksums, bounds), decoding all three models, restoring the loop"))
+}
+
 // Shell start-up: the real executable beside this one, running a scripted `help`.
 let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
 if FileManager.default.isExecutableFile(atPath: shellPath) {
