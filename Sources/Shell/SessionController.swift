@@ -36,9 +36,14 @@ final class SessionController {
     /// Whether this controller keeps the marker (interactive shells only).
     var keepsMarker = false
 
-    /// The sessions folder: `LGC_SESSIONS`, else `sessions/` in the current directory.
+    /// The sessions folder: `LGC_SESSIONS`; else `sessions/` in the current directory when it exists (the
+    /// repository's); else `~/.lgc-shell/sessions`, so starting the shell elsewhere does not litter that folder.
     static func directory(environment: [String: String]) -> String {
-        environment["LGC_SESSIONS"] ?? (FileManager.default.currentDirectoryPath + "/sessions")
+        if let configured = environment["LGC_SESSIONS"] { return configured }
+        let local = FileManager.default.currentDirectoryPath + "/sessions"
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory), isDirectory.boolValue { return local }
+        return ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".lgc-shell/sessions")
     }
 
     /// Starts an unnamed session in a working file of this process's own.
@@ -98,8 +103,11 @@ final class SessionController {
         change.command = command
         guard !change.isEmpty else { return }
         try database.apply(change)
-        if change.command == nil || change.series != nil || change.config != nil || !change.newRecords.isEmpty
-            || !change.newOutcomes.isEmpty || change.clockOffset != nil || change.currentVersions != nil {
+        // The command's own line does not make a session worth keeping; a change to the loop's state does.
+        var pendingChanged = false
+        if case .some = change.pending { pendingChanged = true }
+        if change.series != nil || change.config != nil || change.clockOffset != nil || !change.newRecords.isEmpty
+            || change.currentVersions != nil || !change.newOutcomes.isEmpty || pendingChanged || change.tierState != nil {
             dirty = true
         }
         markWritten(engine)
