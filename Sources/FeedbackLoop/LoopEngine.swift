@@ -100,6 +100,8 @@ public final class LoopEngine {
     public private(set) var trainingInProgress = false
     /// Bumped whenever the series is replaced, so persistence knows to rewrite the bars.
     public private(set) var seriesGeneration = 0
+    /// Predictions made since this engine started (each `predict`), so persistence stores every one.
+    public private(set) var predictionsMade = 0
     public var onEvent: ((LoopEvent) -> Void)?
     /// Polled during long trainings; returning true cancels them (the previous models stay).
     public var isCancelled: (() -> Bool)?
@@ -323,6 +325,7 @@ public final class LoopEngine {
         let prediction = Prediction(signal: signal, ensemble: ensemble, models: probabilities, weights: weights,
                                     price: lastBar.close, barTime: lastBar.time, madeAt: clock.now)
         pending = prediction
+        predictionsMade += 1
         return prediction
     }
 

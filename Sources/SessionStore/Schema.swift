@@ -45,6 +45,7 @@ enum Schema {
             correct INTEGER NOT NULL, scored_at REAL NOT NULL, \(predictionColumns)) STRICT
         """,
         "CREATE TABLE pending (id INTEGER PRIMARY KEY CHECK (id = 1), \(predictionColumns)) STRICT",
+        "CREATE TABLE predictions (id INTEGER PRIMARY KEY, \(predictionColumns)) STRICT",
         "CREATE TABLE tiers (tier INTEGER PRIMARY KEY, last_training REAL, log_mark INTEGER) STRICT",
         "CREATE TABLE commands (id INTEGER PRIMARY KEY, at REAL NOT NULL, text TEXT NOT NULL, output TEXT NOT NULL, ok INTEGER NOT NULL) STRICT",
     ]

@@ -33,6 +33,7 @@ struct SessionReader {
             throw damaged("totals (\(state.totalLogged) logged, \(state.totalCorrect) correct) do not match the \(state.outcomes.count) stored outcomes")
         }
         state.pending = try readPending()
+        state.predictions = try readPredictions()
         (state.lastTraining, state.logMarks) = try readTiers()
         state.commands = try readCommands()
         return state
@@ -304,6 +305,15 @@ struct SessionReader {
                                        prediction: try prediction(row, from: 5, what)))
         }
         return outcomes
+    }
+
+    private func readPredictions() throws -> [Prediction] {
+        _ = try count("predictions", limit: SessionLimits.maxOutcomes)
+        try checkLengths("predictions", ["signal"])
+        return try Row.fetchAll(db, sql: "SELECT \(Self.predictionColumns) FROM predictions ORDER BY id").map { row in
+            guard let prediction = try prediction(row, from: 0, "a prediction") else { throw damaged("a prediction has no signal") }
+            return prediction
+        }
     }
 
     private func readPending() throws -> Prediction? {

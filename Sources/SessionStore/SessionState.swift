@@ -59,6 +59,8 @@ public struct SessionState: Sendable, Equatable {
     /// Equal to the number of correct outcomes.
     public var totalCorrect: Int
     public var pending: Prediction?
+    /// Every prediction `predict` made, scored or not, in order.
+    public var predictions: [Prediction] = []
     /// Tier number → time of its last training.
     public var lastTraining: [Int: TimeInterval]
     /// Tier number → log position (`totalLogged`) at its last training.
@@ -101,6 +103,8 @@ public struct SessionChange: Sendable {
     public var newOutcomes: [ScoredPrediction] = []
     /// `.none` leaves the pending prediction alone, `.some(nil)` clears it.
     public var pending: Prediction?? = .none
+    /// Predictions made by this command (appended to every prediction of the session).
+    public var newPredictions: [Prediction] = []
     /// Non-nil: replaces every tier's last-training time and log mark.
     public var tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])?
     /// The command that made the change, appended to the command history.
@@ -130,7 +134,7 @@ public struct SessionChange: Sendable {
     /// Whether applying it would change nothing.
     public var isEmpty: Bool {
         series == nil && config == nil && clockOffset == nil && newRecords.isEmpty && newModels.isEmpty
-            && currentVersions == nil && newOutcomes.isEmpty && pending == nil && tierState == nil
+            && currentVersions == nil && newOutcomes.isEmpty && pending == nil && tierState == nil && newPredictions.isEmpty
             && command == nil && name == nil
     }
 }

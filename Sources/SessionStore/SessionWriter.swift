@@ -25,6 +25,7 @@ struct SessionWriter {
         if let versions = change.currentVersions { try replaceCurrentVersions(versions) }
         if !change.newOutcomes.isEmpty { try appendOutcomes(change.newOutcomes) }
         if let pending = change.pending { try replacePending(pending) }
+        if !change.newPredictions.isEmpty { try appendPredictions(change.newPredictions) }
         if let tiers = change.tierState { try replaceTiers(lastTraining: tiers.lastTraining, logMarks: tiers.logMarks) }
         if let command = change.command {
             try checkCount("commands", adding: 1, limit: SessionLimits.maxCommands, what: "commands")
@@ -55,7 +56,7 @@ struct SessionWriter {
             throw SessionError.invalidChange("more training records, model versions or commands than a session holds")
         }
         for table in ["series", "bars", "training_runs", "model_versions", "current_versions", "outcomes", "pending",
-                      "tiers", "commands"] {
+                      "predictions", "tiers", "commands"] {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(sql: "DELETE FROM meta WHERE key NOT IN ('format', 'created_at')")
@@ -69,6 +70,7 @@ struct SessionWriter {
         try replaceCurrentVersions(state.currentVersions)
         try appendOutcomes(state.outcomes)
         try replacePending(state.pending)
+        try appendPredictions(state.predictions)
         try replaceTiers(lastTraining: state.lastTraining, logMarks: state.logMarks)
         for command in state.commands { try insertCommand(command) }
         try setName(state.name)
@@ -218,6 +220,17 @@ struct SessionWriter {
         }
         try setMeta("total_logged", logged)
         try setMeta("total_correct", correct)
+    }
+
+    private func appendPredictions(_ predictions: [Prediction]) throws {
+        try checkCount("predictions", adding: predictions.count, limit: SessionLimits.maxOutcomes, what: "predictions")
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO predictions (signal, ensemble, price, bar_time, made_at, p_logistic, p_xgboost, p_lstm,
+                w_logistic, w_xgboost, w_lstm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for prediction in predictions {
+            try insert.execute(arguments: try predictionArguments(prediction, what: "a prediction"))
+        }
     }
 
     private func replacePending(_ pending: Prediction?) throws {

@@ -26,6 +26,7 @@ final class SessionController {
         var lastTraining: [Int: TimeInterval] = [:]
         var logMarks: [Int: Int] = [:]
         var currentVersions: [ModelKind: Int] = [:]
+        var predictionsMade = 0
     }
     private var written = Written()
 
@@ -97,6 +98,9 @@ final class SessionController {
             change.newOutcomes = engine.log.entries.filter { $0.sequence > written.totalLogged }
         }
         if engine.pending != written.pending { change.pending = .some(engine.pending) }
+        if engine.predictionsMade > written.predictionsMade, let prediction = engine.pending {
+            change.newPredictions = [prediction]
+        }
         if engine.lastTraining != written.lastTraining || engine.logMarkAtTraining != written.logMarks {
             change.tierState = (engine.lastTraining, engine.logMarkAtTraining)
         }
@@ -107,7 +111,8 @@ final class SessionController {
         var pendingChanged = false
         if case .some = change.pending { pendingChanged = true }
         if change.series != nil || change.config != nil || change.clockOffset != nil || !change.newRecords.isEmpty
-            || change.currentVersions != nil || !change.newOutcomes.isEmpty || pendingChanged || change.tierState != nil {
+            || change.currentVersions != nil || !change.newOutcomes.isEmpty || pendingChanged || change.tierState != nil
+            || !change.newPredictions.isEmpty {
             dirty = true
         }
         markWritten(engine)
@@ -117,7 +122,8 @@ final class SessionController {
         written = Written(seriesGeneration: engine.seriesGeneration, config: engine.config, clockOffset: engine.clock.offset,
                           historyCount: engine.history.count, totalLogged: engine.log.totalLogged, pending: engine.pending,
                           lastTraining: engine.lastTraining, logMarks: engine.logMarkAtTraining,
-                          currentVersions: engine.models.mapValues(\.record.version))
+                          currentVersions: engine.models.mapValues(\.record.version),
+                          predictionsMade: engine.predictionsMade)
     }
 
     // MARK: Save, load, recover

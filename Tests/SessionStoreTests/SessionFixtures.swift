@@ -114,8 +114,13 @@ func richChanges() -> (changes: [SessionChange], expected: SessionState) {
                                  currentVersions: [.logistic: 1, .xgboost: 1],
                                  tierState: ([1: 1_700_100_001, 2: 1_700_100_001], [1: 0, 2: 0]),
                                  command: CommandEntry(at: 1_700_100_002, text: "train tier2", output: "trained", ok: true)))
-    changes.append(SessionChange(clockOffset: 12_345.678, newOutcomes: first, pending: .some(pending),
-                                 command: CommandEntry(at: 1_700_200_000, text: "advance 40h", output: "ü → 40 scored\n", ok: true)))
+    var predicted = SessionChange(clockOffset: 12_345.678, newOutcomes: first, pending: .some(pending),
+                                  command: CommandEntry(at: 1_700_200_000, text: "advance 40h", output: "ü → 40 scored\n", ok: true))
+    // Every prediction made is kept, scored or not.
+    let unscored = makePrediction(signal: .hold, ensemble: 0.5, models: [(.logistic, 0.5)], weights: [(.logistic, 1)],
+                                  price: 43_000.5, barTime: 1_700_350_000, madeAt: 1_700_350_000.5)
+    predicted.newPredictions = [unscored, pending]
+    changes.append(predicted)
     changes.append(SessionChange(newRecords: Array(history[2...3]), newModels: Array(models[2...3]),
                                  currentVersions: [.logistic: 1, .xgboost: 1, .lstm: 1], newOutcomes: second,
                                  tierState: ([1: 1_700_300_000, 2: 1_700_100_001, 3: 1_700_300_000], [1: 40, 2: 0, 3: 65]),
@@ -133,6 +138,7 @@ func richChanges() -> (changes: [SessionChange], expected: SessionState) {
     expected.totalLogged = 65
     expected.totalCorrect = expected.outcomes.filter(\.correct).count
     expected.pending = pending
+    expected.predictions = [unscored, pending]
     expected.lastTraining = [1: 1_700_300_000, 2: 1_700_100_001, 3: 1_700_300_000]
     expected.logMarks = [1: 40, 2: 0, 3: 65]
     expected.commands = changes.compactMap(\.command)
