@@ -5,8 +5,6 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     case noData
     case noTrainedModel
     case unknownTier(String)
-    case modelUnavailable(ModelKind)
-    case tierUnavailable(tier: Int, missing: [ModelKind])
     case trainingInProgress
     case noPendingPrediction
     case invalidSignal(String)
@@ -22,13 +20,6 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no trained model yet — run 'train tier1' first"
         case .unknownTier(let text):
             return "unknown tier '\(text)' — expected tier1, tier2 or tier3"
-        case .modelUnavailable(let kind):
-            return "\(kind.displayName) is not part of this build yet"
-        case .tierUnavailable(let tier, let missing):
-            let names = missing.map(\.displayName).joined(separator: " and ")
-            let best = Tier.all.last { $0.isAvailable }
-            let hint = best.map { " — use 'train \($0.label)' (\($0.models.map(\.displayName).joined(separator: " + ")))" } ?? ""
-            return "tier\(tier) needs \(names), which this build does not include yet\(hint)"
         case .trainingInProgress:
             return "a training is already in progress — wait for it to finish"
         case .noPendingPrediction:

@@ -166,9 +166,6 @@ public final class LoopEngine {
     /// Whether `tier` should train now, and why. Shared by `cycle`, `status` and tests.
     public func decision(for tier: Tier) -> TriggerDecision {
         if trainingInProgress { return TriggerDecision(tier: tier.number, due: false, reason: .trainingInProgress) }
-        if !tier.isAvailable {
-            return TriggerDecision(tier: tier.number, due: false, reason: .unavailable(missing: tier.missingModels))
-        }
         guard let last = lastTraining[tier.number] else {
             return TriggerDecision(tier: tier.number, due: true, reason: .neverTrained)
         }
@@ -202,7 +199,6 @@ public final class LoopEngine {
     @discardableResult
     public func train(_ tier: Tier) throws -> TierTrainingResult {
         guard !trainingInProgress else { throw LoopError.trainingInProgress }
-        guard tier.isAvailable else { throw LoopError.tierUnavailable(tier: tier.number, missing: tier.missingModels) }
         guard let series else { throw LoopError.noData }
         trainingInProgress = true
         defer { trainingInProgress = false }

@@ -23,8 +23,6 @@ public enum ModelKind: String, Sendable, CaseIterable, Codable, Comparable {
         }
     }
 
-    /// Whether this build can train the model.
-    public var isAvailable: Bool { true }
 
     public static func < (a: ModelKind, b: ModelKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -13,8 +13,6 @@ public struct Tier: Sendable, Equatable {
     ]
 
     public var label: String { "tier\(number)" }
-    public var missingModels: [ModelKind] { models.filter { !$0.isAvailable } }
-    public var isAvailable: Bool { missingModels.isEmpty }
 
     /// `tier1`, `1` or `t1`.
     public static func parse(_ text: String) throws -> Tier {
@@ -35,7 +33,6 @@ public enum TriggerReason: Sendable, Equatable {
     case performanceBelowThreshold(accuracy: Double, threshold: Double, window: Int)
     case notDue(nextIn: TimeInterval)
     case trainingInProgress
-    case unavailable(missing: [ModelKind])
     case coveredByTier(Int)
 
     /// A stable machine-readable code for JSON.
@@ -46,7 +43,6 @@ public enum TriggerReason: Sendable, Equatable {
         case .performanceBelowThreshold: return "performance_below_threshold"
         case .notDue: return "not_due"
         case .trainingInProgress: return "training_in_progress"
-        case .unavailable: return "unavailable"
         case .coveredByTier: return "covered_by_higher_tier"
         }
     }
@@ -65,8 +61,6 @@ public enum TriggerReason: Sendable, Equatable {
             return "not due (next in \(DurationText.format(nextIn)))"
         case .trainingInProgress:
             return "a training is in progress"
-        case .unavailable(let missing):
-            return "needs \(missing.map(\.displayName).joined(separator: " and ")) (not in this build yet)"
         case .coveredByTier(let tier):
             return "retrained as part of tier\(tier)"
         }
