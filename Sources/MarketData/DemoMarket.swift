@@ -49,21 +49,20 @@ public enum DemoMarket {
     public static let startPrice: Double = 30_000
     /// Longest accepted history.
     public static let maximumDays = 3650
+    /// 2010-01-01T00:00:00Z: every seed's path starts here, one bar per hour, so the market is one
+    /// timeline — a window fetched later shares its earlier bars exactly with one fetched before.
+    public static let epoch: TimeInterval = 1_262_304_000
 
-    /// A deterministic synthetic hourly market: `days * 24` bars, the last one at `endingAt`
-    /// floored to the hour.
+    /// A deterministic synthetic hourly market: the `days * 24` bars of the seed's path that end at
+    /// `endingAt` floored to the hour.
     ///
-    /// Prices and volumes of bar `i` depend only on `seed` and `i` (counted from the start of
-    /// the path) and the UTC hour of its time (volume's intraday pattern); `endingAt` only
-    /// places the bars in time. Throws `invalidArgument` for `days` outside 1...3650 or a
-    /// non-finite `endingAt`.
+    /// Bar `k` of the path is at `epoch + k` hours and depends only on `seed` and `k`, so two windows
+    /// agree wherever they overlap (the loop's clock can move and fetch again). Throws
+    /// `invalidArgument` for `days` outside 1...3650, a non-finite `endingAt`, or a window that would
+    /// begin before 2010.
     public static func generate(days: Int, seed: UInt64 = defaultSeed, endingAt: TimeInterval) throws -> PriceSeries {
-        let count = try barCount(days: days)
-        guard endingAt.isFinite else {
-            throw MarketDataError.invalidArgument("demo end time must be a finite number of seconds, got \(endingAt)")
-        }
-        let lastTime = (endingAt / 3600).rounded(.down) * 3600
-        let firstTime = lastTime - Double(count - 1) * 3600
+        let (firstIndex, lastIndex) = try window(days: days, endingAt: endingAt)
+        let count = lastIndex - firstIndex + 1
 
         var regimes = RegimeChain(seed: seed)
         var shocks = Xoshiro256StarStar(seed: seed)
@@ -84,7 +83,7 @@ public enum DemoMarket {
         // The anchor is updated after each close, so the pull at bar i uses bars 0..<i only.
         var anchor = startLog
         let anchorWeight = 2.0 / (anchorSpan + 1)
-        for i in 0..<count {
+        for i in 0...lastIndex {
             let regime = regimes.next()
             let p = parameters(regime)
             // GARCH(1,1) on the standardised shock (ω/(1−α−β) = 1), clamped so no path explodes.
@@ -102,11 +101,13 @@ public enum DemoMarket {
             let high = max(open, close) * exp(0.4 * sigma * abs(shocks.nextGaussian()))
             let low = min(open, close) * exp(-0.4 * sigma * abs(shocks.nextGaussian()))
 
-            let time = firstTime + Double(i) * 3600
+            let time = epoch + Double(i) * 3600
             let activity = 0.6 + 0.8 * abs(logReturn) / baseSigma
             let volume = 800 * intradayVolume(time: time) * activity * exp(0.25 * shocks.nextGaussian())
 
-            bars.append(Bar(time: time, open: open, high: high, low: low, close: close, volume: volume))
+            if i >= firstIndex {
+                bars.append(Bar(time: time, open: open, high: high, low: low, close: close, volume: volume))
+            }
             previousReturn = logReturn
             open = close
             previousShock = shock
@@ -114,21 +115,33 @@ public enum DemoMarket {
         return PriceSeries(symbol: "DEMO", source: "demo", bars: bars)
     }
 
-    /// The regime of each of the `days * 24` bars that `generate(days:seed:endingAt:)` makes.
-    public static func regimes(days: Int, seed: UInt64 = defaultSeed) throws -> [DemoRegime] {
-        let count = try barCount(days: days)
+    /// The regime of each bar that `generate(days:seed:endingAt:)` makes.
+    public static func regimes(days: Int, seed: UInt64 = defaultSeed, endingAt: TimeInterval) throws -> [DemoRegime] {
+        let (firstIndex, lastIndex) = try window(days: days, endingAt: endingAt)
         var chain = RegimeChain(seed: seed)
         var out = [DemoRegime]()
-        out.reserveCapacity(count)
-        for _ in 0..<count { out.append(chain.next()) }
+        out.reserveCapacity(lastIndex - firstIndex + 1)
+        for i in 0...lastIndex {
+            let regime = chain.next()
+            if i >= firstIndex { out.append(regime) }
+        }
         return out
     }
 
-    private static func barCount(days: Int) throws -> Int {
+    /// Path indices of the first and last bar of the window of `days` ending at `endingAt`.
+    private static func window(days: Int, endingAt: TimeInterval) throws -> (first: Int, last: Int) {
         guard (1...maximumDays).contains(days) else {
             throw MarketDataError.invalidArgument("demo days must be between 1 and \(maximumDays), got \(days)")
         }
-        return days * 24
+        guard endingAt.isFinite else {
+            throw MarketDataError.invalidArgument("demo end time must be a finite number of seconds, got \(endingAt)")
+        }
+        let last = Int(((endingAt - epoch) / 3600).rounded(.down))
+        let first = last - days * 24 + 1
+        guard first >= 0 else {
+            throw MarketDataError.invalidArgument("the demo market begins on 2010-01-01: at most \(max(0, (last + 1) / 24)) days end at this time")
+        }
+        return (first, last)
     }
 
     private struct RegimeParameters {

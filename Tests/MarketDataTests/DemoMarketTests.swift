@@ -17,15 +17,24 @@ struct DemoMarketTests {
         #expect(zip(a.closes, c.closes).filter { $0 == $1 }.count < 5)
     }
 
-    @Test func shorterHistoryIsPrefixOfLongerPath() throws {
-        let short = try DemoMarket.generate(days: 30, endingAt: Self.end)
-        let long = try DemoMarket.generate(days: 60, endingAt: Self.end + 30 * 86_400)
-        #expect(Array(long.bars.prefix(720)) == short.bars)
-        // Prices do not depend on where the path is placed in time.
-        let elsewhere = try DemoMarket.generate(days: 60, endingAt: Self.end + 12_345_678)
-        #expect(elsewhere.closes == long.closes)
-        #expect(elsewhere.bars.map(\.high) == long.bars.map(\.high))
-        #expect(try DemoMarket.regimes(days: 60).prefix(720) == DemoMarket.regimes(days: 30)[...])
+    @Test func windowsAgreeWhereTheyOverlap() throws {
+        // One timeline: a window fetched an hour later shares every earlier bar exactly.
+        let now = try DemoMarket.generate(days: 30, endingAt: Self.end)
+        let later = try DemoMarket.generate(days: 30, endingAt: Self.end + 3600)
+        #expect(Array(later.bars.dropLast()) == Array(now.bars.dropFirst()))
+        let long = try DemoMarket.generate(days: 60, endingAt: Self.end)
+        #expect(Array(long.bars.suffix(720)) == now.bars)
+        #expect(try DemoMarket.regimes(days: 60, endingAt: Self.end).suffix(720)
+            == DemoMarket.regimes(days: 30, endingAt: Self.end)[...])
+        // Bar k of the path sits at epoch + k hours.
+        #expect(now.bars.allSatisfy { ($0.time - DemoMarket.epoch).truncatingRemainder(dividingBy: 3600) == 0 })
+    }
+
+    @Test func windowsBeforeThePathBeginsAreRefused() throws {
+        #expect(throws: MarketDataError.self) { try DemoMarket.generate(days: 10, endingAt: DemoMarket.epoch + 5 * 86_400) }
+        let first = try DemoMarket.generate(days: 1, endingAt: DemoMarket.epoch + 23 * 3600)
+        #expect(first.bars[0].time == DemoMarket.epoch)
+        #expect(first.bars[0].open == DemoMarket.startPrice)
     }
 
     @Test func barsAreHourlyAndEndAtTheFlooredHour() throws {
@@ -54,14 +63,17 @@ struct DemoMarketTests {
         #expect(closes.max()! < 300_000)
     }
 
-    @Test func startsNearThirtyThousand() throws {
-        let series = try DemoMarket.generate(days: 1, endingAt: Self.end)
-        #expect(series.bars[0].open == 30_000)
-        #expect(abs(series.bars[0].close / 30_000 - 1) < 0.05)
+    @Test func startsAtThirtyThousandAndStaysPlausible() throws {
+        let start = try DemoMarket.generate(days: 1, endingAt: DemoMarket.epoch + 23 * 3600)
+        #expect(start.bars[0].open == 30_000)
+        #expect(abs(start.bars[0].close / 30_000 - 1) < 0.05)
+        // Years later the weak pull towards the start keeps prices in a plausible range.
+        let later = try DemoMarket.generate(days: 30, endingAt: Self.end)
+        #expect(later.closes.allSatisfy { (5_000...200_000).contains($0) })
     }
 
     @Test func regimesLastDaysToWeeksAndAllOccur() throws {
-        let regimes = try DemoMarket.regimes(days: 3650)
+        let regimes = try DemoMarket.regimes(days: 3650, endingAt: Self.end)
         #expect(Set(regimes) == Set(DemoRegime.allCases))
         var runs = [(regime: DemoRegime, length: Int)]()
         for regime in regimes {
@@ -98,7 +110,7 @@ struct DemoMarketTests {
     static func regimeStatistics() throws -> [DemoRegime: RegimeStatistics] {
         let days = 3650
         let series = try DemoMarket.generate(days: days, endingAt: end)
-        let regimes = try DemoMarket.regimes(days: days)
+        let regimes = try DemoMarket.regimes(days: days, endingAt: end)
         let features = FeatureBuilder.features(for: series)
         let gapColumn = try #require(features.names.firstIndex(of: "ema_26_ratio"))
         let closes = series.closes
@@ -209,7 +221,7 @@ struct DemoMarketTests {
     @Test(arguments: [0, -1, 3651])
     func invalidDaysThrow(days: Int) {
         #expect(throws: MarketDataError.self) { try DemoMarket.generate(days: days, endingAt: Self.end) }
-        #expect(throws: MarketDataError.self) { try DemoMarket.regimes(days: days) }
+        #expect(throws: MarketDataError.self) { try DemoMarket.regimes(days: days, endingAt: Self.end) }
     }
 
     @Test func nonFiniteEndThrows() {
