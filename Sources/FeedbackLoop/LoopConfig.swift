@@ -17,6 +17,8 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var buyThreshold = 0.6
     public var sellThreshold = 0.4
     public var testFraction = 0.2
+    /// A realised move within ±holdBand counts as HOLD when outcomes are scored automatically (0.1 %).
+    public var holdBand = 0.001
     public var xgboost = XGBoostParameters()
     public var lstm = LSTMConfiguration()
 
@@ -139,6 +141,9 @@ extension LoopConfig {
         ConfigKey(name: "test_fraction", kind: .real(0.05...0.5),
                   summary: "chronological holdout: the latest fraction of rows used for evaluation",
                   read: { $0.testFraction }, write: { $0.testFraction = $1 }),
+        ConfigKey(name: "hold_band", kind: .real(0...0.1),
+                  summary: "automatic scoring: a move within ±hold_band is HOLD, above BUY, below SELL",
+                  read: { $0.holdBand }, write: { $0.holdBand = $1 }),
         ConfigKey(name: "xgboost.n_estimators", kind: .integer(1...5000), summary: "XGBoost boosting rounds",
                   read: { Double($0.xgboost.rounds) }, write: { $0.xgboost.rounds = Int($1) }),
         ConfigKey(name: "xgboost.max_depth", kind: .integer(1...20), summary: "XGBoost maximum tree depth",

@@ -114,10 +114,39 @@ public final class LoopEngine {
 
     /// Replaces the market data. Models stay (they are scored on the new data); a pending prediction is dropped
     /// because it referred to the old series.
-    public func load(_ newSeries: PriceSeries) {
+    /// What became of the pending prediction when new data arrived.
+    public enum PendingFate: Sendable, Equatable {
+        case none
+        /// Its next bar arrived: scored from the realised move.
+        case resolved(ScoredPrediction, realisedReturn: Double)
+        /// Its bar is still the latest: it waits for the next one.
+        case waiting
+        /// The new data does not contain its bar (another market or source): it cannot be scored.
+        case dropped
+    }
+
+    /// Replaces the market data. Models stay (they are scored on the new data). A pending prediction whose next bar
+    /// is now known is scored from the realised move; one whose bar is gone is dropped.
+    @discardableResult
+    public func load(_ newSeries: PriceSeries) -> PendingFate {
         series = newSeries
         seriesGeneration += 1
+        guard let prediction = pending else { return .none }
+        guard let index = newSeries.bars.firstIndex(where: { $0.time == prediction.barTime }) else {
+            pending = nil
+            return .dropped
+        }
+        guard index + 1 < newSeries.count else { return .waiting }
+        let realised = newSeries.bars[index + 1].close / newSeries.bars[index].close - 1
+        let entry = log.append(predicted: prediction.signal, actual: Self.outcome(ofReturn: realised, band: config.holdBand),
+                               at: clock.now, prediction: prediction)
         pending = nil
+        return .resolved(entry, realisedReturn: realised)
+    }
+
+    /// The signal that would have been right for a move: BUY above `band`, SELL below −`band`, else HOLD.
+    public static func outcome(ofReturn realised: Double, band: Double) -> Signal {
+        realised > band ? .buy : realised < -band ? .sell : .hold
     }
 
     /// Replaces the whole state with a stored session's (after it was read and validated in full).
@@ -350,10 +379,23 @@ public final class LoopEngine {
         let window = config.evaluationWindow
         let recent = log.recent(window)
         let correct = recent.lazy.filter(\.correct).count
+        // Each model's own signal (its probability against the same thresholds) scored against the same outcomes.
+        var perModel: [ModelKind: (correct: Int, scored: Int)] = [:]
+        for entry in recent {
+            for probability in entry.prediction?.models ?? [] {
+                let own: Signal = probability.value > config.buyThreshold ? .buy
+                    : probability.value < config.sellThreshold ? .sell : .hold
+                var tally = perModel[probability.model] ?? (0, 0)
+                tally.scored += 1
+                if own == entry.actual { tally.correct += 1 }
+                perModel[probability.model] = tally
+            }
+        }
         return PerformanceSummary(accuracy: recent.count >= window ? Double(correct) / Double(recent.count) : nil,
                                   evaluationWindow: window, windowPredictions: recent.count,
                                   correctPredictions: correct, totalPredictions: log.totalLogged,
-                                  totalCorrect: log.totalCorrect)
+                                  totalCorrect: log.totalCorrect,
+                                  models: perModel.mapValues { ModelPerformance(correct: $0.correct, scored: $0.scored) })
     }
 
     public func trend(_ model: ModelKind, window: Int? = nil) -> Trend {

@@ -80,4 +80,18 @@ public struct PerformanceSummary: Sendable, Equatable {
     /// All scored predictions ever, including those that left the in-memory window.
     public let totalPredictions: Int
     public let totalCorrect: Int
+    /// Per model, its own signal scored against the same outcomes in the window (only predictions it took part in).
+    public let models: [ModelKind: ModelPerformance]
+}
+
+/// One model's live record within the evaluation window.
+public struct ModelPerformance: Sendable, Equatable {
+    public let correct: Int
+    public let scored: Int
+    public var accuracy: Double? { scored > 0 ? Double(correct) / Double(scored) : nil }
+
+    public init(correct: Int, scored: Int) {
+        self.correct = correct
+        self.scored = scored
+    }
 }

@@ -84,11 +84,25 @@ extension Commands {
     /// Installs a new series and describes it.
     static func loaded(_ series: PriceSeries, shell: ShellContext, verb: String) throws -> CommandOutput {
         guard series.count >= 2 else { throw MarketDataError.tooFewRows(have: series.count, need: 2) }
-        let hadPending = shell.engine.pending != nil
-        shell.engine.load(series)
-        if hadPending { shell.logger.log(.warning, "the pending prediction was for the previous data and was dropped") }
+        let fate = shell.engine.load(series)
         var output = describe(series, shell: shell)
         output.text = "Loaded " + output.text
+        switch fate {
+        case .resolved(let entry, let realised):
+            // The next bar of the pending prediction arrived: scored from what the market did.
+            let verdict = entry.correct ? "correct" : "wrong"
+            let line = "scored the pending \(entry.predicted.rawValue): the next bar moved \(String(format: "%+.3f%%", realised * 100)) → \(entry.actual.rawValue), \(verdict) (#\(entry.sequence))"
+            output.text += "\n" + line
+            output.fields.append(("resolved", .object([("predicted", .string(entry.predicted.rawValue)),
+                                                      ("actual", .string(entry.actual.rawValue)),
+                                                      ("correct", .bool(entry.correct)),
+                                                      ("realised_return", .number(realised)),
+                                                      ("log_size", .int(shell.engine.log.entries.count))])))
+        case .dropped:
+            shell.logger.log(.warning, "the pending prediction's bar is not in the new data, so it cannot be scored; it was dropped")
+        case .waiting, .none:
+            break
+        }
         return output
     }
 

@@ -79,7 +79,11 @@ extension Commands {
         "perf", group: .predictions,
         synopsis: "perf",
         abstract: "Live accuracy over the last evaluation_window scored predictions",
-        discussion: "accuracy is null until evaluation_window predictions are scored. total_* count every scored prediction.",
+        discussion: """
+        accuracy is null until evaluation_window predictions are scored. total_* count every scored prediction. \
+        models gives each model's own signal (its probability against buy_threshold and sell_threshold) scored \
+        against the same outcomes, over the predictions in the window it took part in.
+        """,
         examples: ["perf"],
         run: { shell, _ in
             let summary = shell.engine.performance()
@@ -92,7 +96,13 @@ extension Commands {
          ("correct_predictions", .int(summary.correctPredictions)),
          ("window_predictions", .int(summary.windowPredictions)),
          ("total_correct", .int(summary.totalCorrect)),
-         ("evaluation_window", .int(summary.evaluationWindow))]
+         ("evaluation_window", .int(summary.evaluationWindow)),
+         ("models", .object(ModelKind.allCases.compactMap { kind in
+             summary.models[kind].map { record in
+                 (kind.rawValue, .object([("accuracy", .number(record.accuracy)), ("correct", .int(record.correct)),
+                                          ("scored", .int(record.scored))]))
+             }
+         }))]
     }
 
     static func perfText(_ summary: PerformanceSummary, shell: ShellContext) -> String {
@@ -104,9 +114,14 @@ extension Commands {
         let verdict = accuracy < threshold
             ? shell.paint.red("below threshold \(Format.percent(threshold)) — tiers will retrain")
             : shell.paint.green("at or above threshold \(Format.percent(threshold))")
-        return """
+        var text = """
         recent accuracy \(Format.percent(accuracy)) (\(summary.correctPredictions)/\(summary.windowPredictions) of the last \(summary.evaluationWindow)), \(verdict)
         all time \(summary.totalCorrect)/\(summary.totalPredictions) correct
         """
+        let perModel = ModelKind.allCases.compactMap { kind in
+            summary.models[kind].map { "\(kind.rawValue) \(Format.percent($0.accuracy)) (\($0.correct)/\($0.scored))" }
+        }
+        if !perModel.isEmpty { text += "\nper model, own signal: " + perModel.joined(separator: ", ") }
+        return text
     }
 }

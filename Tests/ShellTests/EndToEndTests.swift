@@ -344,3 +344,22 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(result.stdout.contains("lstm      -"), "no half-trained model: \(result.stdout)")
     }
 }
+
+/// Outcomes scored automatically when the next bar arrives (issue 6's first piece).
+@Suite struct AutomaticOutcomes {
+    @Test func fetchingTheNextBarScoresThePendingPrediction() throws {
+        let result = try ShellProcess.run(["--json", "-q", "-c", "fetch demo 30; train tier2; predict; advance 1h; fetch demo 30; perf; status"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = try result.jsonObjects()
+        let resolved = try #require(objects[4]["resolved"] as? [String: Any])
+        #expect(resolved["predicted"] as? String == objects[2]["signal"] as? String)
+        let realised = try #require(resolved["realised_return"] as? Double)
+        let expected = realised > 0.001 ? "BUY" : realised < -0.001 ? "SELL" : "HOLD"
+        #expect(resolved["actual"] as? String == expected)
+        #expect(objects[5]["total_predictions"] as? Int == 1)
+        let models = try #require(objects[5]["models"] as? [String: [String: Any]])
+        #expect(models.keys.sorted() == ["logistic", "xgboost"])
+        #expect(models["logistic"]?["scored"] as? Int == 1)
+        #expect(objects[6]["pending_prediction"] is NSNull)
+    }
+}
