@@ -19,6 +19,15 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var testFraction = 0.2
     /// A realised move within ±holdBand counts as HOLD when outcomes are scored automatically (0.1 %).
     public var holdBand = 0.001
+    public var promotion = Promotion.always
+
+    /// Whether a retrained model replaces the current one.
+    public enum Promotion: String, Sendable, Codable, CaseIterable {
+        /// Always (the seed app's behaviour).
+        case always
+        /// Only when it beats the current model on the same most recent holdout by improvement_threshold.
+        case better
+    }
     public var xgboost = XGBoostParameters()
     public var lstm = LSTMConfiguration()
 
@@ -51,13 +60,28 @@ public enum ConfigValueKind: Sendable, Equatable {
     case positive(maximum: Double)
     /// A real number from 0 up to, not including, `limit`.
     case below(limit: Double)
+    /// One of a few words; stored as the word's position.
+    case choice([String])
     /// An integer in `range`.
     case integer(ClosedRange<Int>)
+
+    /// Whether a stored value is within this kind's range (for values that did not come from text, e.g. a file).
+    public func accepts(_ value: Double) -> Bool {
+        switch self {
+        case .duration: return value.isFinite && value > 0
+        case .real(let range): return value.isFinite && range.contains(value)
+        case .positive(let maximum): return value.isFinite && value > 0 && value <= maximum
+        case .below(let limit): return value.isFinite && value >= 0 && value < limit
+        case .integer(let range): return Int(exactly: value).map(range.contains) ?? false
+        case .choice(let words): return Int(exactly: value).map((0..<words.count).contains) ?? false
+        }
+    }
 
     public var typeName: String {
         switch self {
         case .duration: return "duration"
         case .real, .positive, .below: return "number"
+        case .choice: return "word"
         case .integer: return "integer"
         }
     }
@@ -79,6 +103,8 @@ public struct ConfigKey: Sendable {
             return value == value.rounded() ? String(Int(value)) : String(value)
         case .real, .positive, .below:
             return String(value)
+        case .choice(let words):
+            return words[max(0, min(words.count - 1, Int(value)))]
         }
     }
 
@@ -141,6 +167,10 @@ extension LoopConfig {
         ConfigKey(name: "test_fraction", kind: .real(0.05...0.5),
                   summary: "chronological holdout: the latest fraction of rows used for evaluation",
                   read: { $0.testFraction }, write: { $0.testFraction = $1 }),
+        ConfigKey(name: "promotion", kind: .choice(Promotion.allCases.map(\.rawValue)),
+                  summary: "always: a retrained model replaces the current one; better: only if it beats it on the same holdout by improvement_threshold",
+                  read: { Double(Promotion.allCases.firstIndex(of: $0.promotion)!) },
+                  write: { $0.promotion = Promotion.allCases[Int($1)] }),
         ConfigKey(name: "hold_band", kind: .real(0...0.1),
                   summary: "automatic scoring: a move within ±hold_band is HOLD, above BUY, below SELL",
                   read: { $0.holdBand }, write: { $0.holdBand = $1 }),
@@ -232,6 +262,11 @@ extension LoopConfig {
                                                expected: "a number above 0 and at most \(maximum)")
             }
             return value
+        case .choice(let words):
+            guard let index = words.firstIndex(of: text.lowercased()) else {
+                throw ConfigError.invalidValue(key: key.name, value: text, expected: words.joined(separator: " or "))
+            }
+            return Double(index)
         case .below(let limit):
             guard let value = Double(text), value.isFinite, value >= 0, value < limit else {
                 throw ConfigError.invalidValue(key: key.name, value: text, expected: "a number from 0 up to (not including) \(limit)")

@@ -100,6 +100,8 @@ public final class LoopEngine {
     public private(set) var trainingInProgress = false
     /// Bumped whenever the series is replaced, so persistence knows to rewrite the bars.
     public private(set) var seriesGeneration = 0
+    /// Every model the last training fitted, promoted or not (persistence stores each version's weights).
+    public private(set) var lastFitted: [ModelKind: ModelSlot] = [:]
     /// Predictions made since this engine started (each `predict`), so persistence stores every one.
     public private(set) var predictionsMade = 0
     public var onEvent: ((LoopEvent) -> Void)?
@@ -243,18 +245,39 @@ public final class LoopEngine {
                                                    isCancelled: { [weak self] in self?.isCancelled?() ?? false })
                 fitted.append((outcome, Self.seconds(since: modelStart)))
             }
+            // With `promotion better`, each challenger meets the current model on the same most recent holdout.
+            var verdicts: [ModelKind: (promoted: Bool, challenger: Double, incumbent: Double)] = [:]
+            if config.promotion == .better {
+                for (outcome, _) in fitted {
+                    guard let incumbent = models[outcome.model.kind]?.model else { continue }
+                    let challengerScore = try ModelTrainer.holdoutAccuracy(of: outcome.model, dataset: dataset, series: series)
+                    let incumbentScore = try ModelTrainer.holdoutAccuracy(of: incumbent, dataset: dataset, series: series)
+                    verdicts[outcome.model.kind] = (challengerScore >= incumbentScore + config.improvementThreshold,
+                                                    challengerScore, incumbentScore)
+                }
+            }
             // Commit only after every model of the tier fitted.
             let now = clock.now
             var records: [TrainingRecord] = []
+            lastFitted = [:]
             for (outcome, seconds) in fitted {
                 let kind = outcome.model.kind
                 let version = (versions[kind] ?? 0) + 1
                 versions[kind] = version
+                var extra = outcome.extra
+                if let verdict = verdicts[kind] {
+                    extra["promoted"] = verdict.promoted ? 1 : 0
+                    extra["challenger_holdout"] = verdict.challenger
+                    extra["incumbent_holdout"] = verdict.incumbent
+                }
                 let record = TrainingRecord(time: now, model: kind, version: version, tier: tier.number,
                                             accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
                                             trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: seconds,
-                                            extra: outcome.extra, dataStart: series.first?.time, dataEnd: series.last?.time)
-                models[kind] = ModelSlot(model: outcome.model, record: record)
+                                            extra: extra, dataStart: series.first?.time, dataEnd: series.last?.time)
+                let slot = ModelSlot(model: outcome.model, record: record)
+                lastFitted[kind] = slot
+                // A rejected challenger is still a recorded version; the current model stays.
+                if verdicts[kind]?.promoted ?? true { models[kind] = slot }
                 history.append(record)
                 records.append(record)
             }

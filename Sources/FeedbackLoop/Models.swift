@@ -124,6 +124,18 @@ public enum ModelTrainer {
         }
     }
 
+    /// Directional accuracy of `model` on the dataset's chronological holdout (P(up) > 0.5 means up): the common
+    /// yardstick when a retrained model must beat the current one on the same most recent data.
+    public static func holdoutAccuracy(of model: any TrainedModel, dataset: Dataset, series: PriceSeries) throws -> Double {
+        let rows = dataset.trainCount..<dataset.labels.count
+        var correct = 0
+        for row in rows {
+            let up = try model.probabilityUp(series: series, features: dataset.features, row: row) > 0.5
+            if up == (dataset.labels[row] == 1) { correct += 1 }
+        }
+        return rows.isEmpty ? .nan : Double(correct) / Double(rows.count)
+    }
+
     /// The labelled rows split chronologically, as Double matrices.
     struct Split {
         let train: Matrix

@@ -9,16 +9,7 @@ enum ConfigCheck {
     /// The first broken rule, or nil when `config` is valid.
     static func problem(_ config: LoopConfig) -> String? {
         for key in LoopConfig.keys {
-            let value = key.value(config)
-            let ok: Bool
-            switch key.kind {
-            case .duration: ok = value.isFinite && value > 0
-            case .real(let range): ok = value.isFinite && range.contains(value)
-            case .positive(let maximum): ok = value.isFinite && value > 0 && value <= maximum
-            case .below(let limit): ok = value.isFinite && value >= 0 && value < limit
-            case .integer(let range): ok = Int(exactly: value).map(range.contains) ?? false
-            }
-            if !ok { return "\(key.name) = \(key.display(config)) is out of range" }
+            if !key.kind.accepts(key.value(config)) { return "\(key.name) = \(key.display(config)) is out of range" }
         }
         do {
             try config.validate()

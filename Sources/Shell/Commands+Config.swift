@@ -14,6 +14,7 @@ extension Commands {
             switch key.kind {
             case .integer: return (key.name, .int(Int(key.value(config))))
             case .duration, .real, .positive, .below: return (key.name, .number(key.value(config)))
+            case .choice: return (key.name, .string(key.display(config)))
             }
         }
     }

@@ -33,7 +33,8 @@ extension Commands {
             ("seconds", .number(record.seconds)),
             ("trained_at", .time(record.time)),
         ] + record.extra.sorted { $0.key < $1.key }.map { key, value in
-            (key, key.hasSuffix("epoch") || key == "epochs" ? .int(Int(value)) : .number(value))
+            (key, key.hasSuffix("epoch") || key == "epochs" ? .int(Int(value))
+                : key == "promoted" ? .bool(value == 1) : .number(value))
         })
     }
 
@@ -52,6 +53,13 @@ extension Commands {
         var text = "tier\(result.tier) trained in \(Format.seconds(result.seconds))\n"
             + shell.table(["model", "version", "accuracy", "baseline", "train", "test", "time"], rows,
                           right: [2, 3, 4, 5, 6])
+        for record in result.records {
+            if let promoted = record.extra["promoted"], let challenger = record.extra["challenger_holdout"],
+               let incumbent = record.extra["incumbent_holdout"] {
+                text += "\n\(record.model.rawValue) v\(record.version) " + (promoted == 1 ? "promoted" : "kept as a challenger")
+                    + ": \(Format.percent(challenger)) vs the current model's \(Format.percent(incumbent)) on the same holdout"
+            }
+        }
         for record in result.records {
             guard let mse = record.extra["val_mse"], let naive = record.extra["naive_val_mse"] else { continue }
             let epochs = record.extra["epochs"].map { " after \(Int($0)) epochs" } ?? ""

@@ -86,8 +86,9 @@ final class SessionController {
             let records = Array(engine.history[written.historyCount...])
             change.newRecords = records
             change.newModels = try records.compactMap { record in
-                // The slot still holds this version unless a later one of the same model replaced it in this command.
-                guard let slot = engine.models[record.model], slot.record.version == record.version else { return nil }
+                // The last training's models, promoted or not; else the current slot when it is this version.
+                guard let slot = [engine.lastFitted[record.model], engine.models[record.model]].compactMap({ $0 })
+                    .first(where: { $0.record.version == record.version }) else { return nil }
                 let (format, data) = try ModelCodec.encode(slot.model)
                 return ModelBlob(record: record, format: format, data: data, dataStart: record.dataStart, dataEnd: record.dataEnd)
             }

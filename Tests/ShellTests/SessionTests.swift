@@ -155,3 +155,25 @@ import Testing
         #expect(second.exitStatus() == 0)
     }
 }
+
+/// A rejected challenger is stored with its weights, so it can still be made current.
+@Suite struct ChallengersInSessions {
+    @Test func aRejectedChallengerCanBeUsed() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let result = try ShellProcess.run(["--json", "-q", "-c", """
+        set promotion better; set improvement_threshold 1; fetch demo 30; train tier1; train tier1; models logistic; \
+        use logistic 2; save challengers
+        """], environment: ["LGC_SESSIONS": directory.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = try result.jsonObjects()
+        let second = try #require((objects[4]["results"] as? [String: [String: Any]])?["logistic"])
+        #expect(second["promoted"] as? Bool == false)
+        let listed = try #require(objects[5]["models"] as? [[String: Any]])
+        #expect(listed.map { $0["current"] as? Bool } == [true, false])
+        #expect(objects[6]["version"] as? Int == 2)
+        let reloaded = try ShellProcess.run(["--json", "-q", "--session", "challengers", "-c", "models logistic"],
+                                            environment: ["LGC_SESSIONS": directory.path])
+        let versions = try #require(try reloaded.jsonObjects().last?["models"] as? [[String: Any]])
+        #expect(versions.map { $0["current"] as? Bool } == [false, true])
+    }
+}
