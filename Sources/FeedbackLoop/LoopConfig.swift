@@ -20,6 +20,23 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     /// A realised move within ±holdBand counts as HOLD when outcomes are scored automatically (0.1 %).
     public var holdBand = 0.001
     public var promotion = Promotion.always
+    public var driftDetector = DriftDetector.off
+    public var adaptiveIntervals = Switch.off
+    public var ensembleWeighting = EnsembleWeighting.staticWeights
+
+    public enum Switch: String, Sendable, Codable, CaseIterable { case off, on }
+
+    /// How `predict` weights the trained models.
+    public enum EnsembleWeighting: String, Sendable, Codable, CaseIterable {
+        /// The configured weights.
+        case staticWeights = "static"
+        /// The configured weights scaled by each model's recent live accuracy (see `LoopEngine.ensembleWeights`).
+        case performance
+    }
+    /// Page–Hinkley's tolerance δ, or ADWIN's confidence δ.
+    public var driftDelta = 0.005
+    /// Page–Hinkley's threshold λ (in errors).
+    public var driftLambda = 3.0
 
     /// Whether a retrained model replaces the current one.
     public enum Promotion: String, Sendable, Codable, CaseIterable {
@@ -171,6 +188,24 @@ extension LoopConfig {
                   summary: "always: a retrained model replaces the current one; better: only if it beats it on the same holdout by improvement_threshold",
                   read: { Double(Promotion.allCases.firstIndex(of: $0.promotion)!) },
                   write: { $0.promotion = Promotion.allCases[Int($1)] }),
+        ConfigKey(name: "drift_detector", kind: .choice(DriftDetector.allCases.map(\.rawValue)),
+                  summary: "off, page_hinkley or adwin on the live error stream: when it fires, the tiers are due",
+                  read: { Double(DriftDetector.allCases.firstIndex(of: $0.driftDetector)!) },
+                  write: { $0.driftDetector = DriftDetector.allCases[Int($1)] }),
+        ConfigKey(name: "drift.delta", kind: .positive(maximum: 1),
+                  summary: "Page-Hinkley tolerance per outcome, or ADWIN confidence",
+                  read: { $0.driftDelta }, write: { $0.driftDelta = $1 }),
+        ConfigKey(name: "drift.lambda", kind: .positive(maximum: 1000),
+                  summary: "Page-Hinkley threshold, in errors above the running mean",
+                  read: { $0.driftLambda }, write: { $0.driftLambda = $1 }),
+        ConfigKey(name: "adaptive_intervals", kind: .choice(Switch.allCases.map(\.rawValue)),
+                  summary: "on: tier intervals shrink when recent volatility is above its long-run level, grow when below (x0.5 to x2)",
+                  read: { Double(Switch.allCases.firstIndex(of: $0.adaptiveIntervals)!) },
+                  write: { $0.adaptiveIntervals = Switch.allCases[Int($1)] }),
+        ConfigKey(name: "ensemble_weighting", kind: .choice(EnsembleWeighting.allCases.map(\.rawValue)),
+                  summary: "static: the weights.* values; performance: scaled by each model's live accuracy",
+                  read: { Double(EnsembleWeighting.allCases.firstIndex(of: $0.ensembleWeighting)!) },
+                  write: { $0.ensembleWeighting = EnsembleWeighting.allCases[Int($1)] }),
         ConfigKey(name: "hold_band", kind: .real(0...0.1),
                   summary: "automatic scoring: a move within ±hold_band is HOLD, above BUY, below SELL",
                   read: { $0.holdBand }, write: { $0.holdBand = $1 }),

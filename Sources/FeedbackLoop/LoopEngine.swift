@@ -200,7 +200,7 @@ public final class LoopEngine {
         guard let last = lastTraining[tier.number] else {
             return TriggerDecision(tier: tier.number, due: true, reason: .neverTrained)
         }
-        let interval = config.interval(forTier: tier.number)
+        let interval = effectiveInterval(forTier: tier.number)
         let elapsed = clock.now - last
         if elapsed >= interval {
             return TriggerDecision(tier: tier.number, due: true,
@@ -213,7 +213,37 @@ public final class LoopEngine {
                                                                        threshold: config.performanceThreshold,
                                                                        window: config.evaluationWindow))
         }
+        if config.driftDetector != .off {
+            let errors = log.recent(config.logWindow, after: logMarkAtTraining[tier.number] ?? 0).map { $0.correct ? 0.0 : 1.0 }
+            if config.driftDetector.fires(on: errors, delta: config.driftDelta, lambda: config.driftLambda) {
+                return TriggerDecision(tier: tier.number, due: true,
+                                       reason: .driftDetected(detector: config.driftDetector, outcomes: errors.count))
+            }
+        }
         return TriggerDecision(tier: tier.number, due: false, reason: .notDue(nextIn: interval - elapsed))
+    }
+
+    /// The tier's interval; with adaptive intervals, scaled by long-run / recent volatility, within ×0.5…×2.
+    public func effectiveInterval(forTier tier: Int) -> TimeInterval {
+        let base = config.interval(forTier: tier)
+        guard config.adaptiveIntervals == .on, let ratio = volatilityRatio() else { return base }
+        return base * min(2, max(0.5, 1 / ratio))
+    }
+
+    /// Recent (last 24 bars) over long-run (the whole loaded series) volatility of bar-to-bar log returns;
+    /// nil without enough data or movement.
+    public func volatilityRatio() -> Double? {
+        guard let closes = series?.closes, closes.count >= 49 else { return nil }
+        var returns: [Double] = []
+        returns.reserveCapacity(closes.count - 1)
+        for index in 1..<closes.count { returns.append(Foundation.log(closes[index] / closes[index - 1])) }
+        func deviation(_ values: ArraySlice<Double>) -> Double {
+            let mean = values.reduce(0, +) / Double(values.count)
+            return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
+        }
+        let longRun = deviation(returns[...]), recent = deviation(returns.suffix(24))
+        guard longRun > 0, recent.isFinite else { return nil }
+        return recent / longRun
     }
 
     /// Accuracy over the last `evaluationWindow` outcomes scored after log position `mark`; nil while fewer exist.
@@ -356,10 +386,12 @@ public final class LoopEngine {
         guard row >= 0, let lastBar = series.last else { throw LoopError.noData }
         var probabilities: [ModelProbability] = []
         var rawWeights: [(ModelKind, Double)] = []
+        let liveRecord = config.ensembleWeighting == .performance ? performance().models : [:]
         for slot in trained {
-            probabilities.append(ModelProbability(model: slot.model.kind,
+            let kind = slot.model.kind
+            probabilities.append(ModelProbability(model: kind,
                                                   value: try slot.model.probabilityUp(series: series, features: features, row: row)))
-            rawWeights.append((slot.model.kind, config.weight(for: slot.model.kind)))
+            rawWeights.append((kind, config.weight(for: kind) * Self.performanceFactor(liveRecord[kind])))
         }
         var weightSum = rawWeights.reduce(0) { $0 + $1.1 }
         // All trained models weighted 0: fall back to equal weights rather than dividing by zero.
@@ -375,6 +407,13 @@ public final class LoopEngine {
         pending = prediction
         predictionsMade += 1
         return prediction
+    }
+
+    /// With performance weighting, a model's configured weight is scaled by its live accuracy over the evaluation
+    /// window relative to a coin flip (accuracy / 0.5, clamped to 0.2…2); under 5 scored predictions it keeps ×1.
+    public static func performanceFactor(_ record: ModelPerformance?) -> Double {
+        guard let record, record.scored >= 5, let accuracy = record.accuracy else { return 1 }
+        return min(2, max(0.2, accuracy / 0.5))
     }
 
     /// Scores the pending prediction (or `predicted`, when given) against what happened.

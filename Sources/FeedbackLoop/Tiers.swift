@@ -31,6 +31,7 @@ public enum TriggerReason: Sendable, Equatable {
     case neverTrained
     case intervalElapsed(elapsed: TimeInterval, interval: TimeInterval)
     case performanceBelowThreshold(accuracy: Double, threshold: Double, window: Int)
+    case driftDetected(detector: DriftDetector, outcomes: Int)
     case notDue(nextIn: TimeInterval)
     case trainingInProgress
     case coveredByTier(Int)
@@ -41,6 +42,7 @@ public enum TriggerReason: Sendable, Equatable {
         case .neverTrained: return "never_trained"
         case .intervalElapsed: return "interval_elapsed"
         case .performanceBelowThreshold: return "performance_below_threshold"
+        case .driftDetected: return "drift_detected"
         case .notDue: return "not_due"
         case .trainingInProgress: return "training_in_progress"
         case .coveredByTier: return "covered_by_higher_tier"
@@ -54,6 +56,8 @@ public enum TriggerReason: Sendable, Equatable {
             return "never trained"
         case .intervalElapsed(let elapsed, let interval):
             return "interval elapsed (\(DurationText.format(elapsed)) since last training ≥ \(DurationText.format(interval)))"
+        case .driftDetected(let detector, let outcomes):
+            return "drift detected (\(detector.rawValue) on the \(outcomes) outcomes since the last training)"
         case .performanceBelowThreshold(let accuracy, let threshold, let window):
             return String(format: "performance below threshold (%.1f%% over the last %d < %.1f%%)",
                           accuracy * 100, window, threshold * 100)

@@ -45,7 +45,7 @@ import Testing
         #expect(throws: ConfigError.self) { try engine.setConfig("hold_band", "-0.01") }
         #expect(throws: ConfigError.self) { try engine.setConfig("hold_band", "0.2") }
         try engine.train(Tier.all[0])
-        try engine.predict()
+        _ = try engine.predict()
         guard case .resolved(let entry, _) = engine.load(try DemoMarket.generate(days: 30, endingAt: fixedNow + 3600)) else {
             Issue.record("expected a resolution")
             return
@@ -56,7 +56,7 @@ import Testing
     @Test func dataWithoutThePredictedBarDropsIt() throws {
         let engine = try makeEngine()
         try engine.train(Tier.all[0])
-        try engine.predict()
+        _ = try engine.predict()
         let elsewhere = try DemoMarket.generate(days: 30, endingAt: fixedNow - 90 * 86_400)
         #expect(engine.load(elsewhere) == .dropped)
         #expect(engine.pending == nil && engine.log.totalLogged == 0)
