@@ -166,6 +166,7 @@ public final class LoopEngine {
         self.logMarkAtTraining = logMarks
         self.log = log
         self.pending = pending
+        lastFitted = [:]
     }
 
     /// Makes `slot` (an earlier version, decoded from storage) the current model of its kind: rollback.
