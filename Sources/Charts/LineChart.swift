@@ -34,7 +34,9 @@ public enum LineChart {
         for (tick, label) in zip(scale.ticks, options.yFormat.tickLabels(scale.ticks, step: scale.step)) {
             axisLabels[rowOf(tick)] = label
         }
-        if let reference, axisLabels[rowOf(reference.value)] == nil {
+        // The reference's own value labels its row, even over a tick that rounds onto it (a 55 % threshold must
+        // not read as 50 %).
+        if let reference {
             axisLabels[rowOf(reference.value)] = options.yFormat.offTickLabel(reference.value, step: scale.step)
         }
         var labelWidth = axisLabels.reduce(0) { max($0, $1.map(TerminalText.displayWidth) ?? 0) }

@@ -196,3 +196,16 @@ extension String {
         #expect(bars.split(separator: "\n").count == 6)
     }
 }
+
+@Suite struct ReferenceLineLabel {
+    @Test func theReferenceValueLabelsItsRowEvenWhereATickRoundsOntoIt() {
+        var options = LineChartOptions()
+        options.yRange = 0...1
+        options.yFormat = .percent
+        options.height = 12
+        options.referenceLine = (0.55, "threshold")
+        let series = ChartSeries(name: "accuracy", points: (1...10).map { ChartPoint(x: Double($0), y: 0.7) })
+        let chart = LineChart.render([series], options: options, style: ChartStyle(unicode: true, color: false))
+        #expect(chart.split(separator: "\n").contains { $0.hasPrefix(" 55% ┤┄") }, "\n\(chart)")
+    }
+}
