@@ -327,7 +327,8 @@ public final class LoopEngine {
     }
 
     /// One feedback-loop cycle: trains the due tiers, highest first; a trained tier covers the lower ones.
-    public func cycle() -> CycleReport {
+    /// `tiers`: only these tier numbers take part (replay's `--tiers`); all by default.
+    public func cycle(tiers: Set<Int>? = nil) -> CycleReport {
         if trainingInProgress {
             let outcomes = Tier.all.map {
                 CycleTierOutcome(decision: TriggerDecision(tier: $0.number, due: false, reason: .trainingInProgress),
@@ -340,7 +341,7 @@ public final class LoopEngine {
         }
         var outcomes: [Int: CycleTierOutcome] = [:]
         var coveredBy: [Int: Int] = [:]
-        for tier in Tier.all.reversed() {
+        for tier in Tier.all.reversed() where tiers?.contains(tier.number) ?? true {
             if let covering = coveredBy[tier.number] {
                 outcomes[tier.number] = CycleTierOutcome(
                     decision: TriggerDecision(tier: tier.number, due: false, reason: .coveredByTier(covering)),

@@ -363,3 +363,32 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(objects[6]["pending_prediction"] is NSNull)
     }
 }
+
+/// `replay` from the command line: its JSON report and its bad inputs.
+@Suite struct ReplayCommand {
+    @Test func replayReportsThePolicyAndBothBaselines() throws {
+        let result = try ShellProcess.run(["--json", "-q", "-c", "fetch demo 10; replay --days 2 --tiers 1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try result.jsonObjects().last)
+        #expect(report["command"] as? String == "replay")
+        #expect(report["steps"] as? Int == 48 && report["scored"] as? Int == 47)
+        #expect(report["accuracy"] is Double && report["training_seconds"] is Double)
+        #expect((report["rolling_accuracy"] as? [[Any]])?.count == 38, "one point per scored prediction once the window is full")
+        let tier1 = try #require((report["retrains"] as? [String: Any])?["tier1"] as? [String: Any])
+        #expect(tier1["count"] as? Int == 48 && tier1["never_trained"] as? Int == 1)
+        let baselines = try #require(report["baselines"] as? [String: [String: Any]])
+        #expect(baselines["never_retrain"]?["retrains"] as? Int == 1)
+        #expect(baselines["retrain_every_step"]?["retrains"] as? Int == 48)
+    }
+
+    @Test func badReplayInputs() throws {
+        let result = try ShellProcess.run(["--keep-going", "-q", "-c",
+                                           "replay; fetch demo 10; replay --days 100; replay --tiers 5; replay --step 10m; replay --baselines maybe"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("-c:1: error: no market data loaded"))
+        #expect(result.stderr.contains("-c:3: error: --days 100 reaches before the loaded data (240 bars)"))
+        #expect(result.stderr.contains("-c:4: error: unknown tier '5'"))
+        #expect(result.stderr.contains("-c:5: error: replay: invalid --step '10m'"))
+        #expect(result.stderr.contains("-c:6: error: replay: invalid value 'maybe' for --baselines"))
+    }
+}

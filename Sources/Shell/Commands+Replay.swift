@@ -1,0 +1,108 @@
+import Charts
+import FeedbackLoop
+import Foundation
+
+extension Commands {
+    static let replay: CommandSpec = CommandSpec(
+        "replay", group: .training,
+        synopsis: "replay ?--days N? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off?",
+        abstract: "Walk the loop forward over the loaded history: would this retraining policy have done well?",
+        discussion: """
+        Replays the last N days (default: the later half of the loaded bars) in virtual time. At each step the \
+        simulated loop sees only the bars up to that moment: the previous prediction is scored from the realised \
+        move (hold_band), the triggers run (intervals, performance, drift, as configured), due tiers retrain, and \
+        it predicts. Beside it run two baselines: never retrain after the first training, and retrain at every \
+        step. Default tiers 1,2 (tier 3 retrains the LSTM, which takes seconds each time). The session's own \
+        models and log are untouched. Ctrl-C stops it.
+        """,
+        examples: ["replay", "replay --days 10 --tiers 1", "replay --step 6h --baselines off"],
+        flags: [FlagSpec("days", value: "N", "replay the last N days"),
+                FlagSpec("step", value: "DURATION", "time between steps (default: one bar)"),
+                FlagSpec("tiers", value: "LIST", "tiers that take part, e.g. 1,2 (default) or 1,2,3"),
+                FlagSpec("baselines", value: "on|off", values: ["on", "off"], "also run the two baselines (default on)")],
+        run: runReplay)
+
+    static func runReplay(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
+        let engine = shell.engine
+        guard let series = engine.series else { throw LoopError.noData }
+        let interval = series.interval ?? 3600
+        var startIndex = series.count / 2
+        if let text = args.option("days") {
+            guard let days = Double(text), days > 0 else {
+                throw ShellError.usage(command: replay, message: "invalid --days '\(text)': expected a number of days > 0")
+            }
+            startIndex = series.count - Int((days * 86_400 / interval).rounded())
+            guard startIndex > 0 else {
+                throw ShellError.invalid("--days \(text) reaches before the loaded data (\(series.count) bars): fetch more history or replay fewer days")
+            }
+        }
+        var stepBars = 1
+        if let text = args.option("step") {
+            guard let seconds = DurationText.parse(text), seconds >= interval else {
+                throw ShellError.usage(command: replay, message: "invalid --step '\(text)': expected a duration of at least one bar (\(DurationText.format(interval)))")
+            }
+            stepBars = max(1, Int((seconds / interval).rounded()))
+        }
+        var tiers: Set<Int> = [1, 2]
+        if let text = args.option("tiers") {
+            tiers = Set(try text.split(separator: ",").map { try Tier.parse(String($0)).number })
+            guard !tiers.isEmpty else { throw ShellError.usage(command: replay, message: "--tiers needs at least one tier") }
+        }
+        let policies: [ReplayPolicy] = args.option("baselines") == "off" ? [.triggers] : ReplayPolicy.allCases
+        var reports: [ReplayReport] = []
+        for policy in policies {
+            shell.logger.log(.info, "replaying \(policy.rawValue) over \(series.count - startIndex) bars...")
+            reports.append(try engine.replay(from: startIndex, stepBars: stepBars, tiers: tiers, policy: policy).report)
+        }
+        let main = reports[0]
+        let json: [(String, JSON)] = [
+            ("accuracy", .number(main.accuracy)),
+            ("scored", .int(main.scored)), ("steps", .int(main.steps)),
+            ("start", .time(main.start)), ("end", .time(main.end)),
+            ("tiers", .array(tiers.sorted().map { .string("tier\($0)") })),
+            ("rolling_accuracy", .array(main.rollingAccuracy.map { .array([.time($0.time), .number($0.accuracy)]) })),
+            ("retrains", .object(Tier.all.filter { tiers.contains($0.number) }.map { tier in
+                let causes = main.retrains[tier.number] ?? [:]
+                return (tier.label, .object([("count", .int(causes.values.reduce(0, +)))]
+                                            + causes.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }))
+            })),
+            ("baselines", .object(reports.dropFirst().map { report in
+                (report.policy == .never ? "never_retrain" : "retrain_every_step",
+                 .object([("accuracy", .number(report.accuracy)), ("retrains", .int(report.retrainTimes.count)),
+                          ("training_seconds", .number(report.trainingSeconds))]))
+            })),
+            ("training_seconds", .number(main.trainingSeconds)),
+        ]
+        return CommandOutput(fields: json, text: replayText(reports, tiers: tiers, shell: shell))
+    }
+
+    static func replayText(_ reports: [ReplayReport], tiers: Set<Int>, shell: ShellContext) -> String {
+        let main = reports[0]
+        var text = "replay \(ISOTime.short(main.start)) → \(ISOTime.short(main.end)) UTC: \(main.steps) steps, \(main.scored) scored predictions, tiers \(tiers.sorted().map(String.init).joined(separator: ","))\n"
+        let rows = reports.map { report in
+            [report.policy == .triggers ? "the loop's triggers" : report.policy == .never ? "never retrain" : "retrain every step",
+             Format.percent(report.accuracy), String(report.retrainTimes.count), Format.seconds(report.trainingSeconds)]
+        }
+        text += shell.table(["policy", "live accuracy", "retrains", "training time"], rows, right: [1, 2, 3])
+        let causes = main.retrains.sorted { $0.key < $1.key }.map { tier, causes in
+            "tier\(tier): " + causes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
+        }
+        if !causes.isEmpty { text += "\nretrains by cause — " + causes.joined(separator: "; ") }
+        guard !main.rollingAccuracy.isEmpty else { return text }
+        var options = LineChartOptions()
+        options.width = shell.terminal.width
+        options.title = "rolling live accuracy (\(shell.engine.config.evaluationWindow) predictions); ▲ retrains above tier 1"
+        options.yFormat = .percent
+        options.yRange = 0...1
+        options.xAxis = .time
+        options.referenceLine = (shell.engine.config.performanceThreshold, "threshold")
+        let curve = ChartSeries(name: "rolling accuracy", points: main.rollingAccuracy.map { ChartPoint(x: $0.time, y: $0.accuracy) })
+        // Retrain markers sit on the curve at the moment of each retraining.
+        let markers = main.notableRetrainTimes.compactMap { moment -> ChartPoint? in
+            guard let last = main.rollingAccuracy.last(where: { $0.time <= moment }) else { return nil }
+            return ChartPoint(x: moment, y: last.accuracy)
+        }
+        text += "\n" + LineChart.render([curve, ChartSeries(name: "retrain", points: markers)], options: options, style: shell.chartStyle)
+        return text
+    }
+}
