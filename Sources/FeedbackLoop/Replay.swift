@@ -57,8 +57,10 @@ extension LoopEngine {
     ///   - startIndex: the first bar of the replay (earlier bars are history the first training may use).
     ///   - stepBars: bars between steps.
     ///   - tiers: tier numbers that take part.
-    public func replay(from startIndex: Int, stepBars: Int, tiers: Set<Int>, policy: ReplayPolicy) throws
-        -> (report: ReplayReport, loop: LoopEngine) {
+    ///   - configuration: the simulated loop's settings (default: this loop's), e.g. for `--compare`.
+    public func replay(from startIndex: Int, stepBars: Int, tiers: Set<Int>, policy: ReplayPolicy,
+                       configuration: LoopConfig? = nil) throws -> (report: ReplayReport, loop: LoopEngine) {
+        let config = configuration ?? self.config
         guard let series else { throw LoopError.noData }
         guard startIndex >= 0, startIndex < series.count - 1 else {
             throw ReplayError.rangeTooShort("the replay range must leave at least two bars to step through")

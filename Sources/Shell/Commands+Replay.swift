@@ -5,7 +5,7 @@ import Foundation
 extension Commands {
     static let replay: CommandSpec = CommandSpec(
         "replay", group: .training,
-        synopsis: "replay ?--days N? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off?",
+        synopsis: "replay ?--days N? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--compare KEY=V1,V2…?",
         abstract: "Walk the loop forward over the loaded history: would this retraining policy have done well?",
         discussion: """
         Replays the last N days (default: the later half of the loaded bars) in virtual time. At each step the \
@@ -13,13 +13,16 @@ extension Commands {
         move (hold_band), the triggers run (intervals, performance, drift, as configured), due tiers retrain, and \
         it predicts. Beside it run two baselines: never retrain after the first training, and retrain at every \
         step. Default tiers 1,2 (tier 3 retrains the LSTM, which takes seconds each time). The session's own \
-        models and log are untouched. Ctrl-C stops it.
+        models and log are untouched. Ctrl-C stops it. --compare runs the same replay once per value of one \
+        config key and prints them side by side.
         """,
-        examples: ["replay", "replay --days 10 --tiers 1", "replay --step 6h --baselines off"],
+        examples: ["replay", "replay --days 10 --tiers 1", "replay --step 6h --baselines off",
+                   "replay --compare performance_threshold=0.5,0.55,0.6"],
         flags: [FlagSpec("days", value: "N", "replay the last N days"),
                 FlagSpec("step", value: "DURATION", "time between steps (default: one bar)"),
                 FlagSpec("tiers", value: "LIST", "tiers that take part, e.g. 1,2 (default) or 1,2,3"),
-                FlagSpec("baselines", value: "on|off", values: ["on", "off"], "also run the two baselines (default on)")],
+                FlagSpec("baselines", value: "on|off", values: ["on", "off"], "also run the two baselines (default on)"),
+                FlagSpec("compare", value: "KEY=V1,V2", "replay once per value of a config key")],
         run: runReplay)
 
     static func runReplay(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
@@ -48,6 +51,9 @@ extension Commands {
             tiers = Set(try text.split(separator: ",").map { try Tier.parse(String($0)).number })
             guard !tiers.isEmpty else { throw ShellError.usage(command: replay, message: "--tiers needs at least one tier") }
         }
+        if let text = args.option("compare") {
+            return try compareReplays(shell, text: text, startIndex: startIndex, stepBars: stepBars, tiers: tiers)
+        }
         let policies: [ReplayPolicy] = args.option("baselines") == "off" ? [.triggers] : ReplayPolicy.allCases
         var reports: [ReplayReport] = []
         for policy in policies {
@@ -74,6 +80,39 @@ extension Commands {
             ("training_seconds", .number(main.trainingSeconds)),
         ]
         return CommandOutput(fields: json, text: replayText(reports, tiers: tiers, shell: shell))
+    }
+
+    /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.
+    static func compareReplays(_ shell: ShellContext, text: String, startIndex: Int, stepBars: Int,
+                               tiers: Set<Int>) throws -> CommandOutput {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[1].isEmpty else {
+            throw ShellError.usage(command: replay, message: "invalid --compare '\(text)': expected KEY=V1,V2 such as performance_threshold=0.5,0.6")
+        }
+        let key = parts[0], values = parts[1].split(separator: ",").map(String.init)
+        let configurations = try values.map { value -> LoopConfig in
+            var configuration = shell.engine.config
+            try configuration.set(key, to: value)
+            return configuration
+        }
+        var runs: [(String, ReplayReport)] = []
+        for (value, configuration) in zip(values, configurations) {
+            shell.logger.log(.info, "replaying with \(key) = \(value)...")
+            runs.append((value, try shell.engine.replay(from: startIndex, stepBars: stepBars, tiers: tiers, policy: .triggers,
+                                                        configuration: configuration).report))
+        }
+        let json: [(String, JSON)] = [
+            ("compare", .string(key)),
+            ("runs", .array(runs.map { value, report in
+                .object([("value", .string(value)), ("accuracy", .number(report.accuracy)), ("scored", .int(report.scored)),
+                         ("retrains", .int(report.retrainTimes.count)), ("training_seconds", .number(report.trainingSeconds))])
+            })),
+        ]
+        let rows = runs.map { value, report in
+            [value, Format.percent(report.accuracy), String(report.retrainTimes.count), Format.seconds(report.trainingSeconds)]
+        }
+        return CommandOutput(fields: json, text: "replay compared over \(key)\n"
+                             + shell.table([key, "live accuracy", "retrains", "training time"], rows, right: [1, 2, 3]))
     }
 
     static func replayText(_ reports: [ReplayReport], tiers: Set<Int>, shell: ShellContext) -> String {

@@ -392,3 +392,17 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(result.stderr.contains("-c:6: error: replay: invalid value 'maybe' for --baselines"))
     }
 }
+
+@Suite struct ReplayComparison {
+    @Test func compareRunsOneReplayPerValue() throws {
+        let result = try ShellProcess.run(["--json", "-q", "-c", "fetch demo 10; replay --days 2 --tiers 1 --compare tier1_interval=1h,4h"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try result.jsonObjects().last)
+        #expect(report["compare"] as? String == "tier1_interval")
+        let runs = try #require(report["runs"] as? [[String: Any]])
+        #expect(runs.compactMap { $0["value"] as? String } == ["1h", "4h"])
+        #expect(runs.compactMap { $0["retrains"] as? Int } == [48, 12], "hourly vs every fourth hour")
+        let bad = try ShellProcess.run(["-q", "-c", "fetch demo 10; replay --compare performance_threshold=0.5,7"])
+        #expect(bad.stderr.contains("invalid value '7' for performance_threshold"))
+    }
+}
