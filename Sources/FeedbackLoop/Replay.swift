@@ -30,6 +30,8 @@ public struct ReplayReport: Sendable {
     public let trainingSeconds: Double
     public let start: TimeInterval
     public let end: TimeInterval
+    /// Stopped early (Ctrl-C): the report covers the steps that ran.
+    public let cancelled: Bool
 }
 
 public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -80,8 +82,13 @@ extension LoopEngine {
         var trainingSeconds = 0.0
         let window = config.evaluationWindow
         var index = startIndex
-        while index < series.count {
-            if isCancelled?() ?? false { throw LoopError.cancelled }
+        var cancelled = false
+        stepping: while index < series.count {
+            // Ctrl-C stops the replay between steps; what ran is still reported.
+            if isCancelled?() ?? false {
+                cancelled = true
+                break
+            }
             time.now = series.bars[index].time
             let fate = loop.load(series.prefix(through: index))
             if case .resolved = fate, loop.log.entries.count >= window {
@@ -92,6 +99,11 @@ extension LoopEngine {
             switch policy {
             case .triggers:
                 let report = loop.cycle(tiers: tiers)
+                // Ctrl-C during a long training (the LSTM) cancels that training; the replay stops there.
+                if report.status == .error, isCancelled?() ?? false {
+                    cancelled = true
+                    break stepping
+                }
                 if report.status == .error, let failure = report.tiers.first(where: { $0.error != nil }),
                    !(failure.error ?? "").contains("rows of data") {
                     throw ReplayError.rangeTooShort(failure.error ?? report.message)
@@ -114,14 +126,15 @@ extension LoopEngine {
             steps += 1
             index += stepBars
         }
-        guard !loop.history.isEmpty else {
+        guard !loop.history.isEmpty || (cancelled && steps == 0) else {
             throw ReplayError.rangeTooShort("no model could be trained in the replay range — start it later (fewer --days) or fetch more history")
         }
         let report = ReplayReport(policy: policy, steps: steps, scored: loop.log.totalLogged, correct: loop.log.totalCorrect,
                                   rollingAccuracy: rolling, retrains: retrains, retrainTimes: retrainTimes,
                                   notableRetrainTimes: notable,
                                   trainingSeconds: trainingSeconds, start: series.bars[startIndex].time,
-                                  end: series.bars[min(series.count - 1, index - stepBars)].time)
+                                  end: series.bars[max(startIndex, min(series.count - 1, index - stepBars))].time,
+                                  cancelled: cancelled)
         return (report, loop)
     }
 }

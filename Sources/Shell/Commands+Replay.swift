@@ -58,7 +58,9 @@ extension Commands {
         var reports: [ReplayReport] = []
         for policy in policies {
             shell.logger.log(.info, "replaying \(policy.rawValue) over \(series.count - startIndex) bars...")
-            reports.append(try engine.replay(from: startIndex, stepBars: stepBars, tiers: tiers, policy: policy).report)
+            let report = try engine.replay(from: startIndex, stepBars: stepBars, tiers: tiers, policy: policy).report
+            reports.append(report)
+            if report.cancelled { break }
         }
         let main = reports[0]
         let json: [(String, JSON)] = [
@@ -78,8 +80,11 @@ extension Commands {
                           ("training_seconds", .number(report.trainingSeconds))]))
             })),
             ("training_seconds", .number(main.trainingSeconds)),
+            ("cancelled", .bool(reports.contains { $0.cancelled })),
         ]
-        return CommandOutput(fields: json, text: replayText(reports, tiers: tiers, shell: shell))
+        var text = replayText(reports, tiers: tiers, shell: shell)
+        if reports.contains(where: \.cancelled) { text = "stopped by Ctrl-C — the report covers the steps that ran\n" + text }
+        return CommandOutput(fields: json, text: text)
     }
 
     /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.

@@ -56,3 +56,32 @@ import Testing
         #expect(throws: ReplayError.self) { try tiny.replay(from: 1, stepBars: 1, tiers: [1], policy: .never) }
     }
 }
+
+@Suite struct ReplayCancellation {
+    @Test func ctrlCStopsBetweenStepsAndReportsWhatRan() throws {
+        let engine = try makeEngine(days: 10)
+        var polls = 0
+        engine.isCancelled = {
+            polls += 1
+            return polls > 12
+        }
+        let report = try engine.replay(from: 200, stepBars: 1, tiers: [1], policy: .triggers).report
+        #expect(report.cancelled)
+        #expect(report.steps < 40 && report.steps > 0)
+        #expect(report.scored == report.steps - 1)
+    }
+}
+
+@Suite struct ReplayCancellationDuringTraining {
+    @Test func ctrlCDuringAnLSTMTrainingStopsTheReplay() throws {
+        let engine = try makeEngine(days: 10)
+        try engine.setConfig("lstm.epochs", "50")
+        var polls = 0
+        engine.isCancelled = {
+            polls += 1
+            return polls > 3   // the first step's LSTM polls between minibatches: it is cancelled mid-training
+        }
+        let report = try engine.replay(from: 200, stepBars: 1, tiers: [3], policy: .triggers).report
+        #expect(report.cancelled && report.steps == 0 && report.scored == 0)
+    }
+}
