@@ -60,11 +60,12 @@ extension LoopEngine {
     ///   - stepBars: bars between steps.
     ///   - tiers: tier numbers that take part.
     ///   - configuration: the simulated loop's settings (default: this loop's), e.g. for `--compare`.
-    public func replay(from startIndex: Int, stepBars: Int, tiers: Set<Int>, policy: ReplayPolicy,
-                       configuration: LoopConfig? = nil) throws -> (report: ReplayReport, loop: LoopEngine) {
+    public func replay(from startIndex: Int, through endIndex: Int? = nil, stepBars: Int, tiers: Set<Int>,
+                       policy: ReplayPolicy, configuration: LoopConfig? = nil) throws -> (report: ReplayReport, loop: LoopEngine) {
         let config = configuration ?? self.config
         guard let series else { throw LoopError.noData }
-        guard startIndex >= 0, startIndex < series.count - 1 else {
+        let lastIndex = min(endIndex ?? series.count - 1, series.count - 1)
+        guard startIndex >= 0, startIndex < lastIndex else {
             throw ReplayError.rangeTooShort("the replay range must leave at least two bars to step through")
         }
         let time = VirtualTime()
@@ -83,7 +84,7 @@ extension LoopEngine {
         let window = config.evaluationWindow
         var index = startIndex
         var cancelled = false
-        stepping: while index < series.count {
+        stepping: while index <= lastIndex {
             // Ctrl-C stops the replay between steps; what ran is still reported.
             if isCancelled?() ?? false {
                 cancelled = true
@@ -133,7 +134,7 @@ extension LoopEngine {
                                   rollingAccuracy: rolling, retrains: retrains, retrainTimes: retrainTimes,
                                   notableRetrainTimes: notable,
                                   trainingSeconds: trainingSeconds, start: series.bars[startIndex].time,
-                                  end: series.bars[max(startIndex, min(series.count - 1, index - stepBars))].time,
+                                  end: series.bars[max(startIndex, min(lastIndex, index - stepBars))].time,
                                   cancelled: cancelled)
         return (report, loop)
     }

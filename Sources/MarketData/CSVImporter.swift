@@ -484,3 +484,12 @@ enum CSVTime {
         return true
     }
 }
+
+/// Times typed by people: ISO-8601 (`2026-11-20`, `2026-11-20T10:00`, `…Z`, offsets) or epoch seconds/ms.
+public enum TimeText {
+    /// Seconds since 1970, or nil when `text` is not a time the CSV importer would accept.
+    public static func parse(_ text: String) -> TimeInterval? {
+        var text = text
+        return text.withUTF8 { CSVTime.parse($0, 0, $0.count) }
+    }
+}

@@ -1,11 +1,12 @@
 import Charts
 import FeedbackLoop
 import Foundation
+import MarketData
 
 extension Commands {
     static let replay: CommandSpec = CommandSpec(
         "replay", group: .training,
-        synopsis: "replay ?--days N? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--compare KEY=V1,V2…?",
+        synopsis: "replay ?--days N|--from T --to T? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--compare KEY=V1,V2…?",
         abstract: "Walk the loop forward over the loaded history: would this retraining policy have done well?",
         discussion: """
         Replays the last N days (default: the later half of the loaded bars) in virtual time. At each step the \
@@ -16,9 +17,11 @@ extension Commands {
         models and log are untouched. Ctrl-C stops it. --compare runs the same replay once per value of one \
         config key and prints them side by side.
         """,
-        examples: ["replay", "replay --days 10 --tiers 1", "replay --step 6h --baselines off",
+        examples: ["replay", "replay --days 10 --tiers 1", "replay --from 2026-11-01 --to 2026-11-15", "replay --step 6h --baselines off",
                    "replay --compare performance_threshold=0.5,0.55,0.6"],
         flags: [FlagSpec("days", value: "N", "replay the last N days"),
+                FlagSpec("from", value: "TIME", "replay from this time (ISO date or time, UTC)"),
+                FlagSpec("to", value: "TIME", "replay up to this time (default: the last bar)"),
                 FlagSpec("step", value: "DURATION", "time between steps (default: one bar)"),
                 FlagSpec("tiers", value: "LIST", "tiers that take part, e.g. 1,2 (default) or 1,2,3"),
                 FlagSpec("baselines", value: "on|off", values: ["on", "off"], "also run the two baselines (default on)"),
@@ -39,6 +42,32 @@ extension Commands {
                 throw ShellError.invalid("--days \(text) reaches before the loaded data (\(series.count) bars): fetch more history or replay fewer days")
             }
         }
+        var endIndex = series.count - 1
+        if args.option("from") != nil || args.option("to") != nil {
+            guard args.option("days") == nil else {
+                throw ShellError.usage(command: replay, message: "give --days or --from/--to, not both")
+            }
+            func time(_ flag: String) throws -> TimeInterval? {
+                guard let text = args.option(flag) else { return nil }
+                guard let value = TimeText.parse(text) else {
+                    throw ShellError.usage(command: replay, message: "invalid --\(flag) '\(text)': expected a time such as 2026-11-20 or 2026-11-20T10:00")
+                }
+                return value
+            }
+            let bars = series.bars
+            if let from = try time("from") {
+                guard let index = bars.firstIndex(where: { $0.time >= from }), index > 0 else {
+                    throw ShellError.invalid("--from \(args.option("from")!) is outside the loaded data (\(ISOTime.short(bars[0].time)) → \(ISOTime.short(bars[bars.count - 1].time))): the replay needs earlier bars to train on")
+                }
+                startIndex = index
+            }
+            if let to = try time("to") {
+                guard let index = bars.lastIndex(where: { $0.time <= to }), index > startIndex else {
+                    throw ShellError.invalid("--to \(args.option("to")!) leaves no bars after the start of the replay")
+                }
+                endIndex = index
+            }
+        }
         var stepBars = 1
         if let text = args.option("step") {
             guard let seconds = DurationText.parse(text), seconds >= interval else {
@@ -52,13 +81,13 @@ extension Commands {
             guard !tiers.isEmpty else { throw ShellError.usage(command: replay, message: "--tiers needs at least one tier") }
         }
         if let text = args.option("compare") {
-            return try compareReplays(shell, text: text, startIndex: startIndex, stepBars: stepBars, tiers: tiers)
+            return try compareReplays(shell, text: text, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars, tiers: tiers)
         }
         let policies: [ReplayPolicy] = args.option("baselines") == "off" ? [.triggers] : ReplayPolicy.allCases
         var reports: [ReplayReport] = []
         for policy in policies {
             shell.logger.log(.info, "replaying \(policy.rawValue) over \(series.count - startIndex) bars...")
-            let report = try engine.replay(from: startIndex, stepBars: stepBars, tiers: tiers, policy: policy).report
+            let report = try engine.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, policy: policy).report
             reports.append(report)
             if report.cancelled { break }
         }
@@ -88,7 +117,7 @@ extension Commands {
     }
 
     /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.
-    static func compareReplays(_ shell: ShellContext, text: String, startIndex: Int, stepBars: Int,
+    static func compareReplays(_ shell: ShellContext, text: String, startIndex: Int, endIndex: Int, stepBars: Int,
                                tiers: Set<Int>) throws -> CommandOutput {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[1].isEmpty else {
@@ -103,7 +132,7 @@ extension Commands {
         var runs: [(String, ReplayReport)] = []
         for (value, configuration) in zip(values, configurations) {
             shell.logger.log(.info, "replaying with \(key) = \(value)...")
-            runs.append((value, try shell.engine.replay(from: startIndex, stepBars: stepBars, tiers: tiers, policy: .triggers,
+            runs.append((value, try shell.engine.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, policy: .triggers,
                                                         configuration: configuration).report))
         }
         let json: [(String, JSON)] = [
