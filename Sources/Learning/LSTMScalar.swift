@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import MarketData
 
 /// A floating-point type the LSTM can run in: `Float` trains through `cblas_sgemm`,
 /// `Double` (used by the gradient check) through `cblas_dgemm`.
@@ -106,23 +107,17 @@ enum LSTMBLAS {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a small, fast, seedable generator, so that the
-/// same seed gives the same weights, shuffles and dropout masks on every run.
+/// The LSTM's random draws on a SplitMix64 stream, so that the same seed gives the same weights,
+/// shuffles and dropout masks on every run.
 struct LSTMRandom: Sendable {
-    private var state: UInt64
+    private var bits: SplitMix64
 
     /// Starts the stream at `seed`.
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { bits = SplitMix64(seed: seed) }
 
     /// The next 64 random bits.
     @inline(__always)
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { bits.next() }
 
     /// Uniform in [0, 1) with 53 random bits.
     @inline(__always)
