@@ -8,6 +8,7 @@
 
 typedef char *(*lgc_prompt_fn)(EditLine *);
 typedef unsigned char (*lgc_key_fn)(EditLine *, int);
+typedef int (*lgc_getc_fn)(EditLine *, wchar_t *);
 
 static inline int lgc_el_set_prompt(EditLine *el, lgc_prompt_fn fn) { return el_set(el, EL_PROMPT, fn); }
 static inline int lgc_el_set_editor(EditLine *el, const char *mode) { return el_set(el, EL_EDITOR, mode); }
@@ -19,6 +20,10 @@ static inline int lgc_el_add_function(EditLine *el, const char *name, const char
 static inline int lgc_el_bind(EditLine *el, const char *key, const char *function) {
     return el_set(el, EL_BIND, key, function, NULL);
 }
+// Our own character reader, so the editor can wait on the terminal and on auto mode's notices at once.
+static inline int lgc_el_set_getcfn(EditLine *el, lgc_getc_fn fn) { return el_set(el, EL_GETCFN, fn); }
+// Redraws the prompt and the line being typed from the cursor's row (after a notice was printed above it).
+static inline int lgc_el_refresh(EditLine *el) { return el_set(el, EL_REFRESH); }
 // Clear ISIG while editing so ^C arrives as a key we bind (abandon the line) instead of a signal.
 static inline int lgc_el_edit_mode_without_isig(EditLine *el) {
     return el_set(el, EL_SETTY, "-d", "-isig", NULL);

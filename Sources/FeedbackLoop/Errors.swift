@@ -11,6 +11,8 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownModel(String, suggestion: String?)
     case nonMonotonicClock(String)
     case cancelled
+    /// A session was loaded while this tier trained in the background: its result belongs to the old state.
+    case trainingSuperseded(tier: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
             return message
         case .cancelled:
             return "training cancelled — the previous models are kept"
+        case .trainingSuperseded(let tier):
+            return "tier\(tier)'s background training finished after another session was loaded, so its models were discarded"
         }
     }
 }

@@ -23,6 +23,21 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var driftDetector = DriftDetector.off
     public var adaptiveIntervals = Switch.off
     public var ensembleWeighting = EnsembleWeighting.staticWeights
+    /// How often auto mode checks the triggers (the seed app's `check_interval`).
+    public var checkInterval: TimeInterval = 3600
+    /// Auto mode's state. Not a `set` key (the `auto` command drives it); kept with the settings so a reloaded or
+    /// recovered session resumes it.
+    public var automation = Automation()
+
+    public struct Automation: Sendable, Equatable, Codable {
+        public var enabled = false
+        /// The tiers auto mode may train.
+        public var tiers: [Int] = [1, 2, 3]
+        /// The `fetch` arguments that refresh the data at each check; nil when the data was imported from a file.
+        public var refetch: String?
+
+        public init() {}
+    }
 
     public enum Switch: String, Sendable, Codable, CaseIterable { case off, on }
 
@@ -156,6 +171,8 @@ extension LoopConfig {
                   read: { $0.tier2Interval }, write: { $0.tier2Interval = $1 }),
         ConfigKey(name: "tier3_interval", kind: .duration, summary: "retrain tier 3 (+ LSTM) after this long",
                   read: { $0.tier3Interval }, write: { $0.tier3Interval = $1 }),
+        ConfigKey(name: "check_interval", kind: .duration, summary: "auto mode checks the triggers this often",
+                  read: { $0.checkInterval }, write: { $0.checkInterval = $1 }),
         ConfigKey(name: "performance_threshold", kind: .real(0...1),
                   summary: "retrain when live accuracy over evaluation_window falls below this",
                   read: { $0.performanceThreshold }, write: { $0.performanceThreshold = $1 }),
@@ -326,6 +343,9 @@ extension LoopConfig {
         }
         if weightLogistic + weightXGBoost + weightLSTM <= 0 {
             throw ConfigError.inconsistent("at least one ensemble weight must be above 0")
+        }
+        if automation.tiers.isEmpty || !automation.tiers.allSatisfy((1...3).contains) {
+            throw ConfigError.inconsistent("auto mode's tiers \(automation.tiers) must be some of 1, 2, 3")
         }
     }
 }

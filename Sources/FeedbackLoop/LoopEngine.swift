@@ -98,6 +98,8 @@ public final class LoopEngine {
     public private(set) var log = PredictionLog()
     public private(set) var pending: Prediction?
     public private(set) var trainingInProgress = false
+    /// Bumped when the whole state is replaced (`restore`), so a training begun before cannot commit into it.
+    public private(set) var stateGeneration = 0
     /// Bumped whenever the series is replaced, so persistence knows to rewrite the bars.
     public private(set) var seriesGeneration = 0
     /// Every model the last training fitted, promoted or not (persistence stores each version's weights).
@@ -167,6 +169,7 @@ public final class LoopEngine {
         self.log = log
         self.pending = pending
         lastFitted = [:]
+        stateGeneration += 1
     }
 
     /// Makes `slot` (an earlier version, decoded from storage) the current model of its kind: rollback.
@@ -178,6 +181,14 @@ public final class LoopEngine {
     public func setConfig(_ key: String, _ value: String) throws {
         try config.set(key, to: value)
         log.setCapacity(config.logWindow)
+    }
+
+    /// Changes settings that are not `set` keys (auto mode's); the result must still validate.
+    public func updateConfig(_ change: (inout LoopConfig) throws -> Void) throws {
+        var updated = config
+        try change(&updated)
+        try updated.validate()
+        config = updated
     }
 
     public func resetConfig(_ key: String) throws {
@@ -196,13 +207,15 @@ public final class LoopEngine {
     // MARK: Triggers
 
     /// Whether `tier` should train now, and why. Shared by `cycle`, `status` and tests.
-    public func decision(for tier: Tier) -> TriggerDecision {
+    /// `time`: judge as of this moment instead of the clock's now (auto mode judges at each check's planned time,
+    /// so an hourly check keeps an hourly tier due however long the previous check's fetch took).
+    public func decision(for tier: Tier, at time: TimeInterval? = nil) -> TriggerDecision {
         if trainingInProgress { return TriggerDecision(tier: tier.number, due: false, reason: .trainingInProgress) }
         guard let last = lastTraining[tier.number] else {
             return TriggerDecision(tier: tier.number, due: true, reason: .neverTrained)
         }
         let interval = effectiveInterval(forTier: tier.number)
-        let elapsed = clock.now - last
+        let elapsed = (time ?? clock.now) - last
         if elapsed >= interval {
             return TriggerDecision(tier: tier.number, due: true,
                                    reason: .intervalElapsed(elapsed: elapsed, interval: interval))
@@ -260,70 +273,107 @@ public final class LoopEngine {
     /// Trains every model of `tier` on the loaded data; on any failure no model changes.
     @discardableResult
     public func train(_ tier: Tier) throws -> TierTrainingResult {
+        let job = try beginTraining(tier)
+        do {
+            let fitted = try Self.fit(job, progress: { [weak self] in self?.onEvent?(.progress($0)) },
+                                      isCancelled: { [weak self] in self?.isCancelled?() ?? false })
+            return try finishTraining(fitted)
+        } catch {
+            abandonTraining(job, error: error)
+            throw error
+        }
+    }
+
+    /// Starts a training of `tier`: snapshots what the fit needs and marks the loop busy, so no second training
+    /// starts until `finishTraining` or `abandonTraining`. The fit itself (`fit`) touches no engine state, which lets
+    /// the shell run it on another thread while commands go on. `announce`: false keeps `onEvent` silent about it
+    /// (a background training is reported by its scheduler, not as a foreground command's log lines).
+    /// `time`: the training's time on the loop's clock (default now).
+    public func beginTraining(_ tier: Tier, announce: Bool = true, at time: TimeInterval? = nil) throws -> TrainingJob {
         guard !trainingInProgress else { throw LoopError.trainingInProgress }
         guard let series else { throw LoopError.noData }
         trainingInProgress = true
-        defer { trainingInProgress = false }
-        onEvent?(.trainingStarted(tier: tier))
-        let started = ContinuousClock.now
-        do {
-            let dataset = try Dataset.make(from: series, testFraction: config.testFraction)
-            var fitted: [(FitOutcome, Double)] = []
-            for kind in tier.models {
-                let modelStart = ContinuousClock.now
-                let outcome = try ModelTrainer.fit(kind, dataset: dataset, series: series, config: config,
-                                                   progress: { [weak self] in self?.onEvent?(.progress($0)) },
-                                                   isCancelled: { [weak self] in self?.isCancelled?() ?? false })
-                fitted.append((outcome, Self.seconds(since: modelStart)))
-            }
+        if announce { onEvent?(.trainingStarted(tier: tier)) }
+        return TrainingJob(tier: tier, series: series, config: config,
+                           incumbents: config.promotion == .better ? models.mapValues(\.model) : [:],
+                           stateGeneration: stateGeneration, started: ContinuousClock.now, startedAt: time ?? clock.now,
+                           announce: announce)
+    }
+
+    /// Fits every model of the job's tier on its snapshot; pure, so it may run on any thread.
+    public static func fit(_ job: TrainingJob, progress: @escaping (TrainingProgress) -> Void = { _ in },
+                           isCancelled: @escaping () -> Bool = { false }) throws -> FittedTier {
+        let dataset = try Dataset.make(from: job.series, testFraction: job.config.testFraction)
+        var fitted: [FittedTier.Model] = []
+        for kind in job.tier.models {
+            let modelStart = ContinuousClock.now
+            let outcome = try ModelTrainer.fit(kind, dataset: dataset, series: job.series, config: job.config,
+                                               progress: progress, isCancelled: isCancelled)
+            var model = FittedTier.Model(outcome: outcome, seconds: seconds(since: modelStart))
             // With `promotion better`, each challenger meets the current model on the same most recent holdout.
-            var verdicts: [ModelKind: (promoted: Bool, challenger: Double, incumbent: Double)] = [:]
-            if config.promotion == .better {
-                for (outcome, _) in fitted {
-                    guard let incumbent = models[outcome.model.kind]?.model else { continue }
-                    let challengerScore = try ModelTrainer.holdoutAccuracy(of: outcome.model, dataset: dataset, series: series)
-                    let incumbentScore = try ModelTrainer.holdoutAccuracy(of: incumbent, dataset: dataset, series: series)
-                    verdicts[outcome.model.kind] = (challengerScore >= incumbentScore + config.improvementThreshold,
-                                                    challengerScore, incumbentScore)
-                }
+            if let incumbent = job.incumbents[kind] {
+                let challengerScore = try ModelTrainer.holdoutAccuracy(of: outcome.model, dataset: dataset, series: job.series)
+                let incumbentScore = try ModelTrainer.holdoutAccuracy(of: incumbent, dataset: dataset, series: job.series)
+                model.verdict = (challengerScore >= incumbentScore + job.config.improvementThreshold, challengerScore, incumbentScore)
             }
-            // Commit only after every model of the tier fitted.
-            let now = clock.now
-            var records: [TrainingRecord] = []
-            lastFitted = [:]
-            for (outcome, seconds) in fitted {
-                let kind = outcome.model.kind
-                let version = (versions[kind] ?? 0) + 1
-                versions[kind] = version
-                var extra = outcome.extra
-                if let verdict = verdicts[kind] {
-                    extra["promoted"] = verdict.promoted ? 1 : 0
-                    extra["challenger_holdout"] = verdict.challenger
-                    extra["incumbent_holdout"] = verdict.incumbent
-                }
-                let record = TrainingRecord(time: now, model: kind, version: version, tier: tier.number,
-                                            accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
-                                            trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: seconds,
-                                            extra: extra, dataStart: series.first?.time, dataEnd: series.last?.time)
-                let slot = ModelSlot(model: outcome.model, record: record)
-                lastFitted[kind] = slot
-                // A rejected challenger is still a recorded version; the current model stays.
-                if verdicts[kind]?.promoted ?? true { models[kind] = slot }
-                history.append(record)
-                records.append(record)
-            }
-            // A tier retrains the models of every lower tier too, so their clocks restart with it.
-            for lower in Tier.all where lower.number <= tier.number && Set(lower.models).isSubset(of: tier.models) {
-                lastTraining[lower.number] = now
-                logMarkAtTraining[lower.number] = log.totalLogged
-            }
-            let result = TierTrainingResult(tier: tier.number, seconds: Self.seconds(since: started), records: records)
-            onEvent?(.trainingFinished(result))
-            return result
-        } catch {
-            onEvent?(.trainingFailed(tier: tier, message: String(describing: error)))
+            fitted.append(model)
+        }
+        return FittedTier(job: job, models: fitted)
+    }
+
+    /// Commits a finished fit: new versions, promoted models, the tiers' clocks. Nothing is committed when the
+    /// loop's state was replaced (a session loaded) while the fit ran.
+    @discardableResult
+    public func finishTraining(_ fitted: FittedTier) throws -> TierTrainingResult {
+        let job = fitted.job
+        trainingInProgress = false
+        let series = job.series
+        guard job.stateGeneration == stateGeneration else {
+            let error = LoopError.trainingSuperseded(tier: job.tier.number)
+            if job.announce { onEvent?(.trainingFailed(tier: job.tier, message: error.description)) }
             throw error
         }
+        // Intervals run from the start of a training, so a check every hour retrains an hourly tier every hour
+        // however long the fit took.
+        let now = job.startedAt
+        var records: [TrainingRecord] = []
+        lastFitted = [:]
+        for fittedModel in fitted.models {
+            let outcome = fittedModel.outcome
+            let kind = outcome.model.kind
+            let version = (versions[kind] ?? 0) + 1
+            versions[kind] = version
+            var extra = outcome.extra
+            if let verdict = fittedModel.verdict {
+                extra["promoted"] = verdict.promoted ? 1 : 0
+                extra["challenger_holdout"] = verdict.challenger
+                extra["incumbent_holdout"] = verdict.incumbent
+            }
+            let record = TrainingRecord(time: now, model: kind, version: version, tier: job.tier.number,
+                                        accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
+                                        trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: fittedModel.seconds,
+                                        extra: extra, dataStart: series.first?.time, dataEnd: series.last?.time)
+            let slot = ModelSlot(model: outcome.model, record: record)
+            lastFitted[kind] = slot
+            // A rejected challenger is still a recorded version; the current model stays.
+            if fittedModel.verdict?.promoted ?? true { models[kind] = slot }
+            history.append(record)
+            records.append(record)
+        }
+        // A tier retrains the models of every lower tier too, so their clocks restart with it.
+        for lower in Tier.all where lower.number <= job.tier.number && Set(lower.models).isSubset(of: job.tier.models) {
+            lastTraining[lower.number] = now
+            logMarkAtTraining[lower.number] = log.totalLogged
+        }
+        let result = TierTrainingResult(tier: job.tier.number, seconds: Self.seconds(since: job.started), records: records)
+        if job.announce { onEvent?(.trainingFinished(result)) }
+        return result
+    }
+
+    /// Ends a training that failed or was cancelled; every previous model stays.
+    public func abandonTraining(_ job: TrainingJob, error: Error) {
+        trainingInProgress = false
+        if job.announce { onEvent?(.trainingFailed(tier: job.tier, message: String(describing: error))) }
     }
 
     /// One feedback-loop cycle: trains the due tiers, highest first; a trained tier covers the lower ones.
@@ -470,4 +520,30 @@ public final class LoopEngine {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
+}
+
+/// What a training needs, taken from the loop when it starts (see `LoopEngine.beginTraining`).
+public struct TrainingJob: @unchecked Sendable {
+    // @unchecked: the incumbent models are immutable after training (XGBoost serialises its own calls).
+    public let tier: Tier
+    public let series: PriceSeries
+    public let config: LoopConfig
+    /// The current models, met by each challenger under `promotion better`.
+    let incumbents: [ModelKind: any TrainedModel]
+    let stateGeneration: Int
+    public let started: ContinuousClock.Instant
+    /// The loop's clock when it started: the training's time in the history and for the tiers' intervals.
+    public let startedAt: TimeInterval
+    let announce: Bool
+}
+
+/// A tier's fitted models, not yet committed to the loop.
+public struct FittedTier: @unchecked Sendable {
+    struct Model {
+        let outcome: FitOutcome
+        let seconds: Double
+        var verdict: (promoted: Bool, challenger: Double, incumbent: Double)?
+    }
+    public let job: TrainingJob
+    let models: [Model]
 }

@@ -22,44 +22,77 @@ extension Commands {
         run: runFetch)
 
     static func runFetch(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
+        let request = try FetchRequest(args)
+        let series = try request.fetch(shell: shell, endingAt: shell.engine.clock.now) { attempt, reason, pause in
+            shell.logger.log(.warning, "try \(attempt) of \(CoinGeckoClient.maxTries) failed (\(reason)); retrying in \(DurationText.format(pause))")
+        }
+        let output = try loaded(series, shell: shell, verb: "fetch")
+        // Auto mode refreshes the data the same way at each check.
+        try shell.engine.updateConfig { $0.automation.refetch = request.canonical }
+        return output
+    }
+
+    /// A validated `fetch`: where from, how many days, which seed. Auto mode re-runs it from `canonical`.
+    struct FetchRequest: Equatable {
         var coin: String?
-        var days: Int?
-        for word in args.positionals {
-            if let number = Int(word) {
-                guard days == nil else { throw ShellError.usage(command: fetch, message: "DAYS given twice") }
-                days = number
+        var days = 30
+        var demo: Bool
+        var seed = DemoMarket.defaultSeed
+
+        init(_ args: Arguments) throws {
+            var coin: String?
+            var days: Int?
+            for word in args.positionals {
+                if let number = Int(word) {
+                    guard days == nil else { throw ShellError.usage(command: Commands.fetch, message: "DAYS given twice") }
+                    guard number > 0 else { throw ShellError.usage(command: Commands.fetch, message: "DAYS must be at least 1, got \(number)") }
+                    days = number
+                } else {
+                    guard coin == nil else {
+                        throw ShellError.usage(command: Commands.fetch, message: "DAYS must be a whole number, got '\(word)'")
+                    }
+                    coin = word.lowercased()
+                }
+            }
+            let source = args.option("source") ?? ((coin == nil || coin == "demo") ? "demo" : "coingecko")
+            demo = source == "demo"
+            if let days { self.days = days }
+            if demo {
+                if let coin, coin != "demo" {
+                    throw ShellError.usage(command: Commands.fetch, message: "the demo market has no coin '\(coin)' — use 'fetch demo DAYS' or '--source coingecko'")
+                }
+                if let text = args.option("seed") {
+                    guard let value = UInt64(text) else {
+                        throw ShellError.usage(command: Commands.fetch, message: "invalid seed '\(text)': expected a whole number ≥ 0")
+                    }
+                    seed = value
+                }
             } else {
-                guard coin == nil else {
-                    throw ShellError.usage(command: fetch, message: "DAYS must be a whole number, got '\(word)'")
+                if args.option("seed") != nil {
+                    throw ShellError.usage(command: Commands.fetch, message: "--seed applies to the demo market only")
                 }
-                coin = word.lowercased()
+                self.coin = coin ?? "bitcoin"
             }
         }
-        let source = args.option("source") ?? ((coin == nil || coin == "demo") ? "demo" : "coingecko")
-        let series: PriceSeries
-        if source == "demo" {
-            if let coin, coin != "demo" {
-                throw ShellError.usage(command: fetch, message: "the demo market has no coin '\(coin)' — use 'fetch demo DAYS' or '--source coingecko'")
-            }
-            var seed = DemoMarket.defaultSeed
-            if let text = args.option("seed") {
-                guard let value = UInt64(text) else {
-                    throw ShellError.usage(command: fetch, message: "invalid seed '\(text)': expected a whole number ≥ 0")
-                }
-                seed = value
-            }
-            series = try DemoMarket.generate(days: days ?? 30, seed: seed, endingAt: shell.engine.clock.now)
-        } else {
-            if args.option("seed") != nil {
-                throw ShellError.usage(command: fetch, message: "--seed applies to the demo market only")
-            }
+
+        /// Parses the arguments of a stored `canonical` form.
+        init(canonical: String) throws {
+            try self.init(try Commands.fetch.bind(LineParser.parse(canonical).words[...]))
+        }
+
+        /// The arguments that fetch the same thing again, e.g. `demo 30 --seed 42` or `bitcoin 30 --source coingecko`.
+        var canonical: String {
+            demo ? "demo \(days) --seed \(seed)" : "\(coin ?? "bitcoin") \(days) --source coingecko"
+        }
+
+        /// The demo market up to `end` (the loop's clock), or CoinGecko's latest data.
+        func fetch(shell: ShellContext, endingAt end: TimeInterval,
+                   onRetry: @escaping (Int, String, TimeInterval) -> Void) throws -> PriceSeries {
+            if demo { return try DemoMarket.generate(days: days, seed: seed, endingAt: end) }
             let id = coin ?? "bitcoin"
-            shell.logger.log(.info, "Fetching \(id) (\(days ?? 30) days) from CoinGecko...")
-            series = try shell.coinGecko.fetch(coin: id, days: days ?? 30) { attempt, reason, pause in
-                shell.logger.log(.warning, "try \(attempt) of \(CoinGeckoClient.maxTries) failed (\(reason)); retrying in \(DurationText.format(pause))")
-            }
+            if Thread.isMainThread { shell.logger.log(.info, "Fetching \(id) (\(days) days) from CoinGecko...") }
+            return try shell.coinGecko.fetch(coin: id, days: days, onRetry: onRetry)
         }
-        return try loaded(series, shell: shell, verb: "fetch")
     }
 
     static let importCSV: CommandSpec = CommandSpec(
@@ -78,7 +111,10 @@ extension Commands {
         run: { shell, args in
             let path = (args.positionals[0] as NSString).expandingTildeInPath
             let series = try CSVImporter.load(path: path, symbol: args.option("symbol"))
-            return try loaded(series, shell: shell, verb: "import")
+            let output = try loaded(series, shell: shell, verb: "import")
+            // A file has no newer data to fetch: auto mode works on what is loaded.
+            try shell.engine.updateConfig { $0.automation.refetch = nil }
+            return output
         })
 
     /// Installs a new series and describes it.

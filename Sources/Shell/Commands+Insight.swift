@@ -167,7 +167,12 @@ extension Commands {
                 ("pending_prediction", .optionalString(engine.pending?.signal.rawValue)),
                 ("data", .optionalString(engine.series.map { "\($0.symbol) \($0.count) rows" })),
                 ("clock", .object(clockFields(shell))),
+                ("auto", .object(shell.auto.stateFields())),
             ]
+            let auto = shell.auto
+            let autoLine = !auto.settings.enabled ? "off"
+                : "on, every \(DurationText.format(engine.config.checkInterval))" + (auto.nextCheck.map { ", next check \(ISOTime.short($0))" } ?? "")
+            let trainingLine = auto.background.map { "tier\($0.tier) in the background (auto mode)" } ?? (engine.trainingInProgress ? "in progress" : "idle")
             let tierRows = Tier.all.enumerated().map { index, tier in
                 [tier.label, tier.models.map(\.rawValue).joined(separator: "+"), Format.time(engine.lastTraining[tier.number]),
                  decisions[index].due ? "due" : "-", decisions[index].reason.explanation]
@@ -179,7 +184,8 @@ extension Commands {
             let text = """
             clock     \(ISOTime.format(engine.clock.now)) (offset \(DurationText.format(engine.clock.offset)))
             data      \(engine.series.map { "\($0.symbol), \($0.count) rows, last \(ISOTime.short($0.bars.last!.time))" } ?? "none")
-            training  \(engine.trainingInProgress ? "in progress" : "idle")
+            training  \(trainingLine)
+            auto      \(autoLine)
             live      \(performance.accuracy.map { Format.percent($0) } ?? "—") over the last \(performance.evaluationWindow) (\(engine.log.totalLogged) scored, \(engine.log.entries.count) in memory)\(engine.pending.map { "; pending \($0.signal.rawValue)" } ?? "")
 
             \(shell.table(["tier", "models", "last trained", "due", "why"], tierRows))

@@ -121,7 +121,7 @@ extension Commands {
         "advance", group: .training,
         synopsis: "advance DURATION",
         abstract: "Move the loop's clock forward (90m, 6h, 2d, 1h30m or seconds)",
-        discussion: "The loop's clock is system time plus an offset; advance adds to the offset, so time triggers can be explored without waiting.",
+        discussion: "The loop's clock is system time plus an offset; advance adds to the offset, so time triggers can be explored without waiting. With auto mode on, every check the clock passes runs on the way, in order.",
         examples: ["advance 6h", "advance 90m"],
         positionals: 1...1,
         complete: { context in context.words.count == 1 ? ["30m", "1h", "6h", "1d"] : [] },
@@ -129,9 +129,17 @@ extension Commands {
             guard let seconds = DurationText.parse(args.positionals[0]) else {
                 throw ShellError.usage(command: advance, message: "invalid duration '\(args.positionals[0])' (examples: 90m, 6h, 2d)")
             }
-            try shell.engine.advance(by: seconds)
+            guard seconds.isFinite, seconds > 0 else {
+                throw LoopError.nonMonotonicClock("advance needs a positive duration such as 90m, 6h or 2d — the loop's clock never goes back")
+            }
+            // With auto mode on, the checks this passes over run now, in order: virtual time is deterministic.
+            let checks = try shell.auto.advanceClock(by: seconds)
             var output = clockOutput(shell)
             output.text = "advanced \(DurationText.format(seconds)); " + output.text
+            if !checks.isEmpty {
+                output.text = checks.map { shell.render($0) }.joined(separator: "\n") + "\n" + output.text
+                output.fields.append(("auto_checks", .array(checks.map { .object($0.fields) })))
+            }
             return output
         })
 

@@ -15,6 +15,8 @@ extension ShellContext {
     /// Parses and runs one line, printing its text or JSON to stdout. Never throws: errors become `.failed`.
     @discardableResult
     public func execute(_ line: String) -> LineResult {
+        engineLock.lock()
+        defer { engineLock.unlock() }
         let parsed: ParsedLine
         do {
             parsed = try LineParser.parse(line)
@@ -43,11 +45,13 @@ extension ShellContext {
             return fail(verb: command.name, message: problem)
         }
         emit(command: command.name, output: output)
+        // A loaded session may bring auto mode with it; `set check_interval` re-plans the next check.
+        if let notice = auto.synchronize(announceResume: command.name != "auto") { notices.post(notice) }
         return .ok
     }
 
     /// Writes what the command changed; returns a one-line problem when the session file could not be written.
-    private func persist(_ line: String, output: String, ok: Bool) -> String? {
+    func persist(_ line: String, output: String, ok: Bool) -> String? {
         guard let session else { return nil }
         do {
             let text = line.trimmingCharacters(in: .whitespaces)

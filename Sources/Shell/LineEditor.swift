@@ -19,6 +19,7 @@ final class LineEditor {
     nonisolated(unsafe) static var active: LineEditor?
     nonisolated(unsafe) static var promptText = strdup("lgc> ")
     nonisolated(unsafe) static var interruptedFlag = false
+    nonisolated(unsafe) static var promptWidth = 5
 
     init?(shell: ShellContext, historyPath: String, prompt: String) {
         guard let el = el_init("lgc-shell", stdin, stdout, stderr), let hist = lgc_history_init(1000) else { return nil }
@@ -28,6 +29,7 @@ final class LineEditor {
         self.shell = shell
         free(Self.promptText)
         Self.promptText = strdup(prompt)
+        Self.promptWidth = prompt.count
 
         lgc_el_set_editor(el, "emacs")
         lgc_el_set_signal(el, 1)
@@ -43,6 +45,9 @@ final class LineEditor {
             fputs("^C\n", stdout)
             fflush(stdout)
             return UInt8(CC_NEWLINE)
+        }
+        lgc_el_set_getcfn(el) { el, character in
+            LineEditor.active?.readCharacter(el, character) ?? -1
         }
         lgc_el_bind(el, "^I", "lgc-complete")
         lgc_el_bind(el, "^C", "lgc-interrupt")
@@ -86,6 +91,66 @@ final class LineEditor {
             lgc_history_save(history, historyPath)
         }
         return .line(line)
+    }
+
+    /// libedit's character source: waits on the terminal and on auto mode's notice pipe, printing notices above
+    /// the prompt as they come. Returns 1 with a character, 0 at end of input, -1 on error.
+    private func readCharacter(_ el: OpaquePointer?, _ character: UnsafeMutablePointer<wchar_t>?) -> Int32 {
+        while true {
+            var descriptors = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: shell.notices.readDescriptor, events: Int16(POLLIN), revents: 0)]
+            if poll(&descriptors, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                return -1
+            }
+            if descriptors[1].revents & Int16(POLLIN) != 0, let el { showNotices(el) }
+            if descriptors[0].revents != 0 { return readUTF8(into: character) }
+        }
+    }
+
+    /// One UTF-8 encoded character from the terminal as a wide character.
+    private func readUTF8(into character: UnsafeMutablePointer<wchar_t>?) -> Int32 {
+        var status: Int32 = 1
+        func byte() -> Int? {
+            var value: UInt8 = 0
+            while true {
+                let count = Foundation.read(STDIN_FILENO, &value, 1)
+                if count == 1 { return Int(value) }
+                if count < 0, errno == EINTR { continue }
+                status = count == 0 ? 0 : -1
+                return nil
+            }
+        }
+        guard let first = byte() else { return status }
+        var scalar = first
+        let continuation = first >= 0xF0 ? 3 : first >= 0xE0 ? 2 : first >= 0xC0 ? 1 : 0
+        if continuation > 0 {
+            scalar = first & (0x3F >> continuation)
+            for _ in 0..<continuation {
+                guard let next = byte() else { return status }
+                scalar = scalar << 6 | (next & 0x3F)
+            }
+        }
+        character?.pointee = wchar_t(truncatingIfNeeded: scalar)
+        return 1
+    }
+
+    /// Clears the prompt and the line being typed, prints the notices where they were, and has libedit draw the
+    /// prompt and the line again below them — the typed text and the cursor are untouched.
+    private func showNotices(_ el: OpaquePointer) {
+        let notices = shell.notices.drain()
+        guard !notices.isEmpty else { return }
+        var text = ""
+        if let info = el_line(el)?.pointee {
+            let before = info.cursor - info.buffer
+            let row = (Self.promptWidth + before) / max(1, shell.terminal.width)
+            if row > 0 { text += "\u{1B}[\(row)A" }
+        }
+        text += "\r\u{1B}[J"
+        text += notices.map { shell.render($0) + "\n" }.joined()
+        fputs(text, stdout)
+        fflush(stdout)
+        lgc_el_refresh(el)
     }
 
     private func complete(_ el: OpaquePointer?) -> UInt8 {

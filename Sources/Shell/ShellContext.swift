@@ -89,6 +89,24 @@ public final class ShellContext {
         session?.closeCleanly()
     }
     let progress = ProgressDisplay()
+    /// Guards the loop: every command holds it while it runs, and auto mode's background checks take it for
+    /// their short steps (never for the fit), so a background training cannot race a typed command.
+    let engineLock = NSRecursiveLock()
+    /// What auto mode did in the background, waiting to be printed by the main thread.
+    let notices = Notices()
+    private(set) lazy var auto = AutoScheduler(shell: self)
+
+    /// Prints pending notices (text: one line each; JSON: one object each). Main thread only.
+    func printNotices() {
+        for notice in notices.drain() { StandardStreams.write(render(notice) + "\n") }
+    }
+
+    func render(_ notice: Notice) -> String {
+        switch format {
+        case .json: return JSON.object(notice.fields).serialized()
+        case .text: return notice.warning ? paint.yellow(notice.text) : paint.cyan(notice.text)
+        }
+    }
 
     public init(engine: LoopEngine, format: OutputFormat, terminal: TerminalInfo, logger: Logger,
                 environment: [String: String]) {

@@ -119,7 +119,12 @@ public enum ShellMain {
             shell.sessionProblem = ShellContext.message(for: error)
             shell.logger.log(.warning, "no session file (\(shell.sessionProblem!)): changes stay in memory and 'save' is unavailable")
         }
-        defer { shell.closeSession() }
+        defer {
+            // Stop auto mode first: a background training is cancelled or finishes before the session closes.
+            shell.auto.shutdown()
+            shell.printNotices()
+            shell.closeSession()
+        }
         if let name = options.session, shell.execute("load \"\(name)\"") != .ok {
             StandardStreams.writeError("lgc-shell: cannot start with session '\(name)'\n")
             return 1
@@ -155,7 +160,9 @@ public enum ShellMain {
         while let line = lines.next() {
             lineNumber += 1
             shell.commandHistory.append(line)
-            if case .failed(let message) = shell.execute(line) {
+            let result = shell.execute(line)
+            shell.printNotices()
+            if case .failed(let message) = result {
                 failed = true
                 StandardStreams.writeError("\(name):\(lineNumber): error: \(message)\n")
                 if !keepGoing && Interrupts.requested == 0 { return 1 }
@@ -229,7 +236,9 @@ public enum ShellMain {
                 shell.commandHistory.append(line)
                 for statement in LineParser.splitCommands(line) {
                     Interrupts.requested = 0
-                    if case .failed(let message) = shell.execute(statement) {
+                    let result = shell.execute(statement)
+                    shell.printNotices()
+                    if case .failed(let message) = result {
                         StandardStreams.writeError(Paint(enabled: shell.logger.color).red("error:") + " \(message)\n")
                         break
                     }

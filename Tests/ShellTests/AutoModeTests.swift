@@ -1,0 +1,173 @@
+import FeedbackLoop
+import Foundation
+@testable import Shell
+import Testing
+
+/// Auto mode in virtual time: `advance` runs the checks it passes over, in order, so these are deterministic.
+@Suite struct AutoModeInVirtualTime {
+    /// A shell on a fixed clock, printing nothing; the caller shuts its scheduler down.
+    func shell() -> ShellContext {
+        let context = ShellContext(engine: LoopEngine(clock: LoopClock { 1_790_000_000 }), format: .text,
+                                   terminal: TerminalInfo.detect(environment: [:], stdoutIsTTY: false),
+                                   logger: Logger(color: false, quiet: true), environment: [:])
+        context.printsOutput = false
+        return context
+    }
+
+    func run(_ shell: ShellContext, _ lines: String) {
+        for line in lines.split(separator: ";") {
+            let result = shell.execute(String(line))
+            #expect(result == .ok, "\(line): \(result)")
+        }
+    }
+
+    @Test func eachCheckRefreshesScoresTrainsWhatIsDueAndPredicts() throws {
+        let result = try ShellProcess.run(["--format", "json", "-c",
+                                           "set xgboost.threads 1; fetch demo 20; auto on --tiers 1,2; advance 3h; auto"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = try result.jsonObjects()
+        let advance = try #require(objects.first { $0["command"] as? String == "advance" })
+        let checks = try #require(advance["auto_checks"] as? [[String: Any]])
+        #expect(checks.count == 3)
+        let trainings = checks.map { $0["training"] as? [String: Any] }
+        // First check: nothing trained yet, so tier 2 (which covers tier 1); then tier 1 at its hourly interval.
+        #expect(trainings[0]?["tier"] as? Int == 2 && trainings[0]?["reason"] as? String == "never_trained")
+        #expect(trainings[1]?["tier"] as? Int == 1 && trainings[1]?["reason"] as? String == "interval_elapsed")
+        #expect(trainings[2]?["tier"] as? Int == 1)
+        for check in checks {
+            #expect(check["bars_added"] as? Int == 1, "each hourly check brings the next demo bar")
+            #expect((check["prediction"] as? [String: Any])?["signal"] != nil, "each check predicts the newest bar")
+        }
+        // The first check had nothing pending; every later one scores the previous prediction.
+        #expect(checks[0]["resolved"] == nil)
+        #expect(checks.dropFirst().allSatisfy { $0["resolved"] is [String: Any] })
+        let auto = try #require(objects.last)
+        #expect(auto["enabled"] as? Bool == true)
+        #expect(auto["checks_run"] as? Int == 3)
+    }
+
+    @Test func aTierThatIsNotDueIsNotTrained() {
+        let shell = shell()
+        defer { shell.auto.shutdown() }
+        run(shell, "set xgboost.threads 1; fetch demo 20; set tier1_interval 3h; auto on --tiers 1; advance 2h")
+        #expect(shell.engine.history.count == 1, "trained at the first check only")
+        #expect(shell.auto.lastCheck?.summary.contains("no tier due") == true, "\(String(describing: shell.auto.lastCheck))")
+        run(shell, "advance 2h")
+        #expect(shell.engine.history.count == 2, "due again three hours after the first training")
+        #expect(shell.auto.checksRun == 4)
+    }
+
+    @Test func aCheckWhileATrainingRunsIsSkippedWithAWarning() throws {
+        let shell = shell()
+        defer { shell.auto.shutdown() }
+        run(shell, "fetch demo 20; auto on --tiers 1")
+        // A training in flight, as when the background worker is fitting.
+        let job = try shell.engine.beginTraining(Tier.all[0], announce: false)
+        run(shell, "advance 1h")
+        #expect(shell.auto.checksSkipped == 1)
+        #expect(shell.auto.lastCheck?.summary.contains("skipped") == true)
+        #expect(shell.engine.history.isEmpty, "no second training started")
+        try shell.engine.finishTraining(try LoopEngine.fit(job))
+        #expect(shell.engine.history.count == 1)
+        run(shell, "advance 1h")
+        #expect(shell.auto.checksSkipped == 1)
+        #expect(shell.engine.history.count == 2, "the next check trains again")
+    }
+
+    @Test func theSameScriptGivesTheSameChecks() {
+        func summaries() -> [String] {
+            let shell = shell()
+            defer { shell.auto.shutdown() }
+            run(shell, "set xgboost.threads 1; fetch demo 20 --seed 7; auto on --tiers 1,2 --every 2h; advance 12h")
+            return shell.engine.history.map { "\($0.model.rawValue) v\($0.version) \($0.time) \($0.accuracy)" }
+                + shell.engine.log.entries.map { "\($0.predicted.rawValue)→\($0.actual.rawValue)" }
+        }
+        let first = summaries()
+        #expect(first.count > 6)
+        #expect(first == summaries())
+    }
+
+    @Test func aCheckScoresThePendingPredictionWithTheHoldBand() {
+        let shell = shell()
+        defer { shell.auto.shutdown() }
+        run(shell, "fetch demo 20; set hold_band 0.1; auto on --tiers 1; advance 3h")
+        // Hourly demo moves are far inside ±10 %: every scored outcome is HOLD.
+        #expect(shell.engine.log.entries.count == 2)
+        #expect(shell.engine.log.entries.allSatisfy { $0.actual == .hold })
+    }
+
+    @Test(arguments: [
+        ("auto on", "auto mode needs data to watch — run 'fetch demo' (offline), 'fetch bitcoin' or 'import FILE.csv' first"),
+        ("fetch demo 5; auto off --every 1h", "auto: --every and --tiers go with 'auto on', not 'auto off' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
+        ("fetch demo 5; auto maybe", "auto: expected 'on' or 'off', got 'maybe' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
+        ("fetch demo 5; auto on --every 0s", "auto: invalid --every '0s': expected a duration of at least 1s, such as 30s, 10m or 1h — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
+        ("fetch demo 5; auto on --tiers 4", "unknown tier '4' — expected tier1, tier2 or tier3"),
+        ("fetch demo 5; auto --every 1h", "auto: --every and --tiers go with 'auto on' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
+    ])
+    func badInputIsOneClearLineAndChangesNothing(commands: String, message: String) throws {
+        let result = try ShellProcess.run(["-c", commands + "; auto"], environment: ["NO_COLOR": "1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("error: \(message)"), "\(result.stderr)")
+    }
+
+    @Test func autoModeIsSavedWithTheSessionAndResumesOnLoad() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let environment = ["LGC_SESSIONS": directory.path, "NO_COLOR": "1"]
+        let saved = try ShellProcess.run(["-c", "fetch demo 10; auto on --every 2h --tiers 1; save watched"], environment: environment)
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let loaded = try ShellProcess.run(["--format", "json", "-c", "load watched; auto"], environment: environment)
+        #expect(loaded.status == 0, "\(loaded.stderr)")
+        let objects = try loaded.jsonObjects()
+        #expect(objects.contains { $0["event"] as? String == "auto_resumed" }, "\(loaded.stdout)")
+        let state = try #require(objects.last)
+        #expect(state["enabled"] as? Bool == true)
+        #expect(state["check_interval_seconds"] as? Double == 7200)
+        #expect(state["tiers"] as? [Int] == [1])
+        #expect(state["source"] as? String == "fetch demo 10 --seed 42")
+    }
+}
+
+/// Auto mode as a person sees it: notices above the prompt, and a shell that answers while a tier trains.
+@Suite struct AutoModeInteractive {
+    func start(_ arguments: [String] = []) throws -> TerminalSession {
+        let history = try ShellProcess.temporaryDirectory().appendingPathComponent("history")
+        let session = try TerminalSession(arguments: arguments, environment: ["LGC_HISTORY": history.path], columns: 200)
+        #expect(session.waitFor("lgc> "), "no prompt: \(session.screen)")
+        return session
+    }
+
+    @Test func aNoticeAppearsAboveTheLineBeingTypedWhichIsKept() throws {
+        let session = try start(["--demo"])
+        var mark = session.mark
+        session.type("auto on --every 1s --tiers 1\r")
+        #expect(session.waitForPrompt(after: "auto mode is on", since: mark), "\(session.screen)")
+        mark = session.mark
+        session.type("stat")
+        #expect(session.waitFor("[auto ", since: mark), "no notice: \(session.screen)")
+        // After the notice the editor draws the prompt and the half-typed line again.
+        let notice = try #require(session.screen.range(of: "[auto ", range: session.screen.index(session.screen.startIndex, offsetBy: mark)..<session.screen.endIndex))
+        let afterNotice = session.screen.distance(from: session.screen.startIndex, to: notice.upperBound)
+        #expect(session.waitFor("lgc> stat", since: afterNotice), "line not redrawn: \(session.screen)")
+        mark = session.mark
+        session.type("us\r")
+        #expect(session.waitForPrompt(after: "auto      on, every 1s", since: mark), "the completed line ran: \(session.screen)")
+        #expect(session.quit() == 0)
+    }
+
+    @Test func commandsAnswerWhileATierTrainsInTheBackground() throws {
+        // The default LSTM trains for minutes in a debug build: long enough to type while it runs.
+        let session = try start(["--demo"])
+        var mark = session.mark
+        session.type("auto on --every 1s --tiers 3\r")
+        #expect(session.waitFor("training in the background", since: mark, timeout: 20), "\(session.screen)")
+        #expect(session.waitFor("lgc> ", since: mark))
+        mark = session.mark
+        session.type("status\r")
+        #expect(session.waitForPrompt(after: "tier3 in the background (auto mode)", since: mark, timeout: 5), "\(session.screen)")
+        mark = session.mark
+        session.type("train tier1\r")
+        #expect(session.waitForPrompt(after: "a training is already in progress", since: mark, timeout: 5), "\(session.screen)")
+        // Quitting stops the background training; the shell exits promptly.
+        #expect(session.quit() == 0)
+    }
+}
