@@ -209,7 +209,13 @@ final class AutoScheduler: @unchecked Sendable {
         if let refetch {
             do {
                 let request = try Commands.FetchRequest(canonical: refetch)
-                fetched = try request.fetch(shell: shell, endingAt: checkTime) { _, _, _ in }
+                // A live source has nothing after real time: during `advance` the checks use what is loaded
+                // (asking it once per simulated hour would only meet its rate limit).
+                if !request.demo && !background {
+                    record.parts.append("CoinGecko not asked during 'advance' (no data after real time)")
+                } else {
+                    fetched = try request.fetch(shell: shell, endingAt: checkTime) { _, _, _ in }
+                }
             } catch {
                 record.parts.append("could not refresh the data (\(ShellContext.message(for: error))); using what is loaded")
                 record.fields.append(("fetch_error", .string(ShellContext.message(for: error))))
