@@ -35,6 +35,7 @@ extension LoopEngine {
     /// ```
     @discardableResult
     public func adopt(replay loop: LoopEngine) throws -> ReplayApplication {
+        guard !trainingInProgress else { throw LoopError.trainingInProgress }
         // Outcomes are appended one by one and persisted from the in-memory window, so all must still be there,
         // and the combined window must hold all the new ones.
         let added = loop.log.totalLogged
