@@ -7,7 +7,7 @@ enum Schema {
     /// `PRAGMA application_id` of every session file: "LGCS" in ASCII.
     static let applicationID: Int32 = 0x4C47_4353
     /// The newest format this build writes and reads (`PRAGMA user_version`).
-    static let currentVersion = 1
+    static let currentVersion = 2
 
     /// Models that have probability/weight columns in format 1, in ensemble order.
     static let predictionModels: [ModelKind] = [.logistic, .xgboost, .lstm]
@@ -50,12 +50,28 @@ enum Schema {
         "CREATE TABLE commands (id INTEGER PRIMARY KEY, at REAL NOT NULL, text TEXT NOT NULL, output TEXT NOT NULL, ok INTEGER NOT NULL) STRICT",
     ]
 
+    /// Format 2 adds the stored replay reports, one row per replay run (a `--compare` run: one per value).
+    private static let version2 = [
+        """
+        CREATE TABLE replays (id INTEGER PRIMARY KEY, at REAL NOT NULL, command TEXT NOT NULL,
+            span_start REAL NOT NULL, span_end REAL NOT NULL, steps INTEGER NOT NULL, scored INTEGER NOT NULL,
+            tiers TEXT NOT NULL, policy TEXT NOT NULL, compare_key TEXT, compare_value TEXT, accuracy REAL,
+            never_retrain_accuracy REAL, every_step_accuracy REAL, retrains INTEGER NOT NULL,
+            training_seconds REAL NOT NULL, cancelled INTEGER NOT NULL, applied INTEGER NOT NULL,
+            report_json TEXT NOT NULL, report_text TEXT NOT NULL) STRICT
+        """,
+    ]
+
     /// Migration `vN` builds format N from format N-1 and sets `user_version` to N.
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             for statement in version1 { try db.execute(sql: statement) }
             try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        migrator.registerMigration("v2") { db in
+            for statement in version2 { try db.execute(sql: statement) }
+            try db.execute(sql: "PRAGMA user_version = 2")
         }
         return migrator
     }()

@@ -97,6 +97,15 @@ public final class SessionDatabase: Sendable {
         }
     }
 
+    /// The stored replay reports only (for listing them), validated as `read()` validates them.
+    public func replays() throws -> [ReplayEntry] {
+        do {
+            return try queue.read { try SessionReader(db: $0, path: path).readReplays() }
+        } catch {
+            throw Self.mapError(error, path: path, writing: false)
+        }
+    }
+
     /// Applies one command's changes in one transaction, committed before it returns.
     /// Command text and output longer than `SessionLimits.maxStringBytes` are cut to it.
     public func apply(_ change: SessionChange) throws {

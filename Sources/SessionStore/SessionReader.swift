@@ -36,6 +36,7 @@ struct SessionReader {
         state.predictions = try readPredictions()
         (state.lastTraining, state.logMarks) = try readTiers()
         state.commands = try readCommands()
+        state.replays = try readReplays()
         return state
     }
 
@@ -354,5 +355,39 @@ struct SessionReader {
             commands.append(CommandEntry(at: at, text: try string(row, 1), output: try string(row, 2), ok: try int(row, 3) != 0))
         }
         return commands
+    }
+
+    /// The stored replay reports, ids 1…n, each checked as the writer checks it.
+    func readReplays() throws -> [ReplayEntry] {
+        let count = try count("replays", limit: SessionLimits.maxReplays)
+        try checkLengths("replays", ["command", "tiers", "policy", "compare_key", "compare_value"])
+        try checkLengths("replays", ["report_json", "report_text"], limit: SessionLimits.maxReportBytes)
+        var replays = [ReplayEntry]()
+        replays.reserveCapacity(count)
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT id, at, command, span_start, span_end, steps, scored, tiers, policy, compare_key, compare_value,
+                accuracy, never_retrain_accuracy, every_step_accuracy, retrains, training_seconds, cancelled, applied,
+                report_json, report_text FROM replays ORDER BY id
+            """)
+        while let row = try cursor.next() {
+            let what = "replay #\(replays.count + 1)"
+            guard try int(row, 0) == replays.count + 1 else { throw damaged("replay ids do not run 1…\(count)") }
+            guard let tiers = ReplayCheck.tiers(try string(row, 7)) else { throw damaged("\(what) has invalid tiers") }
+            let cancelled = try int(row, 16), applied = try int(row, 17)
+            guard [0, 1].contains(cancelled), [0, 1].contains(applied) else {
+                throw damaged("\(what) has a cancelled or applied flag that is not 0 or 1")
+            }
+            let entry = ReplayEntry(
+                id: try int(row, 0), at: try double(row, 1), command: try string(row, 2), start: try double(row, 3),
+                end: try double(row, 4), steps: try int(row, 5), scored: try int(row, 6), tiers: tiers,
+                policy: try string(row, 8), compareKey: try row.decode(String?.self, atIndex: 9),
+                compareValue: try row.decode(String?.self, atIndex: 10), accuracy: try optionalDouble(row, 11),
+                neverRetrainAccuracy: try optionalDouble(row, 12), everyStepAccuracy: try optionalDouble(row, 13),
+                retrains: try int(row, 14), trainingSeconds: try double(row, 15), cancelled: cancelled == 1,
+                applied: applied == 1, reportJSON: try string(row, 18), reportText: try string(row, 19))
+            if let problem = ReplayCheck.problem(entry) { throw damaged("\(what): \(problem)") }
+            replays.append(entry)
+        }
+        return replays
     }
 }

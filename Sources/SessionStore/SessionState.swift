@@ -41,6 +41,70 @@ public struct CommandEntry: Sendable, Equatable {
     }
 }
 
+/// One replay run as stored in the session (table `replays`, format 2): the figures to query, and the report
+/// as the `replay` command printed it. A `replay --compare` stores one entry per compared value.
+public struct ReplayEntry: Sendable, Equatable {
+    /// 1, 2, 3 … in the order the replays ran.
+    public var id: Int
+    /// The loop's clock when the replay ran.
+    public var at: TimeInterval
+    /// The command line that ran it.
+    public var command: String
+    /// Bar times of the first and last step.
+    public var start: TimeInterval
+    public var end: TimeInterval
+    public var steps: Int
+    public var scored: Int
+    /// Tier numbers that took part, ascending.
+    public var tiers: [Int]
+    /// The retraining policy of this entry's figures (`triggers`: the loop's own).
+    public var policy: String
+    /// The config key and value of one `--compare` run; nil otherwise.
+    public var compareKey: String?
+    public var compareValue: String?
+    /// Live accuracy of the policy, and of the two baselines when they ran; nil when nothing was scored.
+    public var accuracy: Double?
+    public var neverRetrainAccuracy: Double?
+    public var everyStepAccuracy: Double?
+    public var retrains: Int
+    public var trainingSeconds: Double
+    /// Stopped by Ctrl-C: the figures cover the steps that ran.
+    public var cancelled: Bool
+    /// `--apply` installed the replayed loop's models, history and log into the session.
+    public var applied: Bool
+    /// The JSON object the command printed (for a `--compare` value: that run's report).
+    public var reportJSON: String
+    /// The text report as it was printed.
+    public var reportText: String
+
+    public init(id: Int, at: TimeInterval, command: String, start: TimeInterval, end: TimeInterval, steps: Int,
+                scored: Int, tiers: [Int], policy: String, compareKey: String? = nil, compareValue: String? = nil,
+                accuracy: Double?, neverRetrainAccuracy: Double? = nil, everyStepAccuracy: Double? = nil,
+                retrains: Int, trainingSeconds: Double, cancelled: Bool, applied: Bool, reportJSON: String,
+                reportText: String) {
+        self.id = id
+        self.at = at
+        self.command = command
+        self.start = start
+        self.end = end
+        self.steps = steps
+        self.scored = scored
+        self.tiers = tiers
+        self.policy = policy
+        self.compareKey = compareKey
+        self.compareValue = compareValue
+        self.accuracy = accuracy
+        self.neverRetrainAccuracy = neverRetrainAccuracy
+        self.everyStepAccuracy = everyStepAccuracy
+        self.retrains = retrains
+        self.trainingSeconds = trainingSeconds
+        self.cancelled = cancelled
+        self.applied = applied
+        self.reportJSON = reportJSON
+        self.reportText = reportText
+    }
+}
+
 /// Everything in a session, as values.
 public struct SessionState: Sendable, Equatable {
     public var series: PriceSeries?
@@ -66,6 +130,8 @@ public struct SessionState: Sendable, Equatable {
     /// Tier number → log position (`totalLogged`) at its last training.
     public var logMarks: [Int: Int]
     public var commands: [CommandEntry]
+    /// Every stored replay report, ids 1, 2, 3 … in order.
+    public var replays: [ReplayEntry] = []
     /// The session's own name, set when it is saved (meta row `name`).
     public var name: String?
 
@@ -107,6 +173,8 @@ public struct SessionChange: Sendable {
     public var newPredictions: [Prediction] = []
     /// Non-nil: replaces every tier's last-training time and log mark.
     public var tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])?
+    /// Replay reports, appended; their ids must continue the stored ones.
+    public var newReplays: [ReplayEntry] = []
     /// The command that made the change, appended to the command history.
     public var command: CommandEntry?
     /// `.none` leaves the name alone, `.some(nil)` clears it.
@@ -117,7 +185,7 @@ public struct SessionChange: Sendable {
                 currentVersions: [ModelKind: Int]? = nil, newOutcomes: [ScoredPrediction] = [],
                 pending: Prediction?? = .none,
                 tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])? = nil,
-                command: CommandEntry? = nil, name: String?? = .none) {
+                newReplays: [ReplayEntry] = [], command: CommandEntry? = nil, name: String?? = .none) {
         self.series = series
         self.config = config
         self.clockOffset = clockOffset
@@ -127,6 +195,7 @@ public struct SessionChange: Sendable {
         self.newOutcomes = newOutcomes
         self.pending = pending
         self.tierState = tierState
+        self.newReplays = newReplays
         self.command = command
         self.name = name
     }
@@ -135,7 +204,7 @@ public struct SessionChange: Sendable {
     public var isEmpty: Bool {
         series == nil && config == nil && clockOffset == nil && newRecords.isEmpty && newModels.isEmpty
             && currentVersions == nil && newOutcomes.isEmpty && pending == nil && tierState == nil && newPredictions.isEmpty
-            && command == nil && name == nil
+            && newReplays.isEmpty && command == nil && name == nil
     }
 }
 
@@ -177,6 +246,9 @@ public enum SessionLimits {
     public static let maxOutcomes = 10_000_000
     public static let maxRecords = 10_000_000
     public static let maxCommands = 10_000_000
+    public static let maxReplays = 100_000
+    /// One replay report (its JSON or its text); a year of hourly steps takes about 0.4 MiB.
+    public static let maxReportBytes = 16 << 20
     public static let maxModels = 100_000
     /// One model blob.
     public static let maxBlobBytes = 256 << 20

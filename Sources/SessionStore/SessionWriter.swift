@@ -27,6 +27,7 @@ struct SessionWriter {
         if let pending = change.pending { try replacePending(pending) }
         if !change.newPredictions.isEmpty { try appendPredictions(change.newPredictions) }
         if let tiers = change.tierState { try replaceTiers(lastTraining: tiers.lastTraining, logMarks: tiers.logMarks) }
+        if !change.newReplays.isEmpty { try appendReplays(change.newReplays) }
         if let command = change.command {
             try checkCount("commands", adding: 1, limit: SessionLimits.maxCommands, what: "commands")
             try insertCommand(command)
@@ -52,11 +53,11 @@ struct SessionWriter {
                 "totals (\(state.totalLogged) logged, \(state.totalCorrect) correct) do not match the \(state.outcomes.count) outcomes")
         }
         guard state.history.count <= SessionLimits.maxRecords, state.models.count <= SessionLimits.maxModels,
-              state.commands.count <= SessionLimits.maxCommands else {
+              state.commands.count <= SessionLimits.maxCommands, state.replays.count <= SessionLimits.maxReplays else {
             throw SessionError.invalidChange("more training records, model versions or commands than a session holds")
         }
         for table in ["series", "bars", "training_runs", "model_versions", "current_versions", "outcomes", "pending",
-                      "predictions", "tiers", "commands"] {
+                      "predictions", "tiers", "commands", "replays"] {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(sql: "DELETE FROM meta WHERE key NOT IN ('format', 'created_at')")
@@ -73,6 +74,7 @@ struct SessionWriter {
         try appendPredictions(state.predictions)
         try replaceTiers(lastTraining: state.lastTraining, logMarks: state.logMarks)
         for command in state.commands { try insertCommand(command) }
+        try appendReplays(state.replays)
         try setName(state.name)
     }
 
@@ -289,6 +291,35 @@ struct SessionWriter {
             .execute(arguments: [command.at, Self.cut(command.text), Self.cut(command.output), command.ok])
     }
 
+    private func appendReplays(_ replays: [ReplayEntry]) throws {
+        var count = try Int.fetchOne(db, sql: "SELECT count(*) FROM replays") ?? 0
+        guard count + replays.count <= SessionLimits.maxReplays else {
+            throw SessionError.invalidChange("a session holds at most \(SessionLimits.maxReplays) replay reports")
+        }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO replays (id, at, command, span_start, span_end, steps, scored, tiers, policy, compare_key,
+                compare_value, accuracy, never_retrain_accuracy, every_step_accuracy, retrains, training_seconds,
+                cancelled, applied, report_json, report_text)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for replay in replays {
+            // Ids run 1, 2, 3 … so `replays show ID` can name the valid range.
+            guard replay.id == count + 1 else {
+                throw SessionError.invalidChange("replay #\(replay.id) does not follow the stored ones (next is #\(count + 1))")
+            }
+            if let problem = ReplayCheck.problem(replay) {
+                throw SessionError.invalidChange("replay #\(replay.id): \(problem)")
+            }
+            try insert.execute(arguments: [
+                replay.id, replay.at, replay.command, replay.start, replay.end, replay.steps, replay.scored,
+                ReplayCheck.tiersText(replay.tiers), replay.policy, replay.compareKey, replay.compareValue,
+                replay.accuracy, replay.neverRetrainAccuracy, replay.everyStepAccuracy, replay.retrains,
+                replay.trainingSeconds, replay.cancelled, replay.applied, replay.reportJSON, replay.reportText,
+            ])
+            count += 1
+        }
+    }
+
     /// `text` cut to at most `SessionLimits.maxStringBytes` of UTF-8, on a character boundary.
     static func cut(_ text: String) -> String {
         guard text.utf8.count > SessionLimits.maxStringBytes else { return text }
@@ -335,5 +366,53 @@ enum ExtraCoding {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity",
                                                                         negativeInfinity: "-Infinity", nan: "NaN")
         return try decoder.decode([String: Double].self, from: Data(text.utf8))
+    }
+}
+
+/// The rules a stored replay entry follows, shared by writing and reading.
+enum ReplayCheck {
+    static func tiersText(_ tiers: [Int]) -> String { tiers.map(String.init).joined(separator: ",") }
+
+    /// `1,2` → [1, 2]; nil unless ascending tier numbers.
+    static func tiers(_ text: String) -> [Int]? {
+        let numbers = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else { return nil }
+        let tiers = numbers.compactMap { $0 }
+        guard tiers.allSatisfy((1...Tier.all.count).contains), zip(tiers, tiers.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            return nil
+        }
+        return tiers
+    }
+
+    /// Why `replay` cannot be stored (or was not stored by lgc-shell); nil when it is fine.
+    static func problem(_ replay: ReplayEntry) -> String? {
+        guard replay.at.isFinite, replay.start.isFinite, replay.end.isFinite, replay.start <= replay.end else {
+            return "its times are not finite or out of order"
+        }
+        guard replay.steps >= 0, replay.scored >= 0, replay.scored <= replay.steps, replay.retrains >= 0 else {
+            return "its step, scored or retrain counts are invalid"
+        }
+        guard replay.trainingSeconds.isFinite, replay.trainingSeconds >= 0,
+              [replay.accuracy, replay.neverRetrainAccuracy, replay.everyStepAccuracy]
+                .allSatisfy({ $0.map { (0...1).contains($0) } ?? true }) else {
+            return "its accuracy or training time is not a valid number"
+        }
+        guard tiers(tiersText(replay.tiers)) == replay.tiers else { return "its tiers are not ascending tier numbers" }
+        guard (replay.compareKey == nil) == (replay.compareValue == nil) else {
+            return "a compared run needs both its key and its value"
+        }
+        for text in [replay.command, replay.policy, replay.compareKey ?? "", replay.compareValue ?? ""]
+            where text.utf8.count > SessionLimits.maxStringBytes {
+            return "a text field is longer than \(SessionLimits.maxStringBytes) bytes"
+        }
+        guard replay.reportJSON.utf8.count <= SessionLimits.maxReportBytes,
+              replay.reportText.utf8.count <= SessionLimits.maxReportBytes else {
+            return "its report is longer than \(SessionLimits.maxReportBytes) bytes"
+        }
+        // Reading hands the JSON report to tools as an object, so it must be one.
+        guard (try? JSONSerialization.jsonObject(with: Data(replay.reportJSON.utf8))) is [String: Any] else {
+            return "its JSON report is not a JSON object"
+        }
+        return nil
     }
 }

@@ -2,29 +2,34 @@ import Charts
 import FeedbackLoop
 import Foundation
 import MarketData
+import SessionStore
 
 extension Commands {
     static let replay: CommandSpec = CommandSpec(
         "replay", group: .training,
-        synopsis: "replay ?--days N|--from T --to T? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--compare KEY=V1,V2…?",
+        synopsis: "replay ?--days N|--from T --to T? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--apply|--compare KEY=V1,V2…?",
         abstract: "Walk the loop forward over the loaded history: would this retraining policy have done well?",
         discussion: """
         Replays the last N days (default: the later half of the loaded bars) in virtual time. At each step the \
         simulated loop sees only the bars up to that moment: the previous prediction is scored from the realised \
         move (hold_band), the triggers run (intervals, performance, drift, as configured), due tiers retrain, and \
         it predicts. Beside it run two baselines: never retrain after the first training, and retrain at every \
-        step. Default tiers 1,2 (tier 3 retrains the LSTM, which takes seconds each time). The session's own \
-        models and log are untouched. Ctrl-C stops it. --compare runs the same replay once per value of one \
-        config key and prints them side by side.
+        step. Default tiers 1,2 (tier 3 retrains the LSTM, which takes seconds each time). Each report is \
+        stored in the session ('replays' lists them). The session's own models, history and log are untouched \
+        unless --apply: then the replayed loop's current models become the session's, its trainings are added \
+        as new versions, its scored predictions join the log (at their replay times) and the tiers' clocks \
+        restart at its last trainings (only the final models' weights are stored). Ctrl-C stops it and applies \
+        nothing. --compare runs the same replay once per value of one config key and prints them side by side.
         """,
         examples: ["replay", "replay --days 10 --tiers 1", "replay --from 2026-11-01 --to 2026-11-15", "replay --step 6h --baselines off",
-                   "replay --compare performance_threshold=0.5,0.55,0.6"],
+                   "replay --days 7 --apply", "replay --compare performance_threshold=0.5,0.55,0.6"],
         flags: [FlagSpec("days", value: "N", "replay the last N days"),
                 FlagSpec("from", value: "TIME", "replay from this time (ISO date or time, UTC)"),
                 FlagSpec("to", value: "TIME", "replay up to this time (default: the last bar)"),
                 FlagSpec("step", value: "DURATION", "time between steps (default: one bar)"),
                 FlagSpec("tiers", value: "LIST", "tiers that take part, e.g. 1,2 (default) or 1,2,3"),
                 FlagSpec("baselines", value: "on|off", values: ["on", "off"], "also run the two baselines (default on)"),
+                FlagSpec("apply", "install the replayed loop's models, history and log into the session"),
                 FlagSpec("compare", value: "KEY=V1,V2", "replay once per value of a config key")],
         run: runReplay)
 
@@ -80,19 +85,75 @@ extension Commands {
             tiers = Set(try text.split(separator: ",").map { try Tier.parse(String($0)).number })
             guard !tiers.isEmpty else { throw ShellError.usage(command: replay, message: "--tiers needs at least one tier") }
         }
+        let apply = args.has("apply")
         if let text = args.option("compare") {
+            guard !apply else {
+                throw ShellError.usage(command: replay, message: "--apply installs one replay's result; give --apply or --compare, not both")
+            }
             return try compareReplays(shell, text: text, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars, tiers: tiers)
+        }
+        if apply {
+            // Every scored prediction is applied from the log's in-memory window, which keeps log_window of them.
+            let most = (endIndex - startIndex) / stepBars
+            guard most <= engine.config.logWindow else {
+                throw ShellError.invalid("--apply keeps every scored prediction, but this replay can score \(most), more than log_window (\(engine.config.logWindow)): replay fewer days or 'set log_window \(most)' first")
+            }
         }
         let policies: [ReplayPolicy] = args.option("baselines") == "off" ? [.triggers] : ReplayPolicy.allCases
         var reports: [ReplayReport] = []
+        var replayed: LoopEngine?
         for policy in policies {
-            shell.logger.log(.info, "replaying \(policy.rawValue) over \(series.count - startIndex) bars...")
-            let report = try engine.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, policy: policy).report
-            reports.append(report)
-            if report.cancelled { break }
+            shell.logger.log(.info, "replaying \(policy.rawValue) over \(endIndex - startIndex + 1) bars...")
+            let run = try engine.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, policy: policy)
+            if policy == .triggers { replayed = run.loop }
+            reports.append(run.report)
+            if run.report.cancelled { break }
         }
         let main = reports[0]
-        let json: [(String, JSON)] = [
+        let cancelled = reports.contains { $0.cancelled }
+        // Only the loop's own policy is applied, and only a replay that ran to its end.
+        var application: ReplayApplication?
+        if apply, !cancelled, let replayed { application = try engine.adopt(replay: replayed) }
+        let id = main.steps > 0 ? shell.session?.nextReplayID : nil
+        var json: [(String, JSON)] = [("replay_id", id.map(JSON.int) ?? .null)]
+        json += reportFields(main, baselines: Array(reports.dropFirst()), tiers: tiers)
+        json.append(("cancelled", .bool(cancelled)))
+        json.append(("applied", .bool(application != nil)))
+        if let application {
+            json.append(("application", .object([
+                ("trainings", .int(application.records.count)), ("outcomes", .int(application.outcomes)),
+                ("current_versions", .object(application.currentVersions.sorted { $0.key < $1.key }
+                    .map { ($0.key.rawValue, JSON.int($0.value)) })),
+            ])))
+        }
+        var text = replayText(reports, tiers: tiers, config: engine.config, shell: shell)
+        if cancelled {
+            text = "stopped by Ctrl-C — the report covers the steps that ran" + (apply ? "; nothing was applied" : "") + "\n" + text
+        }
+        if let application {
+            let versions = application.currentVersions.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) v\($0.value)" }
+            text += "\napplied to the session: \(versions.joined(separator: ", ")) now current; "
+                + "\(application.records.count) trainings and \(application.outcomes) scored predictions added"
+        }
+        guard let id else { return CommandOutput(fields: json, text: text) }
+        shell.pendingReplays.append(ReplayEntry(
+            id: id, at: engine.clock.now, command: "", start: main.start, end: main.end, steps: main.steps,
+            scored: main.scored, tiers: tiers.sorted(), policy: main.policy.rawValue, accuracy: main.accuracy,
+            neverRetrainAccuracy: reports.first { $0.policy == .never }?.accuracy,
+            everyStepAccuracy: reports.first { $0.policy == .everyStep }?.accuracy,
+            retrains: main.retrainTimes.count, trainingSeconds: main.trainingSeconds, cancelled: cancelled,
+            applied: application != nil, reportJSON: reportObject(json).serialized(), reportText: text))
+        return CommandOutput(fields: json, text: text + "\nstored as replay #\(id) — 'replays show \(id)' prints it again")
+    }
+
+    /// The object `replay` prints in JSON mode, as stored with the report.
+    static func reportObject(_ fields: [(String, JSON)]) -> JSON {
+        .object([("command", .string("replay")), ("ok", .bool(true))] + fields)
+    }
+
+    /// One replay's figures: accuracy, span, rolling accuracy, retrains per tier and cause, baselines, training time.
+    static func reportFields(_ main: ReplayReport, baselines: [ReplayReport], tiers: Set<Int>) -> [(String, JSON)] {
+        [
             ("accuracy", .number(main.accuracy)),
             ("scored", .int(main.scored)), ("steps", .int(main.steps)),
             ("start", .time(main.start)), ("end", .time(main.end)),
@@ -103,20 +164,17 @@ extension Commands {
                 return (tier.label, .object([("count", .int(causes.values.reduce(0, +)))]
                                             + causes.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }))
             })),
-            ("baselines", .object(reports.dropFirst().map { report in
+            ("baselines", .object(baselines.map { report in
                 (report.policy == .never ? "never_retrain" : "retrain_every_step",
                  .object([("accuracy", .number(report.accuracy)), ("retrains", .int(report.retrainTimes.count)),
                           ("training_seconds", .number(report.trainingSeconds))]))
             })),
             ("training_seconds", .number(main.trainingSeconds)),
-            ("cancelled", .bool(reports.contains { $0.cancelled })),
         ]
-        var text = replayText(reports, tiers: tiers, shell: shell)
-        if reports.contains(where: \.cancelled) { text = "stopped by Ctrl-C — the report covers the steps that ran\n" + text }
-        return CommandOutput(fields: json, text: text)
     }
 
     /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.
+    /// Each value's run is stored as its own replay report.
     static func compareReplays(_ shell: ShellContext, text: String, startIndex: Int, endIndex: Int, stepBars: Int,
                                tiers: Set<Int>) throws -> CommandOutput {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
@@ -129,27 +187,57 @@ extension Commands {
             try configuration.set(key, to: value)
             return configuration
         }
-        var runs: [(String, ReplayReport)] = []
+        var runs: [(value: String, report: ReplayReport, id: Int?)] = []
+        var nextID = shell.session?.nextReplayID
         for (value, configuration) in zip(values, configurations) {
             shell.logger.log(.info, "replaying with \(key) = \(value)...")
-            runs.append((value, try shell.engine.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, policy: .triggers,
-                                                        configuration: configuration).report))
+            let report = try shell.engine.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers,
+                                                 policy: .triggers, configuration: configuration).report
+            let id = report.steps > 0 ? nextID : nil
+            if let id {
+                nextID = id + 1
+                var fields: [(String, JSON)] = [("replay_id", .int(id)),
+                                                ("compare", .object([("key", .string(key)), ("value", .string(value))]))]
+                fields += reportFields(report, baselines: [], tiers: tiers)
+                fields.append(("cancelled", .bool(report.cancelled)))
+                fields.append(("applied", .bool(false)))
+                var text = "replay with \(key) = \(value)\n" + replayText([report], tiers: tiers, config: configuration, shell: shell)
+                if report.cancelled { text = "stopped by Ctrl-C — the report covers the steps that ran\n" + text }
+                shell.pendingReplays.append(ReplayEntry(
+                    id: id, at: shell.engine.clock.now, command: "", start: report.start, end: report.end,
+                    steps: report.steps, scored: report.scored, tiers: tiers.sorted(), policy: report.policy.rawValue,
+                    compareKey: key, compareValue: value, accuracy: report.accuracy, retrains: report.retrainTimes.count,
+                    trainingSeconds: report.trainingSeconds, cancelled: report.cancelled, applied: false,
+                    reportJSON: reportObject(fields).serialized(), reportText: text))
+            }
+            runs.append((value, report, id))
+            if report.cancelled { break }
         }
+        let cancelled = runs.contains { $0.report.cancelled }
         let json: [(String, JSON)] = [
             ("compare", .string(key)),
-            ("runs", .array(runs.map { value, report in
-                .object([("value", .string(value)), ("accuracy", .number(report.accuracy)), ("scored", .int(report.scored)),
+            ("runs", .array(runs.map { value, report, id in
+                .object([("value", .string(value)), ("replay_id", id.map(JSON.int) ?? .null),
+                         ("accuracy", .number(report.accuracy)), ("scored", .int(report.scored)),
                          ("retrains", .int(report.retrainTimes.count)), ("training_seconds", .number(report.trainingSeconds))])
             })),
+            ("cancelled", .bool(cancelled)),
         ]
-        let rows = runs.map { value, report in
+        let rows = runs.map { value, report, _ in
             [value, Format.percent(report.accuracy), String(report.retrainTimes.count), Format.seconds(report.trainingSeconds)]
         }
-        return CommandOutput(fields: json, text: "replay compared over \(key)\n"
-                             + shell.table([key, "live accuracy", "retrains", "training time"], rows, right: [1, 2, 3]))
+        var output = (cancelled ? "stopped by Ctrl-C — the runs below cover the steps that ran\n" : "")
+            + "replay compared over \(key)\n"
+            + shell.table([key, "live accuracy", "retrains", "training time"], rows, right: [1, 2, 3])
+        let ids = runs.compactMap(\.id)
+        if let first = ids.first, let last = ids.last {
+            output += "\nstored as replay" + (first == last ? " #\(first)" : "s #\(first)…#\(last)") + " — 'replays show ID' prints each"
+        }
+        return CommandOutput(fields: json, text: output)
     }
 
-    static func replayText(_ reports: [ReplayReport], tiers: Set<Int>, shell: ShellContext) -> String {
+    /// `config`: the settings the replay ran with (its window and threshold label the chart).
+    static func replayText(_ reports: [ReplayReport], tiers: Set<Int>, config: LoopConfig, shell: ShellContext) -> String {
         let main = reports[0]
         var text = "replay \(ISOTime.short(main.start)) → \(ISOTime.short(main.end)) UTC: \(main.steps) steps, \(main.scored) scored predictions, tiers \(tiers.sorted().map(String.init).joined(separator: ","))\n"
         let rows = reports.map { report in
@@ -164,11 +252,11 @@ extension Commands {
         guard !main.rollingAccuracy.isEmpty else { return text }
         var options = LineChartOptions()
         options.width = shell.terminal.width
-        options.title = "rolling live accuracy (\(shell.engine.config.evaluationWindow) predictions); ▲ retrains above tier 1"
+        options.title = "rolling live accuracy (\(config.evaluationWindow) predictions); ▲ retrains above tier 1"
         options.yFormat = .percent
         options.yRange = 0...1
         options.xAxis = .time
-        options.referenceLine = (shell.engine.config.performanceThreshold, "threshold")
+        options.referenceLine = (config.performanceThreshold, "threshold")
         let curve = ChartSeries(name: "rolling accuracy", points: main.rollingAccuracy.map { ChartPoint(x: $0.time, y: $0.accuracy) })
         // Retrain markers sit on the curve at the moment of each retraining.
         let markers = main.notableRetrainTimes.compactMap { moment -> ChartPoint? in

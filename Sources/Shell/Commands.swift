@@ -5,7 +5,7 @@ import Foundation
 public enum Commands {
     public static let all: [CommandSpec] = [
         fetch, importCSV, data, export,
-        train, cycle, replay, auto, advance, clock,
+        train, cycle, replay, replays, auto, advance, clock,
         predict, log, perf,
         trend, chart, status, importance,
         save, load, sessions, recover, models, use,

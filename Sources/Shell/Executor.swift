@@ -31,6 +31,9 @@ extension ShellContext {
             return fail(verb: verb, message: error.description)
         }
         let output: CommandOutput
+        // Rows a command hands to its transaction belong to this command only.
+        pendingReplays = []
+        defer { pendingReplays = [] }
         do {
             let arguments = try command.bind(parsed.arguments)
             output = try command.run(self, arguments)
@@ -41,7 +44,7 @@ extension ShellContext {
             return fail(verb: command.name, message: message)
         }
         // Acknowledged means committed: the change is written before the command reports success.
-        if let problem = persist(line, output: output.text, ok: true) {
+        if let problem = persist(line, output: output.text, ok: true, replays: pendingReplays) {
             return fail(verb: command.name, message: problem)
         }
         emit(command: command.name, output: output)
@@ -51,11 +54,18 @@ extension ShellContext {
     }
 
     /// Writes what the command changed; returns a one-line problem when the session file could not be written.
-    func persist(_ line: String, output: String, ok: Bool) -> String? {
+    func persist(_ line: String, output: String, ok: Bool, replays: [ReplayEntry] = []) -> String? {
         guard let session else { return nil }
         do {
             let text = line.trimmingCharacters(in: .whitespaces)
-            try session.commit(engine: engine, command: CommandEntry(at: engine.clock.now, text: text, output: output, ok: ok))
+            // A replay report records the line that made it; handlers do not see the line.
+            let replays = replays.map { entry in
+                var entry = entry
+                entry.command = text
+                return entry
+            }
+            try session.commit(engine: engine, command: CommandEntry(at: engine.clock.now, text: text, output: output, ok: ok),
+                               replays: replays)
             return nil
         } catch {
             return "could not write the session (\(Self.message(for: error))) — the change is in memory only; free space or 'save' elsewhere"

@@ -27,6 +27,7 @@ final class SessionController {
         var logMarks: [Int: Int] = [:]
         var currentVersions: [ModelKind: Int] = [:]
         var predictionsMade = 0
+        var replays = 0
     }
     private var written = Written()
 
@@ -74,8 +75,12 @@ final class SessionController {
 
     // MARK: Write-through
 
-    /// Writes what the last command changed, and the command itself with its output, in one transaction.
-    func commit(engine: LoopEngine, command: CommandEntry?) throws {
+    /// The id the next stored replay report gets.
+    var nextReplayID: Int { written.replays + 1 }
+
+    /// Writes what the last command changed, the replay reports it made and the command itself with its output,
+    /// in one transaction.
+    func commit(engine: LoopEngine, command: CommandEntry?, replays: [ReplayEntry] = []) throws {
         var change = SessionChange()
         if engine.seriesGeneration != written.seriesGeneration, let series = engine.series {
             change.series = series
@@ -105,6 +110,7 @@ final class SessionController {
         if engine.lastTraining != written.lastTraining || engine.logMarkAtTraining != written.logMarks {
             change.tierState = (engine.lastTraining, engine.logMarkAtTraining)
         }
+        change.newReplays = replays
         change.command = command
         guard !change.isEmpty else { return }
         try database.apply(change)
@@ -113,18 +119,18 @@ final class SessionController {
         if case .some = change.pending { pendingChanged = true }
         if change.series != nil || change.config != nil || change.clockOffset != nil || !change.newRecords.isEmpty
             || change.currentVersions != nil || !change.newOutcomes.isEmpty || pendingChanged || change.tierState != nil
-            || !change.newPredictions.isEmpty {
+            || !change.newPredictions.isEmpty || !replays.isEmpty {
             dirty = true
         }
-        markWritten(engine)
+        markWritten(engine, replays: written.replays + replays.count)
     }
 
-    private func markWritten(_ engine: LoopEngine) {
+    private func markWritten(_ engine: LoopEngine, replays: Int) {
         written = Written(seriesGeneration: engine.seriesGeneration, config: engine.config, clockOffset: engine.clock.offset,
                           historyCount: engine.history.count, totalLogged: engine.log.totalLogged, pending: engine.pending,
                           lastTraining: engine.lastTraining, logMarks: engine.logMarkAtTraining,
                           currentVersions: engine.models.mapValues(\.record.version),
-                          predictionsMade: engine.predictionsMade)
+                          predictionsMade: engine.predictionsMade, replays: replays)
     }
 
     // MARK: Save, load, recover
@@ -155,7 +161,7 @@ final class SessionController {
         name = (path as NSString).lastPathComponent.replacingOccurrences(of: ".lgc", with: "")
         writeMarker()
         restored(engine)
-        markWritten(engine)
+        markWritten(engine, replays: state.replays.count)
         dirty = false
         return (path, state)
     }
@@ -227,7 +233,7 @@ final class SessionController {
         scratchPath = mine
         name = nil
         restored(engine)
-        markWritten(engine)
+        markWritten(engine, replays: state.replays.count)
         dirty = true
         return (path, state)
     }

@@ -1,6 +1,7 @@
 import FeedbackLoop
 import Foundation
 import MarketData
+import SessionStore
 
 public enum OutputFormat: String, Sendable {
     case text, json
@@ -73,6 +74,8 @@ public final class ShellContext {
     var session: SessionController?
     /// Why there is no session database, for commands that need one.
     var sessionProblem: String?
+    /// Replay reports the running command hands to its own transaction; written only if the command succeeds.
+    var pendingReplays: [ReplayEntry] = []
     /// Whether command output reaches stdout (benchmarks drive the shell without printing).
     public var printsOutput = true
 
