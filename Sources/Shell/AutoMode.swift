@@ -226,7 +226,8 @@ final class AutoScheduler: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         // A command may have replaced the data source while the fetch ran: its data wins.
-        if let series = fetched, settings.refetch == refetch {
+        // Unchanged data is not loaded again: nothing to score, and the session need not rewrite its bars.
+        if let series = fetched, settings.refetch == refetch, series != engine.series {
             let before = engine.series?.last?.time
             let fate = engine.load(series)
             let added = before.map { last in series.bars.lazy.filter { $0.time > last }.count } ?? series.count
@@ -242,6 +243,9 @@ final class AutoScheduler: @unchecked Sendable {
             } else if case .dropped = fate {
                 record.parts.append("the pending prediction's bar is gone from the new data; dropped")
             }
+        } else if fetched != nil, settings.refetch == refetch {
+            record.parts.append("no new bar")
+            record.fields.append(("bars_added", .int(0)))
         }
         guard engine.series != nil else {
             record.parts.append("no data loaded")
