@@ -107,6 +107,9 @@ public final class LoopEngine {
     public var onEvent: ((LoopEvent) -> Void)?
     /// Polled during long trainings; returning true cancels them (the previous models stay).
     public var isCancelled: (() -> Bool)?
+    /// Set only on a replay's simulated loop: the whole series' features, sliced per step, and fits shared
+    /// between the replay's runs. Same data and fits as without it, computed once.
+    var replayCache: ReplayCache?
 
     public init(clock: LoopClock) {
         self.clock = clock
@@ -267,13 +270,16 @@ public final class LoopEngine {
         onEvent?(.trainingStarted(tier: tier))
         let started = ContinuousClock.now
         do {
-            let dataset = try Dataset.make(from: series, testFraction: config.testFraction)
+            let dataset = try replayCache?.dataset(for: series, testFraction: config.testFraction)
+                ?? Dataset.make(from: series, testFraction: config.testFraction)
             var fitted: [(FitOutcome, Double)] = []
             for kind in tier.models {
                 let modelStart = ContinuousClock.now
-                let outcome = try ModelTrainer.fit(kind, dataset: dataset, series: series, config: config,
-                                                   progress: { [weak self] in self?.onEvent?(.progress($0)) },
+                let outcome = try replayCache?.fit(kind, dataset: dataset, series: series, config: config,
                                                    isCancelled: { [weak self] in self?.isCancelled?() ?? false })
+                    ?? ModelTrainer.fit(kind, dataset: dataset, series: series, config: config,
+                                        progress: { [weak self] in self?.onEvent?(.progress($0)) },
+                                        isCancelled: { [weak self] in self?.isCancelled?() ?? false })
                 fitted.append((outcome, Self.seconds(since: modelStart)))
             }
             // With `promotion better`, each challenger meets the current model on the same most recent holdout.
@@ -383,7 +389,7 @@ public final class LoopEngine {
         guard let series else { throw LoopError.noData }
         let trained = ModelKind.allCases.compactMap { models[$0] }
         guard !trained.isEmpty else { throw LoopError.noTrainedModel }
-        let features = FeatureBuilder.features(for: series)
+        let features = replayCache?.latestFeatures(for: series) ?? FeatureBuilder.features(for: series)
         let row = features.rows - 1
         guard row >= 0, let lastBar = series.last else { throw LoopError.noData }
         var probabilities: [ModelProbability] = []
