@@ -110,8 +110,11 @@ final class ReplayData: Sendable {
 
 /// Fits shared by a replay's runs, keyed by what determines them: the model kind, the last bar of the data it
 /// was fitted on, and the settings its training reads. A fit runs once; a run that needs one being fitted by
-/// another thread waits for it. `permits` bounds the fits running at once so that XGBoost's threads never
-/// outnumber the cores.
+/// another thread waits for it. `permits` bounds the XGBoost fits running at once so that its OpenMP threads never
+/// outnumber the cores (logistic regression and the LSTM run on the calling thread alone).
+///
+/// Runs only move forward, so a fit for a bar that every run has passed is dropped: memory holds the fits between
+/// the slowest run and the prefetching ahead of it (at most `lookahead` bars).
 final class FitMemo: @unchecked Sendable {
     struct Key: Hashable {
         let kind: ModelKind
@@ -148,9 +151,42 @@ final class FitMemo: @unchecked Sendable {
     private let condition = NSCondition()
     private var entries: [Key: Entry] = [:]
     private let permits: DispatchSemaphore
+    /// Per run, the bar it is at (`Int.max` once finished).
+    private var positions: [Int]
+    private var slowest: Int
+    let lookahead: Int
 
-    init(permits: Int) {
+    init(permits: Int, runs: Int, start: Int, lookahead: Int = 96) {
         self.permits = DispatchSemaphore(value: max(1, permits))
+        positions = Array(repeating: start, count: runs)
+        slowest = start
+        self.lookahead = lookahead
+    }
+
+    /// Run `run` is now at bar `index`: fits for earlier bars that no run needs any more are dropped.
+    func advance(run: Int, to index: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        positions[run] = index
+        let minimum = positions.min() ?? index
+        guard minimum > slowest else { return }
+        slowest = minimum
+        entries = entries.filter { key, entry in
+            if case .inFlight = entry { return true }
+            return key.endIndex >= minimum
+        }
+        condition.broadcast()
+    }
+
+    /// Waits until the slowest run is within `lookahead` bars of `index`, or `stop` says so; false when stopped.
+    func waitForRoom(before index: Int, stop: () -> Bool) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while index - lookahead > slowest {
+            if stop() { return false }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.01))
+        }
+        return !stop()
     }
 
     /// The fit for `key` and the seconds it took when it ran: from the memo, from the thread fitting it, or
@@ -176,8 +212,8 @@ final class FitMemo: @unchecked Sendable {
         }
         condition.unlock()
         do {
-            permits.wait()
-            defer { permits.signal() }
+            if key.kind == .xgboost { permits.wait() }
+            defer { if key.kind == .xgboost { permits.signal() } }
             let started = ContinuousClock.now
             let outcome = try compute()
             let seconds = LoopEngine.seconds(since: started)
@@ -201,12 +237,15 @@ final class FitMemo: @unchecked Sendable {
 final class ReplayCache {
     let data: ReplayData
     let memo: FitMemo
+    /// This loop's run number in the memo.
+    let run: Int
     /// Seconds the fits this loop used took when they ran, whichever run ran them.
     private(set) var fitSeconds = 0.0
 
-    init(data: ReplayData, memo: FitMemo) {
+    init(data: ReplayData, memo: FitMemo, run: Int) {
         self.data = data
         self.memo = memo
+        self.run = run
     }
 
     /// `Dataset.make(from: series, testFraction:)` from the shared matrix; nil when `series` is not a prefix.
@@ -304,37 +343,58 @@ extension LoopEngine {
         let range = ReplayRange(start: startIndex, last: lastIndex, step: max(1, stepBars), tiers: tiers)
         switch execution {
         case .plain:
-            return try runs.map { try Self.simulate($0, series: series, range: range, cache: nil, isCancelled: isCancelled) }
-        case .shared:
-            let data = ReplayData(series: series), memo = FitMemo(permits: 1)
             return try runs.map {
-                try Self.simulate($0, series: series, range: range, cache: ReplayCache(data: data, memo: memo),
-                                  isCancelled: isCancelled)
+                try ReplaySimulation($0, series: series, range: range, cache: nil, isCancelled: isCancelled).runToEnd()
             }
+        case .shared:
+            return try sharedReplay(runs, series: series, range: range)
         case .concurrent:
-            return try concurrentReplay(runs, series: series, range: range)
+            // XGBoost's OpenMP threads slow each other many times over when they outnumber the cores (libgomp
+            // spins, then sleeps and wakes per parallel region): run fits side by side only where the configured
+            // thread counts leave room for two at once.
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let usesXGBoost = Tier.all.contains { range.tiers.contains($0.number) && $0.models.contains(.xgboost) }
+            let threads = usesXGBoost ? runs.map { $0.configuration.xgboost.threads > 0 ? $0.configuration.xgboost.threads : cores }.max() ?? 1 : 1
+            let slots = cores / threads
+            guard slots >= 2 else { return try sharedReplay(runs, series: series, range: range) }
+            return try concurrentReplay(runs, series: series, range: range, slots: slots)
         }
     }
 
-    private func concurrentReplay(_ runs: [ReplayRun], series: PriceSeries,
-                                  range: ReplayRange) throws -> [(report: ReplayReport, loop: LoopEngine)] {
+    /// The runs in lockstep on this thread, sharing the feature matrix and fits; fits behind every run are dropped.
+    private func sharedReplay(_ runs: [ReplayRun], series: PriceSeries,
+                              range: ReplayRange) throws -> [(report: ReplayReport, loop: LoopEngine)] {
+        let data = ReplayData(series: series), memo = FitMemo(permits: 1, runs: runs.count, start: range.start)
+        // The every-step baseline first: its fits include every other run's at the same bar.
+        let order = runs.indices.sorted { (runs[$0].policy == .everyStep ? 0 : 1, $0) < (runs[$1].policy == .everyStep ? 0 : 1, $1) }
+        let simulations = runs.enumerated().map { index, run in
+            ReplaySimulation(run, series: series, range: range, cache: ReplayCache(data: data, memo: memo, run: index),
+                             isCancelled: isCancelled)
+        }
+        var active = true
+        while active {
+            active = false
+            for index in order where try simulations[index].step() { active = true }
+        }
+        return try simulations.map { try $0.finish() }
+    }
+
+    /// Each run on its own thread; `slots` threads fit ahead what the runs' schedules call for.
+    private func concurrentReplay(_ runs: [ReplayRun], series: PriceSeries, range: ReplayRange,
+                                  slots: Int) throws -> [(report: ReplayReport, loop: LoopEngine)] {
         let data = ReplayData(series: series)
-        // Fits at once: as many as the cores hold at the largest XGBoost thread count (libgomp's spinning
-        // threads slow each other many times over when they outnumber the cores).
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let xgboostThreads = runs.map { $0.configuration.xgboost.threads > 0 ? $0.configuration.xgboost.threads : cores }.max() ?? 1
-        let slots = max(1, cores / xgboostThreads)
-        let memo = FitMemo(permits: slots)
+        let memo = FitMemo(permits: slots, runs: runs.count, start: range.start)
         let stop = ReplayFlag(), finished = ReplayFlag()
         let results = ReplayResults()
         if isCancelled?() ?? false { stop.set() }
         let group = DispatchGroup()
         for (index, run) in runs.enumerated() {
             DispatchQueue.global().async(group: group) {
-                let result = Result {
-                    try Self.simulate(run, series: series, range: range, cache: ReplayCache(data: data, memo: memo),
-                                      isCancelled: { stop.isSet })
-                }
+                let simulation = ReplaySimulation(run, series: series, range: range,
+                                                  cache: ReplayCache(data: data, memo: memo, run: index),
+                                                  isCancelled: { stop.isSet })
+                let result = Result { try simulation.runToEnd() }
+                memo.advance(run: index, to: .max)
                 // A failing run stops the others: its error is the answer.
                 if case .failure = result { stop.set() }
                 results.set(index, result)
@@ -345,7 +405,8 @@ extension LoopEngine {
         let prefetchers = DispatchGroup()
         for _ in 0..<slots {
             DispatchQueue.global().async(group: prefetchers) {
-                while !stop.isSet && !finished.isSet, let (key, config) = queue.take() {
+                while !stop.isSet && !finished.isSet, let (key, config) = queue.take(),
+                      memo.waitForRoom(before: key.endIndex, stop: { stop.isSet || finished.isSet }) {
                     let prefix = series.prefix(through: key.endIndex)
                     _ = try? memo.outcome(for: key, onlyIfNew: true) {
                         let dataset = try data.dataset(throughBar: key.endIndex, of: prefix, testFraction: config.testFraction)
@@ -401,81 +462,118 @@ extension LoopEngine {
         var seen = Set<FitMemo.Key>()
         return items.sorted { $0.order < $1.order }.filter { seen.insert($0.key).inserted }.map { ($0.key, $0.config) }
     }
+}
 
-    /// One run of the simulated loop over `range`.
-    static func simulate(_ run: ReplayRun, series: PriceSeries, range: ReplayRange, cache: ReplayCache?,
-                         isCancelled: (() -> Bool)?) throws -> (report: ReplayReport, loop: LoopEngine) {
-        let config = run.configuration, policy = run.policy, tiers = range.tiers
-        let time = VirtualTime()
-        let loop = LoopEngine(clock: LoopClock { time.now })
+/// One run of the simulated loop over a range, a step at a time (runs sharing fits advance in lockstep).
+final class ReplaySimulation {
+    let run: ReplayRun
+    let series: PriceSeries
+    let range: ReplayRange
+    let cache: ReplayCache?
+    let isCancelled: (() -> Bool)?
+    let loop: LoopEngine
+    private let time = VirtualTime()
+    private let highest: Tier
+    private var steps = 0
+    private var rolling: [(TimeInterval, Double)] = []
+    private var retrains: [Int: [String: Int]] = [:]
+    private var retrainTimes: [TimeInterval] = []
+    private var notable: [TimeInterval] = []
+    private var trainingSeconds = 0.0
+    private var index: Int
+    private var cancelled = false
+    private(set) var isFinished = false
+
+    init(_ run: ReplayRun, series: PriceSeries, range: ReplayRange, cache: ReplayCache?, isCancelled: (() -> Bool)?) {
+        self.run = run
+        self.series = series
+        self.range = range
+        self.cache = cache
+        self.isCancelled = isCancelled
+        index = range.start
+        let config = run.configuration, time = self.time
+        loop = LoopEngine(clock: LoopClock { time.now })
         loop.restore(series: nil, config: config, clockOffset: 0, history: [], models: [:], versions: [:],
                      lastTraining: [:], logMarks: [:], log: PredictionLog(capacity: config.logWindow), pending: nil)
         loop.isCancelled = isCancelled
         loop.replayCache = cache
-        let highest = Tier.all.filter { tiers.contains($0.number) }.max { $0.number < $1.number } ?? Tier.all[0]
+        highest = Tier.all.filter { range.tiers.contains($0.number) }.max { $0.number < $1.number } ?? Tier.all[0]
+    }
 
-        var steps = 0
-        var rolling: [(TimeInterval, Double)] = []
-        var retrains: [Int: [String: Int]] = [:]
-        var retrainTimes: [TimeInterval] = []
-        var notable: [TimeInterval] = []
-        var trainingSeconds = 0.0
-        let window = config.evaluationWindow
-        var index = range.start
-        var cancelled = false
-        stepping: while index <= range.last {
-            // Ctrl-C stops the replay between steps; what ran is still reported.
-            if isCancelled?() ?? false {
-                cancelled = true
-                break
-            }
-            time.now = series.bars[index].time
-            let fate = loop.load(series.prefix(through: index))
-            if case .resolved = fate, loop.log.entries.count >= window {
-                let recent = loop.log.recent(window)
-                rolling.append((time.now, Double(recent.lazy.filter(\.correct).count) / Double(recent.count)))
-            }
-            let fitSecondsBefore = cache?.fitSeconds ?? 0
-            var trained: [(tier: Int, cause: String, seconds: Double)] = []
-            switch policy {
-            case .triggers:
-                let report = loop.cycle(tiers: tiers)
-                // Ctrl-C during a long training (the LSTM) cancels that training; the replay stops there.
-                if report.status == .error, isCancelled?() ?? false {
-                    cancelled = true
-                    break stepping
-                }
-                if report.status == .error, let failure = report.tiers.first(where: { $0.error != nil }),
-                   !(failure.error ?? "").contains("rows of data") {
-                    throw ReplayError.rangeTooShort(failure.error ?? report.message)
-                }
-                for outcome in report.tiers {
-                    if let result = outcome.result {
-                        trained.append((outcome.decision.tier, outcome.decision.reason.code, fitSeconds(of: result)))
-                    }
-                }
-            case .never, .everyStep:
-                if policy == .everyStep || loop.models.isEmpty, let result = try? loop.train(highest) {
-                    trained.append((highest.number, policy == .never ? "first_training" : "every_step", fitSeconds(of: result)))
-                }
-            }
-            for item in trained {
-                retrains[item.tier, default: [:]][item.cause, default: 0] += 1
-            }
-            // Training time is the models' fit time, as measured when each fit ran (shared fits count for every
-            // run that used them: it is what the policy costs on its own).
-            trainingSeconds += cache.map { $0.fitSeconds - fitSecondsBefore } ?? trained.reduce(0) { $0 + $1.seconds }
-            if !trained.isEmpty { retrainTimes.append(time.now) }
-            if trained.contains(where: { $0.tier > 1 || $0.cause != "interval_elapsed" }) { notable.append(time.now) }
-            if !loop.models.isEmpty { _ = try loop.predict() }
-            steps += 1
-            index += range.step
+    /// Runs to the end (or a cancellation) and reports.
+    func runToEnd() throws -> (report: ReplayReport, loop: LoopEngine) {
+        while try step() {}
+        return try finish()
+    }
+
+    /// One step: score the previous prediction, retrain what the policy says, predict. False once finished.
+    func step() throws -> Bool {
+        guard !isFinished else { return false }
+        guard index <= range.last else {
+            isFinished = true
+            return false
         }
+        // Ctrl-C stops the replay between steps; what ran is still reported.
+        if isCancelled?() ?? false {
+            cancelled = true
+            isFinished = true
+            return false
+        }
+        let policy = run.policy, window = run.configuration.evaluationWindow
+        time.now = series.bars[index].time
+        if let cache { cache.memo.advance(run: cache.run, to: index) }
+        let fate = loop.load(series.prefix(through: index))
+        if case .resolved = fate, loop.log.entries.count >= window {
+            let recent = loop.log.recent(window)
+            rolling.append((time.now, Double(recent.lazy.filter(\.correct).count) / Double(recent.count)))
+        }
+        let fitSecondsBefore = cache?.fitSeconds ?? 0
+        var trained: [(tier: Int, cause: String, seconds: Double)] = []
+        switch policy {
+        case .triggers:
+            let report = loop.cycle(tiers: range.tiers)
+            // Ctrl-C during a long training (the LSTM) cancels that training; the replay stops there.
+            if report.status == .error, isCancelled?() ?? false {
+                cancelled = true
+                isFinished = true
+                return false
+            }
+            if report.status == .error, let failure = report.tiers.first(where: { $0.error != nil }),
+               !(failure.error ?? "").contains("rows of data") {
+                throw ReplayError.rangeTooShort(failure.error ?? report.message)
+            }
+            for outcome in report.tiers {
+                if let result = outcome.result {
+                    trained.append((outcome.decision.tier, outcome.decision.reason.code, Self.fitSeconds(of: result)))
+                }
+            }
+        case .never, .everyStep:
+            if policy == .everyStep || loop.models.isEmpty, let result = try? loop.train(highest) {
+                trained.append((highest.number, policy == .never ? "first_training" : "every_step", Self.fitSeconds(of: result)))
+            }
+        }
+        for item in trained {
+            retrains[item.tier, default: [:]][item.cause, default: 0] += 1
+        }
+        // Training time is the models' fit time, as measured when each fit ran (shared fits count for every run
+        // that used them: it is what the policy costs on its own).
+        trainingSeconds += cache.map { $0.fitSeconds - fitSecondsBefore } ?? trained.reduce(0) { $0 + $1.seconds }
+        if !trained.isEmpty { retrainTimes.append(time.now) }
+        if trained.contains(where: { $0.tier > 1 || $0.cause != "interval_elapsed" }) { notable.append(time.now) }
+        if !loop.models.isEmpty { _ = try loop.predict() }
+        steps += 1
+        index += range.step
+        return true
+    }
+
+    /// The report of the steps that ran.
+    func finish() throws -> (report: ReplayReport, loop: LoopEngine) {
+        if let cache { cache.memo.advance(run: cache.run, to: .max) }
+        loop.replayCache = nil
         guard !loop.history.isEmpty || (cancelled && steps == 0) else {
             throw ReplayError.rangeTooShort("no model could be trained in the replay range — start it later (fewer --days) or fetch more history")
         }
-        loop.replayCache = nil
-        let report = ReplayReport(policy: policy, steps: steps, scored: loop.log.totalLogged, correct: loop.log.totalCorrect,
+        let report = ReplayReport(policy: run.policy, steps: steps, scored: loop.log.totalLogged, correct: loop.log.totalCorrect,
                                   rollingAccuracy: rolling, retrains: retrains, retrainTimes: retrainTimes,
                                   notableRetrainTimes: notable,
                                   trainingSeconds: trainingSeconds, start: series.bars[range.start].time,
