@@ -63,8 +63,9 @@ public enum ReplayExecution: String, Sendable, CaseIterable {
     case plain
     /// One after the other, sharing the whole series' feature matrix and every fit between the runs.
     case shared
-    /// Shared, with each run on its own thread and the fits the runs are scheduled to need computed ahead on the
-    /// cores the XGBoost thread setting leaves free.
+    /// Shared, with each run on its own thread and the fits the runs are scheduled to need computed ahead, two or
+    /// more at once — when the XGBoost thread setting leaves room for that (`xgboost.threads` at most half the
+    /// cores, or no XGBoost); otherwise as `shared`.
     case concurrent
 }
 
@@ -278,9 +279,15 @@ final class ReplayCache {
 private final class ReplayResults: @unchecked Sendable {
     private let lock = NSLock()
     private var results: [Int: Result<(report: ReplayReport, loop: LoopEngine), any Error>] = [:]
+    private var failure: (any Error)?
+    /// The error of the run that failed first: the others may fail only because it stopped them.
+    var firstFailure: (any Error)? { lock.withLock { failure } }
 
     func set(_ index: Int, _ result: Result<(report: ReplayReport, loop: LoopEngine), any Error>) {
-        lock.withLock { results[index] = result }
+        lock.withLock {
+            results[index] = result
+            if failure == nil, case .failure(let error) = result { failure = error }
+        }
     }
 
     func get(_ index: Int) -> Result<(report: ReplayReport, loop: LoopEngine), any Error>? {
@@ -323,16 +330,17 @@ extension LoopEngine {
     }
 
     /// Several replays of the same range — the three policies, or one policy under several configurations
-    /// (`--compare`) — sharing the feature matrix and every fit, by default each on its own thread. Results come in
-    /// the order of `runs` and equal those of replaying each alone.
+    /// (`--compare`) — sharing the feature matrix and every fit (see `ReplayExecution`). Results come in the order of
+    /// `runs` and equal those of replaying each alone.
     ///
     /// ```swift
     /// let reports = try engine.replay(ReplayPolicy.allCases.map { ReplayRun(policy: $0, configuration: engine.config) },
     ///                                 from: start, stepBars: 1, tiers: [1, 2]).map(\.report)
     /// ```
     ///
-    /// With `.concurrent`, `isCancelled` is polled on the calling thread only (every 10 ms); a cancellation stops
-    /// every run, and each report covers the steps it ran. The first failing run's error (in run order) is thrown.
+    /// `isCancelled` is polled on the calling thread only (between steps, or every 10 ms while runs are on threads);
+    /// a cancellation stops every run, and each report covers the steps it ran. A failing run stops the others and
+    /// its error is thrown.
     public func replay(_ runs: [ReplayRun], from startIndex: Int, through endIndex: Int? = nil, stepBars: Int,
                        tiers: Set<Int>, execution: ReplayExecution = .concurrent) throws -> [(report: ReplayReport, loop: LoopEngine)] {
         guard let series else { throw LoopError.noData }
@@ -421,6 +429,7 @@ extension LoopEngine {
         }
         finished.set()
         prefetchers.wait()
+        if let failure = results.firstFailure { throw failure }
         var outcomes: [(report: ReplayReport, loop: LoopEngine)] = []
         for index in runs.indices {
             guard let result = results.get(index) else { continue }
