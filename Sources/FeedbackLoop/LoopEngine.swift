@@ -109,6 +109,9 @@ public final class LoopEngine {
     public var onEvent: ((LoopEvent) -> Void)?
     /// Polled during long trainings; returning true cancels them (the previous models stay).
     public var isCancelled: (() -> Bool)?
+    /// Set only on a replay's simulated loop: the whole series' features, sliced per step, and fits shared
+    /// between the replay's runs. Same data and fits as without it, computed once.
+    var replayCache: ReplayCache?
 
     public init(clock: LoopClock) {
         self.clock = clock
@@ -297,18 +300,22 @@ public final class LoopEngine {
         return TrainingJob(tier: tier, series: series, config: config,
                            incumbents: config.promotion == .better ? models.mapValues(\.model) : [:],
                            stateGeneration: stateGeneration, started: ContinuousClock.now, startedAt: time ?? clock.now,
-                           announce: announce)
+                           announce: announce, replayCache: replayCache)
     }
 
     /// Fits every model of the job's tier on its snapshot; pure, so it may run on any thread.
     public static func fit(_ job: TrainingJob, progress: @escaping (TrainingProgress) -> Void = { _ in },
                            isCancelled: @escaping () -> Bool = { false }) throws -> FittedTier {
-        let dataset = try Dataset.make(from: job.series, testFraction: job.config.testFraction)
+        // A replay's simulated loop slices one feature matrix and shares fits between its runs (same results).
+        let dataset = try job.replayCache?.dataset(for: job.series, testFraction: job.config.testFraction)
+            ?? Dataset.make(from: job.series, testFraction: job.config.testFraction)
         var fitted: [FittedTier.Model] = []
         for kind in job.tier.models {
             let modelStart = ContinuousClock.now
-            let outcome = try ModelTrainer.fit(kind, dataset: dataset, series: job.series, config: job.config,
-                                               progress: progress, isCancelled: isCancelled)
+            let outcome = try job.replayCache?.fit(kind, dataset: dataset, series: job.series, config: job.config,
+                                                   isCancelled: isCancelled)
+                ?? ModelTrainer.fit(kind, dataset: dataset, series: job.series, config: job.config,
+                                    progress: progress, isCancelled: isCancelled)
             var model = FittedTier.Model(outcome: outcome, seconds: seconds(since: modelStart))
             // With `promotion better`, each challenger meets the current model on the same most recent holdout.
             if let incumbent = job.incumbents[kind] {
@@ -433,7 +440,7 @@ public final class LoopEngine {
         guard let series else { throw LoopError.noData }
         let trained = ModelKind.allCases.compactMap { models[$0] }
         guard !trained.isEmpty else { throw LoopError.noTrainedModel }
-        let features = FeatureBuilder.features(for: series)
+        let features = replayCache?.latestFeatures(for: series) ?? FeatureBuilder.features(for: series)
         let row = features.rows - 1
         guard row >= 0, let lastBar = series.last else { throw LoopError.noData }
         var probabilities: [ModelProbability] = []
@@ -535,6 +542,8 @@ public struct TrainingJob: @unchecked Sendable {
     /// The loop's clock when it started: the training's time in the history and for the tiers' intervals.
     public let startedAt: TimeInterval
     let announce: Bool
+    /// Set only on a replay's simulated loop.
+    let replayCache: ReplayCache?
 }
 
 /// A tier's fitted models, not yet committed to the loop.

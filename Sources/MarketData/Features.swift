@@ -32,6 +32,18 @@ public struct FeatureMatrix: Sendable, Equatable {
     public func row(_ r: Int) -> ArraySlice<Double> {
         values[(r * names.count)..<((r + 1) * names.count)]
     }
+
+    /// Rows `0..<count`. Features are causal, so the first rows of a series' matrix are the matrix of the series
+    /// cut after those rows' bars.
+    public func prefix(rows count: Int) -> FeatureMatrix {
+        FeatureMatrix(names: names, barIndices: Array(barIndices[..<count]), times: Array(times[..<count]),
+                      values: Array(values[..<(count * names.count)]))
+    }
+
+    /// Row `r` alone, as a one-row matrix (bar index and time kept).
+    public func single(row r: Int) -> FeatureMatrix {
+        FeatureMatrix(names: names, barIndices: [barIndices[r]], times: [times[r]], values: Array(row(r)))
+    }
 }
 
 /// Builds the causal, scale-free feature matrix the models train on.
@@ -163,6 +175,15 @@ public struct Dataset: Sendable {
     /// fewer than `max(minimumRows, 2)` labelled rows exist, and `invalidArgument` when
     /// `testFraction` is not strictly between 0 and 1.
     public static func make(from series: PriceSeries, testFraction: Double = 0.2, minimumRows: Int = 30) throws -> Dataset {
+        try make(from: series, features: { FeatureBuilder.features(for: series) }, testFraction: testFraction,
+                 minimumRows: minimumRows)
+    }
+
+    /// `make(from:testFraction:minimumRows:)` with the feature matrix supplied by the caller: it must equal
+    /// `FeatureBuilder.features(for: series)` (e.g. the first rows of a longer series' matrix — features are causal).
+    /// Lets a replay build the matrix once for the whole series instead of once per step.
+    public static func make(from series: PriceSeries, features makeFeatures: () -> FeatureMatrix,
+                            testFraction: Double = 0.2, minimumRows: Int = 30) throws -> Dataset {
         guard testFraction > 0, testFraction < 1 else {
             throw MarketDataError.invalidArgument("test fraction must be between 0 and 1 (exclusive), got \(testFraction)")
         }
@@ -174,7 +195,8 @@ public struct Dataset: Sendable {
             throw MarketDataError.tooFewRows(have: series.count, need: neededBars)
         }
 
-        let features = FeatureBuilder.features(for: series)
+        let features = makeFeatures()
+        precondition(features.rows == series.count - FeatureBuilder.warmup, "features must be built from this series")
         let labelledCount = features.rows - 1
         var labels = [Double]()
         labels.reserveCapacity(labelledCount)

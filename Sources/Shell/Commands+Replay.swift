@@ -100,15 +100,12 @@ extension Commands {
             }
         }
         let policies: [ReplayPolicy] = args.option("baselines") == "off" ? [.triggers] : ReplayPolicy.allCases
-        var reports: [ReplayReport] = []
-        var replayed: LoopEngine?
-        for policy in policies {
-            shell.logger.log(.info, "replaying \(policy.rawValue) over \(endIndex - startIndex + 1) bars...")
-            let run = try engine.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, policy: policy)
-            if policy == .triggers { replayed = run.loop }
-            reports.append(run.report)
-            if run.report.cancelled { break }
-        }
+        shell.logger.log(.info, "replaying \(policies.map(\.rawValue).joined(separator: ", ")) over \(endIndex - startIndex + 1) bars...")
+        // The policies walk forward together, sharing one feature matrix and every fit they have in common.
+        let runs = try engine.replay(policies.map { ReplayRun(policy: $0, configuration: engine.config) },
+                                     from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers)
+        let reports = runs.map(\.report)
+        let replayed = runs.first?.loop
         let main = reports[0]
         let cancelled = reports.contains { $0.cancelled }
         // Only the loop's own policy is applied, and only a replay that ran to its end.
@@ -189,10 +186,11 @@ extension Commands {
         }
         var runs: [(value: String, report: ReplayReport, id: Int?)] = []
         var nextID = shell.session?.nextReplayID
-        for (value, configuration) in zip(values, configurations) {
-            shell.logger.log(.info, "replaying with \(key) = \(value)...")
-            let report = try shell.engine.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers,
-                                                 policy: .triggers, configuration: configuration).report
+        shell.logger.log(.info, "replaying with \(key) = \(values.joined(separator: ", "))...")
+        // One walk for every value: fits that the values have in common are made once.
+        let reports = try shell.engine.replay(configurations.map { ReplayRun(policy: .triggers, configuration: $0) },
+                                              from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers).map(\.report)
+        for ((value, configuration), report) in zip(zip(values, configurations), reports) {
             let id = report.steps > 0 ? nextID : nil
             if let id {
                 nextID = id + 1
@@ -211,7 +209,6 @@ extension Commands {
                     reportJSON: reportObject(fields).serialized(), reportText: text))
             }
             runs.append((value, report, id))
-            if report.cancelled { break }
         }
         let cancelled = runs.contains { $0.report.cancelled }
         let json: [(String, JSON)] = [

@@ -1,4 +1,4 @@
-// Release-build benchmarks with JSON output: `swift run -c release lgc-bench [--runs N] [--quick]`.
+// Release-build benchmarks with JSON output: `swift run -c release lgc-bench [--runs N] [--quick] [--only SECTION]`.
 import CTestPTY
 import FeedbackLoop
 import Foundation
@@ -42,8 +42,13 @@ let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) }
 let fixedNow: TimeInterval = 1_790_000_000
 var results: [Measurement] = []
 var memory = JSON.null
+/// `--only PREFIX` runs the sections (tier1, tier2, tier3, replay, sessions, shell) or replay entries whose name
+/// starts with it, e.g. `--only replay_30d`.
+let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }
+func wanted(_ section: String) -> Bool { only.map { section.hasPrefix($0) || $0.hasPrefix(section) } ?? true }
+func wantedEntry(_ name: String) -> Bool { only.map { name.hasPrefix($0) } ?? true }
 
-for (days, target) in [(30, 5.0), (365, 50.0)] {
+for (days, target) in [(30, 5.0), (365, 50.0)] where wanted("tier1") {
     let series = try DemoMarket.generate(days: days, endingAt: fixedNow)
     results.append(Measurement(
         name: "features_\(series.count)", samples: time(runs) { _ = FeatureBuilder.features(for: series) },
@@ -59,7 +64,7 @@ for (days, target) in [(30, 5.0), (365, 50.0)] {
 }
 
 // Tier 2, and XGBoost's fit alone on the same training matrix Python's xgboost is timed on (python_reference.py).
-for (days, target) in [(30, 200.0), (365, 1500.0)] {
+for (days, target) in [(30, 200.0), (365, 1500.0)] where wanted("tier2") {
     let series = try DemoMarket.generate(days: days, endingAt: fixedNow)
     let samples = try time(max(5, runs / 4)) {
         let engine = LoopEngine(clock: LoopClock { fixedNow })
@@ -79,7 +84,7 @@ for (days, target) in [(30, 200.0), (365, 1500.0)] {
 }
 
 // Tier 3 with the seed app's default network (LSTM 50/50, dense 25, sequences of 60, 50 epochs) on 720 bars.
-if !arguments.contains("--quick") {
+if !arguments.contains("--quick") && wanted("tier3") {
     let series = try DemoMarket.generate(days: 30, endingAt: fixedNow)
     var lstmSeconds: [Double] = []
     var ratio = Double.nan
@@ -97,8 +102,61 @@ if !arguments.contains("--quick") {
                                             lstmSeconds.sorted()[lstmSeconds.count / 2], ratio)))
 }
 
+// Replays: the loop walked forward hour by hour over demo history, tiers 1 and 2 at their default intervals (1 h, 6 h),
+// XGBoost at its default thread count unless the name says otherwise. Long entries run once.
+func replayMeasurement(_ name: String, days: Int, replayDays: Int, policies: [ReplayPolicy], tiers: Set<Int> = [1, 2],
+                       stepBars: Int = 1, execution: ReplayExecution = .concurrent, settings: [(String, String)] = [],
+                       runs count: Int, target: Double?, note: String) throws -> (Measurement, [ReplayReport])? {
+    guard wantedEntry(name) else { return nil }
+    let series = try DemoMarket.generate(days: days, endingAt: fixedNow)
+    let engine = LoopEngine(clock: LoopClock { fixedNow })
+    engine.load(series)
+    for (key, value) in settings { try engine.setConfig(key, value) }
+    let start = series.count - replayDays * 24
+    var reports: [ReplayReport] = []
+    let samples = try time(count, warmup: 0) {
+        reports = try engine.replay(policies.map { ReplayRun(policy: $0, configuration: engine.config) }, from: start,
+                                    stepBars: stepBars, tiers: tiers, execution: execution).map(\.report)
+    }
+    let fits = reports.map { report in
+        "\(report.policy.rawValue): \(report.retrains.sorted { $0.key < $1.key }.map { "tier\($0.key) \($0.value.values.reduce(0, +))" }.joined(separator: ", "))"
+    }
+    let fitTime = reports.map { String(format: "%@ %.1f s", $0.policy.rawValue, $0.trainingSeconds) }
+    return (Measurement(name: name, samples: samples, targetMilliseconds: target,
+                        note: note + "; retrains — " + fits.joined(separator: "; ")
+                            + "; fit time as measured per fit — " + fitTime.joined(separator: ", ")), reports)
+}
+
+if !arguments.contains("--quick") && wanted("replay") {
+    func add(_ entry: (Measurement, [ReplayReport])?) { if let entry { results.append(entry.0) } }
+    let loop30 = "60 demo days loaded, the last 30 replayed (720 hourly steps)"
+    add(try replayMeasurement("replay_30d_tiers12_loop", days: 60, replayDays: 30, policies: [.triggers],
+                              runs: 3, target: 5000, note: "\(loop30), the loop's policy only (--baselines off)"))
+    add(try replayMeasurement("replay_30d_tiers12_loop_threads1", days: 60, replayDays: 30, policies: [.triggers],
+                              settings: [("xgboost.threads", "1")], runs: 3, target: 5000,
+                              note: "\(loop30), loop only, `set xgboost.threads 1`: two fits at once on 2 cores"))
+    add(try replayMeasurement("replay_30d_tiers12_loop_plain", days: 60, replayDays: 30, policies: [.triggers],
+                              execution: .plain, runs: 1, target: nil,
+                              note: "\(loop30), loop only, the reference path (features rebuilt each step, no sharing, one thread)"))
+    add(try replayMeasurement("replay_30d_tiers12_baselines", days: 60, replayDays: 30, policies: ReplayPolicy.allCases,
+                              runs: 1, target: 5000,
+                              note: "\(loop30), the loop and both baselines (never retrain; retrain tier 2 at every step) sharing fits"))
+    add(try replayMeasurement("replay_365d_tiers12_loop", days: 366, replayDays: 365, policies: [.triggers],
+                              runs: 1, target: 60_000,
+                              note: "366 demo days loaded, the last 365 replayed (8,760 steps), the loop's policy only"))
+    // Tier 3: the default LSTM (50/50 units, sequences of 60, 50 epochs) retrains every 24 h.
+    if let (tier3, reports) = try replayMeasurement("replay_tier3_per_retrain", days: 30, replayDays: 2, policies: [.triggers],
+                                                 tiers: [1, 2, 3], stepBars: 6, runs: 1, target: nil,
+                                                 note: "30 demo days loaded, the last 2 replayed in 6 h steps with tiers 1,2,3, loop only") {
+        let retrains = Double(reports[0].retrains[3]?.values.reduce(0, +) ?? 0)
+        results.append(Measurement(name: tier3.name, samples: tier3.samples.map { $0 / max(1, retrains) }, targetMilliseconds: nil,
+                                   note: tier3.note + String(format: "; whole replay %.1f s / %.0f tier-3 retrains",
+                                                             tier3.samples[0], retrains)))
+    }
+}
+
 // Sessions: a year of bars, all three models, 10,000 scored predictions written through one by one, then save and load.
-do {
+if wanted("sessions") {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-sessions-\(getpid())").path
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let shell = ShellContext(engine: LoopEngine(clock: LoopClock { fixedNow }), format: .text,
@@ -129,7 +187,7 @@ do {
 
 // Shell start-up: the real executable beside this one, running a scripted `help`.
 let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
-if FileManager.default.isExecutableFile(atPath: shellPath) {
+if wanted("shell") && FileManager.default.isExecutableFile(atPath: shellPath) {
     // posix_spawn + waitpid: Foundation's Process.waitUntilExit polls and would add tens of milliseconds.
     let samples = try time(max(10, runs / 2)) {
         var actions = posix_spawn_file_actions_t()
