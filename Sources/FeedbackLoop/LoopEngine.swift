@@ -112,6 +112,11 @@ public final class LoopEngine {
     /// Set only on a replay's simulated loop: the whole series' features, sliced per step, and fits shared
     /// between the replay's runs. Same data and fits as without it, computed once.
     var replayCache: ReplayCache?
+    /// How this loop's replays compute when the caller does not say; every mode gives the same reports. `.shared`
+    /// polls `isCancelled` once per step, which makes a cancellation land on a known step.
+    public var replayExecution = ReplayExecution.concurrent
+    /// Hears a replay's progress (steps the slowest run has taken, steps in all), on the replaying thread.
+    public var replayProgress: ((_ step: Int, _ steps: Int) -> Void)?
 
     public init(clock: LoopClock) {
         self.clock = clock

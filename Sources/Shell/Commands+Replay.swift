@@ -102,7 +102,9 @@ extension Commands {
         let policies: [ReplayPolicy] = args.option("baselines") == "off" ? [.triggers] : ReplayPolicy.allCases
         shell.logger.log(.info, "replaying \(policies.map(\.rawValue).joined(separator: ", ")) over \(endIndex - startIndex + 1) bars...")
         // The policies walk forward together, sharing one feature matrix and every fit they have in common.
-        let runs = try engine.replay(policies.map { ReplayRun(policy: $0, configuration: engine.config) },
+        showProgress(shell, runs: policies.count)
+        defer { hideProgress(shell) }
+        let runs = try engine.replay(policies.map { ReplayRun(policy: $0, configuration: engine.config.forReplay) },
                                      from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers)
         let reports = runs.map(\.report)
         let replayed = runs.first?.loop
@@ -170,6 +172,21 @@ extension Commands {
         ]
     }
 
+    /// A live progress bar on stderr while a replay runs on a terminal.
+    static func showProgress(_ shell: ShellContext, runs: Int) {
+        let started = ContinuousClock.now
+        let live = isatty(STDERR_FILENO) == 1 && shell.terminal.isInteractive && shell.format == .text && !shell.logger.quiet
+        shell.engine.replayProgress = { step, steps in
+            shell.progress.updateReplay(step: step, steps: steps, runs: runs, started: started, live: live,
+                                        width: shell.terminal.width, unicode: shell.terminal.unicode)
+        }
+    }
+
+    static func hideProgress(_ shell: ShellContext) {
+        shell.engine.replayProgress = nil
+        shell.progress.finish()
+    }
+
     /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.
     /// Each value's run is stored as its own replay report.
     static func compareReplays(_ shell: ShellContext, text: String, startIndex: Int, endIndex: Int, stepBars: Int,
@@ -188,7 +205,11 @@ extension Commands {
         var nextID = shell.session?.nextReplayID
         shell.logger.log(.info, "replaying with \(key) = \(values.joined(separator: ", "))...")
         // One walk for every value: fits that the values have in common are made once.
-        let reports = try shell.engine.replay(configurations.map { ReplayRun(policy: .triggers, configuration: $0) },
+        showProgress(shell, runs: configurations.count)
+        defer { hideProgress(shell) }
+        let reports = try shell.engine.replay(configurations.map {
+            ReplayRun(policy: .triggers, configuration: key == "xgboost.threads" ? $0 : $0.forReplay)
+        },
                                               from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers).map(\.report)
         for ((value, configuration), report) in zip(zip(values, configurations), reports) {
             let id = report.steps > 0 ? nextID : nil

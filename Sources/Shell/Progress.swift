@@ -26,6 +26,20 @@ final class ProgressDisplay {
         }
     }
 
+    /// A replay's steps: a live bar on a terminal; nothing otherwise (its report says what ran).
+    func updateReplay(step: Int, steps: Int, runs: Int, started: ContinuousClock.Instant, live: Bool, width: Int, unicode: Bool) {
+        guard live, step > lastPlainStep || step == steps else { return }
+        lastPlainStep = step
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        var text = "replay step \(step)/\(steps)" + (runs > 1 ? " (\(runs) runs)" : "") + String(format: "  %.1fs", seconds)
+        if step > 0, step < steps { text += String(format: "  ETA %.0fs", seconds / Double(step) * Double(steps - step)) }
+        self.width = width
+        self.unicode = unicode
+        StandardStreams.writeError("\r\u{1B}[2K" + bar(fraction: Double(step) / Double(max(1, steps)), text: text))
+        drawing = true
+    }
+
     /// Ends a live bar's line (after the last step, or when training stops early).
     func finish() {
         if drawing { StandardStreams.writeError("\n") }
@@ -44,9 +58,12 @@ final class ProgressDisplay {
     }
 
     func line(_ progress: TrainingProgress) -> String {
-        let text = summary(progress)
+        bar(fraction: Double(progress.step) / Double(max(1, progress.steps)), text: summary(progress))
+    }
+
+    private func bar(fraction: Double, text: String) -> String {
         let barWidth = max(10, min(30, width - text.count - 6))
-        let filled = Int((Double(progress.step) / Double(max(1, progress.steps)) * Double(barWidth)).rounded(.down))
+        let filled = Int((fraction * Double(barWidth)).rounded(.down))
         let bar = unicode
             ? String(repeating: "█", count: filled) + String(repeating: "░", count: barWidth - filled)
             : String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled)

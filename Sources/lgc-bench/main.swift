@@ -103,9 +103,11 @@ if !arguments.contains("--quick") && wanted("tier3") {
 }
 
 // Replays: the loop walked forward hour by hour over demo history, tiers 1 and 2 at their default intervals (1 h, 6 h),
-// XGBoost at its default thread count unless the name says otherwise. Long entries run once.
+// with the settings `replay` uses (XGBoost on one thread per fit, two fits at once) unless the name says otherwise.
+// Long entries run once.
 func replayMeasurement(_ name: String, days: Int, replayDays: Int, policies: [ReplayPolicy], tiers: Set<Int> = [1, 2],
-                       stepBars: Int = 1, execution: ReplayExecution = .concurrent, settings: [(String, String)] = [],
+                       stepBars: Int = 1, execution: ReplayExecution = .concurrent, threadsAsConfigured: Bool = false,
+                       settings: [(String, String)] = [],
                        runs count: Int, target: Double?, note: String) throws -> (Measurement, [ReplayReport])? {
     guard wantedEntry(name) else { return nil }
     let series = try DemoMarket.generate(days: days, endingAt: fixedNow)
@@ -115,7 +117,8 @@ func replayMeasurement(_ name: String, days: Int, replayDays: Int, policies: [Re
     let start = series.count - replayDays * 24
     var reports: [ReplayReport] = []
     let samples = try time(count, warmup: 0) {
-        reports = try engine.replay(policies.map { ReplayRun(policy: $0, configuration: engine.config) }, from: start,
+        let configuration = threadsAsConfigured ? engine.config : engine.config.forReplay
+        reports = try engine.replay(policies.map { ReplayRun(policy: $0, configuration: configuration) }, from: start,
                                     stepBars: stepBars, tiers: tiers, execution: execution).map(\.report)
     }
     let fits = reports.map { report in
@@ -132,11 +135,11 @@ if !arguments.contains("--quick") && wanted("replay") {
     let loop30 = "60 demo days loaded, the last 30 replayed (720 hourly steps)"
     add(try replayMeasurement("replay_30d_tiers12_loop", days: 60, replayDays: 30, policies: [.triggers],
                               runs: 3, target: 5000, note: "\(loop30), the loop's policy only (--baselines off)"))
-    add(try replayMeasurement("replay_30d_tiers12_loop_threads1", days: 60, replayDays: 30, policies: [.triggers],
-                              settings: [("xgboost.threads", "1")], runs: 3, target: 5000,
-                              note: "\(loop30), loop only, `set xgboost.threads 1`: two fits at once on 2 cores"))
+    add(try replayMeasurement("replay_30d_tiers12_loop_threads_all", days: 60, replayDays: 30, policies: [.triggers],
+                              threadsAsConfigured: true, runs: 3, target: nil,
+                              note: "\(loop30), loop only, XGBoost on every core per fit (the live loop's default), one fit at a time"))
     add(try replayMeasurement("replay_30d_tiers12_loop_plain", days: 60, replayDays: 30, policies: [.triggers],
-                              execution: .plain, runs: 1, target: nil,
+                              execution: .plain, threadsAsConfigured: true, runs: 1, target: nil,
                               note: "\(loop30), loop only, the reference path (features rebuilt each step, no sharing, one thread)"))
     add(try replayMeasurement("replay_30d_tiers12_baselines", days: 60, replayDays: 30, policies: ReplayPolicy.allCases,
                               runs: 1, target: 5000,
