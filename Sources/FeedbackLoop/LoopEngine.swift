@@ -206,10 +206,15 @@ public final class LoopEngine {
 
     /// Moves the loop's clock forward.
     public func advance(by seconds: TimeInterval) throws {
+        try Self.checkAdvance(seconds)
+        clock.offset += seconds
+    }
+
+    /// Throws unless `seconds` is a duration the clock may move forward by (the clock never goes back).
+    public static func checkAdvance(_ seconds: TimeInterval) throws {
         guard seconds.isFinite, seconds > 0 else {
             throw LoopError.nonMonotonicClock("advance needs a positive duration such as 90m, 6h or 2d — the loop's clock never goes back")
         }
-        clock.offset += seconds
     }
 
     // MARK: Triggers

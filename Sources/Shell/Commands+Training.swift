@@ -129,9 +129,7 @@ extension Commands {
             guard let seconds = DurationText.parse(args.positionals[0]) else {
                 throw ShellError.usage(command: advance, message: "invalid duration '\(args.positionals[0])' (examples: 90m, 6h, 2d)")
             }
-            guard seconds.isFinite, seconds > 0 else {
-                throw LoopError.nonMonotonicClock("advance needs a positive duration such as 90m, 6h or 2d — the loop's clock never goes back")
-            }
+            try LoopEngine.checkAdvance(seconds)
             // With auto mode on, the checks this passes over run now, in order: virtual time is deterministic.
             let checks = try shell.auto.advanceClock(by: seconds)
             var output = clockOutput(shell)

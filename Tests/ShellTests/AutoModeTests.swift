@@ -5,14 +5,8 @@ import Testing
 
 /// Auto mode in virtual time: `advance` runs the checks it passes over, in order, so these are deterministic.
 @Suite struct AutoModeInVirtualTime {
-    /// A shell on a fixed clock, printing nothing; the caller shuts its scheduler down.
-    func shell() -> ShellContext {
-        let context = ShellContext(engine: LoopEngine(clock: LoopClock { 1_790_000_000 }), format: .text,
-                                   terminal: TerminalInfo.detect(environment: [:], stdoutIsTTY: false),
-                                   logger: Logger(color: false, quiet: true), environment: [:])
-        context.printsOutput = false
-        return context
-    }
+    /// The caller shuts the shell's scheduler down.
+    func shell() -> ShellContext { quietShell() }
 
     func run(_ shell: ShellContext, _ lines: String) {
         for line in lines.split(separator: ";") {

@@ -5,13 +5,7 @@ import Testing
 
 /// Tab completion's candidates, straight from the command table (the pty tests press the real Tab key).
 @Suite struct CompletionCandidates {
-    func shell() throws -> ShellContext {
-        let context = ShellContext(engine: LoopEngine(clock: LoopClock { 1_790_000_000 }), format: .text,
-                                   terminal: TerminalInfo.detect(environment: [:], stdoutIsTTY: false),
-                                   logger: Logger(color: false, quiet: true), environment: [:])
-        context.printsOutput = false
-        return context
-    }
+    func shell() throws -> ShellContext { quietShell() }
 
     @Test(arguments: [
         ("tr", ["train", "trend"]), ("train t", ["tier1", "tier2", "tier3"]), ("set performance_t", ["performance_threshold"]),

@@ -8,10 +8,7 @@ import Testing
 @Suite struct StoredReplays {
     /// A shell writing through to its own session file, with a trained tier 1, one scored and one pending prediction.
     func shell() throws -> ShellContext {
-        let context = ShellContext(engine: LoopEngine(clock: LoopClock { 1_790_000_000 }), format: .text,
-                                   terminal: TerminalInfo.detect(environment: [:], stdoutIsTTY: false),
-                                   logger: Logger(color: false, quiet: true), environment: [:])
-        context.printsOutput = false
+        let context = quietShell()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-replays-\(UUID())").path
         try context.openSession(directory: directory, persistent: false)
         for line in ["set xgboost.threads 1", "fetch demo 10", "train tier1", "predict", "log BUY", "predict"] {
@@ -118,10 +115,7 @@ import Testing
         // A fresh shell loading the saved session predicts exactly as this one.
         #expect(context.execute("save applied-\(UUID().uuidString.prefix(8))") == .ok)
         let path = try #require(context.session).database.path
-        let fresh = ShellContext(engine: LoopEngine(clock: LoopClock { 1_790_000_000 }), format: .text,
-                                 terminal: TerminalInfo.detect(environment: [:], stdoutIsTTY: false),
-                                 logger: Logger(color: false, quiet: true), environment: [:])
-        fresh.printsOutput = false
+        let fresh = quietShell()
         try fresh.openSession(directory: FileManager.default.temporaryDirectory.appendingPathComponent("lgc-replays-\(UUID())").path,
                               persistent: false)
         defer { fresh.closeSession() }
