@@ -2,6 +2,19 @@ import FeedbackLoop
 import Foundation
 import MarketData
 
+/// Why auto mode refused a request.
+enum AutoModeError: Error, Equatable, CustomStringConvertible {
+    case tooManyChecks(every: TimeInterval, advance: TimeInterval, limit: Int)
+
+    var description: String {
+        switch self {
+        case .tooManyChecks(let every, let advance, let limit):
+            return "advancing \(DurationText.format(advance)) would run more than \(limit) auto checks (one every "
+                + "\(DurationText.format(every))) — advance less at a time, use a longer 'auto on --every', or 'auto off' first"
+        }
+    }
+}
+
 /// Something auto mode did, shown above the prompt (text) or as one JSON object (tools).
 struct Notice: @unchecked Sendable {
     // @unchecked: JSON is an immutable value tree of strings and numbers.
@@ -115,9 +128,28 @@ final class AutoScheduler: @unchecked Sendable {
         return notice
     }
 
+    /// The most checks one `advance` simulates: each is a real check (refresh, score, maybe train, predict, write),
+    /// so `auto on --every 1s; advance 1d` (86,400 checks) is refused up front instead of running for half an hour.
+    static let maxChecksPerAdvance = 10_000
+
+    /// How many checks `advance` by `seconds` would run now (0 with auto mode off).
+    func checksDuring(advance seconds: TimeInterval) -> Int {
+        guard settings.enabled, let next = nextCheck else { return 0 }
+        let lead = next - shell.engine.clock.now
+        guard lead <= seconds else { return 0 }
+        let every = shell.engine.config.checkInterval
+        // Computed in Double and clamped: a long advance with a short interval must not overflow an Int.
+        return Int(min(((seconds - lead) / every).rounded(.down) + 1, Double(Self.maxChecksPerAdvance + 1)))
+    }
+
     /// Moves the clock forward by `seconds`, running each check it passes in order (virtual time); their notices.
-    func advanceClock(by seconds: TimeInterval) throws -> [Notice] {
+    /// `progress(done, total)` is called after each check.
+    func advanceClock(by seconds: TimeInterval, progress: (Int, Int) -> Void = { _, _ in }) throws -> [Notice] {
         let engine = shell.engine
+        let total = checksDuring(advance: seconds)
+        if total > Self.maxChecksPerAdvance {
+            throw AutoModeError.tooManyChecks(every: engine.config.checkInterval, advance: seconds, limit: Self.maxChecksPerAdvance)
+        }
         // Offsets, not clock readings: system time moves while checks run, and the offset must land exactly.
         let targetOffset = engine.clock.offset + seconds
         var notices: [Notice] = []
@@ -125,6 +157,7 @@ final class AutoScheduler: @unchecked Sendable {
             let step = next - engine.clock.now
             if step > 0 { try engine.advance(by: step) }
             notices.append(check(background: false))
+            progress(notices.count, max(total, notices.count))
             // Ctrl-C stops between checks; the clock stays at the last check that ran.
             if Interrupts.requested != 0 { return notices }
         }
@@ -188,6 +221,9 @@ final class AutoScheduler: @unchecked Sendable {
         planNext(after: checkTime)
         checksRun += 1
         var record = CheckRecord(time: checkTime)
+        // A `load` while the fetch below runs unlocked replaces the loop's state: this check then belongs to a
+        // session that is gone and must not write into the new one.
+        let generation = engine.stateGeneration
         if engine.trainingInProgress {
             checksSkipped += 1
             let tier = self.background.map { "tier\($0.tier) is" } ?? "a training is"
@@ -225,6 +261,10 @@ final class AutoScheduler: @unchecked Sendable {
 
         lock.lock()
         defer { lock.unlock() }
+        guard engine.stateGeneration == generation else {
+            return Notice(text: "[auto \(ISOTime.short(checkTime))] skipped: another session was loaded during the check",
+                          fields: record.fields + [("skipped", .string("session_replaced"))], warning: true)
+        }
         // A command may have replaced the data source while the fetch ran: its data wins.
         // Unchanged data is not loaded again: nothing to score, and the session need not rewrite its bars.
         if let series = fetched, settings.refetch == refetch, series != engine.series {
@@ -319,13 +359,24 @@ final class AutoScheduler: @unchecked Sendable {
                                                           .object([("model", .string(record.model.rawValue)), ("version", .int(record.version)),
                                                                    ("accuracy", .number(record.accuracy))])
                                                       }))])))
+        } catch LoopError.trainingSuperseded {
+            // Another session was loaded while this fit ran: the check belongs to the old session, so nothing of it
+            // (no prediction, no command row) may reach the new one. Only the user is told.
+            let notice = Notice(text: "[auto \(ISOTime.short(record.time))] " + LoopError.trainingSuperseded(tier: tier).description,
+                                fields: [("event", .string("auto_check")), ("time", .time(record.time)),
+                                         ("training", .object([("tier", .int(tier)), ("state", .string("superseded"))]))],
+                                warning: true)
+            if background { shell.notices.post(notice) }
+            return notice
         } catch {
             if case .failure = result { shell.engine.abandonTraining(job, error: error) }
             let message = ShellContext.message(for: error)
             if background, isStopping {
                 record.parts.append("tier\(tier)'s background training stopped because the shell is quitting; the previous models stay")
+            } else if case LoopError.cancelled = error {
+                record.parts.append("tier\(tier) training failed: \(message)")
             } else {
-                record.parts.append("tier\(tier) training failed: \(message)\(message.contains("previous models") ? "" : " — the previous models stay")")
+                record.parts.append("tier\(tier) training failed: \(message) — the previous models stay")
             }
             record.fields.append(("training", .object([("tier", .int(tier)), ("state", .string("failed")),
                                                       ("error", .string(ShellContext.message(for: error)))])))

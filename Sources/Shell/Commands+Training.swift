@@ -131,7 +131,19 @@ extension Commands {
             }
             try LoopEngine.checkAdvance(seconds)
             // With auto mode on, the checks this passes over run now, in order: virtual time is deterministic.
-            let checks = try shell.auto.advanceClock(by: seconds)
+            // Many checks get a live bar on a terminal (Ctrl-C stops between checks); a handful need none.
+            let planned = shell.auto.checksDuring(advance: seconds)
+            if planned >= 20, planned <= AutoScheduler.maxChecksPerAdvance {
+                shell.logger.log(.info, "advance runs \(planned) auto checks (Ctrl-C stops after the current one)")
+            }
+            let started = ContinuousClock.now
+            let live = isatty(STDERR_FILENO) == 1 && shell.terminal.isInteractive && shell.format == .text && !shell.logger.quiet
+            let checks = try shell.auto.advanceClock(by: seconds) { done, total in
+                guard total >= 20 else { return }
+                shell.progress.updateReplay(step: done, steps: total, runs: 1, started: started, live: live,
+                                            width: shell.terminal.width, unicode: shell.terminal.unicode, label: "auto check")
+            }
+            shell.progress.finish()
             var output = clockOutput(shell)
             output.text = "advanced \(DurationText.format(seconds)); " + output.text
             if !checks.isEmpty {

@@ -26,13 +26,15 @@ final class ProgressDisplay {
         }
     }
 
-    /// A replay's steps: a live bar on a terminal; nothing otherwise (its report says what ran).
-    func updateReplay(step: Int, steps: Int, runs: Int, started: ContinuousClock.Instant, live: Bool, width: Int, unicode: Bool) {
+    /// A replay's steps (or `advance`'s auto checks): a live bar on a terminal; nothing otherwise (the report says
+    /// what ran).
+    func updateReplay(step: Int, steps: Int, runs: Int, started: ContinuousClock.Instant, live: Bool, width: Int, unicode: Bool,
+                      label: String = "replay step") {
         guard live, step > lastPlainStep || step == steps else { return }
         lastPlainStep = step
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        var text = "replay step \(step)/\(steps)" + (runs > 1 ? " (\(runs) runs)" : "") + String(format: "  %.1fs", seconds)
+        var text = "\(label) \(step)/\(steps)" + (runs > 1 ? " (\(runs) runs)" : "") + String(format: "  %.1fs", seconds)
         if step > 0, step < steps { text += String(format: "  ETA %.0fs", seconds / Double(step) * Double(steps - step)) }
         self.width = width
         self.unicode = unicode

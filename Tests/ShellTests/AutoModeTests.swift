@@ -165,3 +165,86 @@ import Testing
         #expect(session.quit() == 0)
     }
 }
+
+/// The edges of auto mode a careless or hostile user reaches: huge simulated spans, a `load` mid-training.
+@Suite struct AutoModeEdges {
+    func run(_ shell: ShellContext, _ lines: String) {
+        for line in lines.split(separator: ";") {
+            let result = shell.execute(String(line))
+            #expect(result == .ok, "\(line): \(result)")
+        }
+    }
+
+    @Test func advanceCountsTheChecksItWouldRun() {
+        let shell = quietShell()
+        defer { shell.auto.shutdown() }
+        run(shell, "fetch demo 5; auto on --every 1h --tiers 1")
+        #expect(shell.auto.checksDuring(advance: 30 * 60) == 0)
+        #expect(shell.auto.checksDuring(advance: 3600) == 1)
+        #expect(shell.auto.checksDuring(advance: 86_400) == 24)
+        #expect(shell.auto.checksDuring(advance: 1e15) == AutoScheduler.maxChecksPerAdvance + 1, "clamped, not overflowed")
+        run(shell, "auto off")
+        #expect(shell.auto.checksDuring(advance: 86_400) == 0)
+    }
+
+    @Test func anAdvanceThatWouldRunTooManyChecksIsRefusedAndMovesNothing() {
+        let shell = quietShell()
+        defer { shell.auto.shutdown() }
+        run(shell, "fetch demo 5; auto on --every 1s --tiers 1")
+        let before = shell.engine.clock.offset
+        let result = shell.execute("advance 1d")
+        #expect(result == .failed("advancing 1d would run more than 10000 auto checks (one every 1s) — advance less at a time, use a longer 'auto on --every', or 'auto off' first"))
+        #expect(shell.engine.clock.offset == before)
+        #expect(shell.auto.checksRun == 0)
+        #expect(shell.engine.history.isEmpty)
+    }
+
+    /// A clock the test moves by hand, read by the background scheduler's thread.
+    final class ManualTime: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: TimeInterval = 1_790_000_000
+        var now: TimeInterval { lock.withLock { value } }
+        func move(by seconds: TimeInterval) { lock.withLock { value += seconds } }
+    }
+
+    @Test func aBackgroundTrainingThatOutlivesItsSessionWritesNothingIntoTheLoadedOne() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        // The session that will be loaded mid-training: trained, so a stray check could predict with its models.
+        let saved = try ShellProcess.run(["-q", "-c", "fetch demo 10 --seed 3; train tier1; save other"],
+                                         environment: ["LGC_SESSIONS": directory.path])
+        #expect(saved.status == 0, "\(saved.stderr)")
+
+        let time = ManualTime()
+        let shell = ShellContext(engine: LoopEngine(clock: LoopClock { time.now }), format: .text,
+                                 terminal: TerminalInfo.detect(environment: [:], stdoutIsTTY: false),
+                                 logger: Logger(color: false, quiet: true), environment: [:])
+        shell.printsOutput = false
+        try shell.openSession(directory: directory.path, persistent: false)
+        defer {
+            shell.auto.shutdown()
+            shell.closeSession()
+        }
+        run(shell, "set xgboost.threads 1; set lstm.epochs 3; fetch demo 20; auto on --every 1s --tiers 3")
+        time.move(by: 5)
+        func waitUntil(_ condition: () -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                if shell.engineLock.withLock(condition) { return true }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return false
+        }
+        #expect(waitUntil { shell.auto.background != nil }, "the background check never started a training")
+        run(shell, "load other")
+        #expect(waitUntil { shell.auto.background == nil && !shell.engine.trainingInProgress }, "the training never ended")
+        // The loaded session is exactly as saved: no prediction, no training, no auto check row from the old one.
+        #expect(shell.engine.pending == nil)
+        #expect(shell.engine.history.count == 1)
+        let state = try #require(try shell.session?.database.read())
+        #expect(state.pending == nil)
+        #expect(state.predictions.isEmpty)
+        let notices = shell.notices.drain()
+        #expect(notices.contains { $0.text.contains("tier3's background training finished after another session was loaded") },
+                "\(notices.map(\.text))")
+    }
+}

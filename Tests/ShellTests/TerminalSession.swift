@@ -79,11 +79,12 @@ final class TerminalSession {
     }
 
     /// Leaves the shell as a person would: `quit`, confirmed once more when it warns that the session is unsaved.
-    func quit() -> Int32? {
+    /// `timeout`: generous, because a loaded machine (parallel builds) can take seconds to stop a background fit.
+    func quit(timeout: TimeInterval = 30) -> Int32? {
         let mark = self.mark
         type("quit\r")
         if waitFor("This session is not saved", since: mark, timeout: 2) { type("quit\r") }
-        return exitStatus()
+        return exitStatus(timeout: timeout)
     }
 
     /// The child's kernel state, for failure messages.
