@@ -54,7 +54,8 @@ final class LineEditor {
         lgc_el_bind(el, "^C", "lgc-interrupt")
         // Let ~/.editrc customise keys as in other libedit programs.
         el_source(el, nil)
-        if case .notRegular(let kind) = historyFile.state {
+        // LGC_HISTORY=/dev/null is the usual way to keep no history: no warning for that one.
+        if case .notRegular(let kind) = historyFile.state, historyPath != "/dev/null" {
             shell.logger.log(.warning, "history file '\(SafeText.escaped(historyPath))' is \(kind.words), not a regular file: history is not kept")
         }
         historyFile.load(into: hist)
