@@ -17,7 +17,9 @@ let package = Package(
         .systemLibrary(name: "CXGBoost", pkgConfig: "xgboost", providers: [.apt(["libxgboost-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        .target(name: "MarketData"),
+        // HTTP through the system's libcurl, opened at run time (see Sources/CCurl/include/lgc_http.h).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "MarketData", dependencies: ["CCurl"]),
         .target(name: "Learning", dependencies: ["MarketData", "CXGBoost", "CBLAS"]),
         .target(name: "Charts"),
         .target(name: "FeedbackLoop", dependencies: ["MarketData", "Learning"]),

@@ -40,7 +40,9 @@ static inline History *lgc_history_init(int size) {
 }
 static inline int lgc_history_enter(History *h, const char *line) { HistEvent ev; return history(h, &ev, H_ENTER, line); }
 static inline int lgc_history_load(History *h, const char *path) { HistEvent ev; return history(h, &ev, H_LOAD, path); }
-static inline int lgc_history_save(History *h, const char *path) { HistEvent ev; return history(h, &ev, H_SAVE, path); }
+// Saving goes through a FILE* only: H_SAVE and H_SAVE_FP both chmod the file they write to 0600, so the shell
+// has libedit write into a temporary file and copies the bytes to the user's file itself (see HistoryFile).
+static inline int lgc_history_save_fp(History *h, FILE *fp) { HistEvent ev; return history(h, &ev, H_SAVE_FP, fp); }
 static inline int lgc_history_count(History *h) { HistEvent ev; return history(h, &ev, H_GETSIZE) == 0 ? ev.num : 0; }
 // Walks the history oldest first: 0 → first entry, then 1 → next; returns NULL at the end.
 static inline const char *lgc_history_walk(History *h, int next) {

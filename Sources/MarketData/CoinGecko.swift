@@ -1,3 +1,4 @@
+import CCurl
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -9,6 +10,10 @@ public struct CoinGeckoClient: Sendable {
     public static let maxTries = 3
     /// The longest `Retry-After` wait honoured on HTTP 429, in seconds.
     public static let maxRetryAfter: TimeInterval = 10
+    /// The default cap on an answer's body: 32 MiB. Ten years of daily prices are well under 1 MiB.
+    public static let defaultMaxBodyBytes = 32 << 20
+    /// The most characters of a server's error text an error shows.
+    public static let maxErrorTextLength = 200
 
     /// Scheme, host and optional path prefix; `/api/v3/...` is appended.
     public var baseURL: URL
@@ -18,17 +23,22 @@ public struct CoinGeckoClient: Sendable {
     public var timeout: TimeInterval
     /// Pause before the second and third attempt; the last entry repeats if there are fewer.
     public var retryDelays: [TimeInterval]
+    /// The most bytes of a body taken, both as sent (`Content-Length`) and after gzip/deflate decoding;
+    /// reading stops as soon as the answer passes it, and the fetch fails with `.responseTooLarge`.
+    public var maxBodyBytes: Int
 
     public init(
         baseURL: URL = URL(string: "https://api.coingecko.com")!,
         apiKey: String? = nil,
         timeout: TimeInterval = 15,
-        retryDelays: [TimeInterval] = [1, 2]
+        retryDelays: [TimeInterval] = [1, 2],
+        maxBodyBytes: Int = CoinGeckoClient.defaultMaxBodyBytes
     ) {
         self.baseURL = baseURL
         self.apiKey = apiKey
         self.timeout = timeout
         self.retryDelays = retryDelays
+        self.maxBodyBytes = maxBodyBytes
     }
 
     /// Reads LGC_COINGECKO_URL and COINGECKO_API_KEY from the environment dictionary given.
@@ -50,19 +60,12 @@ public struct CoinGeckoClient: Sendable {
     /// GET {base}/api/v3/coins/{id}/market_chart?vs_currency=usd&days=N ; blocking (the shell is synchronous).
     ///
     /// Retries timeouts, connection errors, HTTP 429 and 5xx, up to `maxTries` attempts in all;
-    /// other HTTP errors fail at once. The series' symbol is the coin id uppercased.
+    /// other HTTP errors and a body over `maxBodyBytes` fail at once. The series' symbol is the coin id uppercased.
     /// `onRetry` hears each failed try that will be retried: the try's number, why it failed and the pause before the next.
     public func fetch(coin: String, days: Int,
                       onRetry: ((_ attempt: Int, _ reason: String, _ pause: TimeInterval) -> Void)? = nil) throws -> PriceSeries {
         try Self.validate(coin: coin, days: days)
         let request = makeRequest(coin: coin, days: days)
-
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = attemptTimeout
-        configuration.timeoutIntervalForResource = attemptTimeout
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        let session = URLSession(configuration: configuration)
-        defer { session.finishTasksAndInvalidate() }
 
         var failure = MarketDataError.network("no request was made")
         var pause: TimeInterval = 0
@@ -72,7 +75,9 @@ public struct CoinGeckoClient: Sendable {
                 onRetry?(attempt, problem, pause)
                 if pause > 0 { Thread.sleep(forTimeInterval: pause) }
             }
-            switch perform(request, in: session) {
+            switch perform(request) {
+            case .tooLarge:
+                throw MarketDataError.responseTooLarge(limit: maxBodyBytes)
             case .transport(let message):
                 // Only thrown after the last attempt, so it speaks of all of them.
                 failure = .network("could not reach \(baseURL.host ?? baseURL.absoluteString) after \(Self.maxTries) tries: \(message)")
@@ -200,63 +205,63 @@ public struct CoinGeckoClient: Sendable {
     private enum Outcome: Sendable {
         case transport(String)
         case response(status: Int, retryAfter: String?, body: Data)
+        /// The body passed `maxBodyBytes`; reading stopped there.
+        case tooLarge
     }
 
-    /// Hands the completion handler's result to the waiting thread; the semaphore orders the accesses.
-    private final class OutcomeBox: @unchecked Sendable {
-        var outcome: Outcome?
-    }
-
-    private func perform(_ request: URLRequest, in session: URLSession) -> Outcome {
-        let box = OutcomeBox()
-        let done = DispatchSemaphore(value: 0)
+    /// One GET through libcurl (`lgc_http_get`): it stops reading the moment the body passes `maxBodyBytes`,
+    /// counted after gzip/deflate decoding as the bytes arrive, and refuses a `Content-Length` over it at once.
+    /// (URLSession on Linux hands every decoded chunk to its delegate asynchronously and cannot be stopped
+    /// mid-body: a 1 MB gzip bomb grew to 1.1 GB there before the delegate saw the first byte over the cap.)
+    private func perform(_ request: URLRequest) -> Outcome {
         let seconds = attemptTimeout
-        let task = session.dataTask(with: request) { data, response, error in
-            if let error {
-                box.outcome = .transport(Self.describe(error, timeout: seconds))
-            } else if let http = response as? HTTPURLResponse {
-                box.outcome = .response(
-                    status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"), body: data ?? Data())
-            } else {
-                box.outcome = .transport("the server's answer was not HTTP")
-            }
-            done.signal()
+        guard let url = request.url?.absoluteString else { return .transport("the request has no URL") }
+        let headers = (request.allHTTPHeaderFields ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        var result = lgc_http_result()
+        defer { lgc_http_result_free(&result) }
+        let pointers = headers.map { strdup($0) }
+        defer { pointers.forEach { free($0) } }
+        let constPointers = pointers.map { UnsafePointer<CChar>($0) }
+        let code = constPointers.withUnsafeBufferPointer { buffer in
+            lgc_http_get(url, buffer.baseAddress, Int32(buffer.count), Int(seconds * 1000), maxBodyBytes, &result)
         }
-        task.resume()
-        // URLSession enforces the timeout itself; this guard only stops a stuck task from hanging the shell.
-        if done.wait(timeout: .now() + seconds + 5) == .timedOut {
-            task.cancel()
-            done.wait()
+        if result.too_large != 0 { return .tooLarge }
+        guard code == 0 else {
+            let words = withUnsafeBytes(of: result.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            return .transport(Self.describe(curlCode: code, words: words, timeout: seconds))
         }
-        return box.outcome ?? .transport("the request did not complete")
+        guard result.status > 0 else { return .transport("the server's answer was not HTTP") }
+        let retryAfter = withUnsafeBytes(of: result.retry_after) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let body = result.length > 0 ? Data(bytes: result.body, count: result.length) : Data()
+        return .response(status: Int(result.status), retryAfter: retryAfter.isEmpty ? nil : retryAfter, body: body)
     }
 
-    private static func describe(_ error: Error, timeout: TimeInterval) -> String {
-        guard let urlError = error as? URLError else { return error.localizedDescription }
-        switch urlError.code {
-        case .timedOut:
+    /// libcurl's failure in the words the shell uses.
+    private static func describe(curlCode code: Int32, words: String, timeout: TimeInterval) -> String {
+        switch code {
+        case 28:
             let shown = timeout < 1e9 ? String(Int(timeout)) : String(timeout)
             return "no answer within \(shown) s"
-        case .cannotConnectToHost: return "connection refused"
-        case .cannotFindHost, .dnsLookupFailed: return "cannot resolve the host name"
-        case .notConnectedToInternet: return "no internet connection"
-        case .networkConnectionLost: return "the connection was lost"
-        case .cancelled: return "the request was cancelled"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
-            return "the TLS connection failed"
-        case .badServerResponse, .zeroByteResource, .cannotParseResponse:
-            return "the server's answer was unreadable"
-        default: return urlError.localizedDescription
+        case 7: return "connection refused"
+        case 6: return "cannot resolve the host name"
+        case 5: return "cannot resolve the proxy"
+        case 18, 52, 55, 56: return "the connection was lost"
+        case 35, 58, 59, 60, 77, 83, 90, 91: return "the TLS connection failed"
+        case 1, 8, 61: return "the server's answer was unreadable"
+        default: return words.isEmpty ? "transfer failed (libcurl error \(code))" : words
         }
     }
 
-    /// CoinGecko's `error_message`/`error` from an error body, or the body's text.
+    /// CoinGecko's `error_message`/`error` from an error body, or the body's text: on one line, control
+    /// characters escaped, at most `maxErrorTextLength` characters — a server's text must not drive the terminal.
     static func errorText(_ body: Data) -> String {
+        let text: String
         if let object = try? JSONSerialization.jsonObject(with: body), let message = findErrorMessage(object) {
-            return message
+            text = message
+        } else {
+            text = String(decoding: body.prefix(4 * maxErrorTextLength), as: UTF8.self)
         }
-        return String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return SafeText.oneLine(text.trimmingCharacters(in: .whitespacesAndNewlines), limit: maxErrorTextLength)
     }
 
     private static func findErrorMessage(_ object: Any) -> String? {

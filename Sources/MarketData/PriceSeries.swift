@@ -75,6 +75,8 @@ public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible
     case network(String)
     case http(status: Int, body: String)
     case badResponse(String)
+    /// The answer's body passed the client's cap (in bytes), as sent or after decoding; reading stopped there.
+    case responseTooLarge(limit: Int)
 
     public var description: String {
         switch self {
@@ -99,7 +101,7 @@ public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible
         case .network(let message):
             return "network error: \(message) — try 'fetch demo' (offline) or 'import FILE.csv'"
         case .http(let status, let body):
-            let detail = body.isEmpty ? "" : ": \(body.prefix(120))"
+            let detail = body.isEmpty ? "" : ": \(SafeText.oneLine(body, limit: CoinGeckoClient.maxErrorTextLength))"
             let fallback = "try 'fetch demo' (offline) or 'import FILE.csv'"
             let advice: String
             switch status {
@@ -108,6 +110,9 @@ public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible
             default: advice = fallback
             }
             return "CoinGecko answered HTTP \(status)\(detail) — \(advice)"
+        case .responseTooLarge(let limit):
+            let size = limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"
+            return "CoinGecko's answer is larger than \(size) — refused; ask for fewer days, or try 'fetch demo' (offline) or 'import FILE.csv'"
         case .badResponse(let message):
             return "unexpected CoinGecko response: \(message) — try 'fetch demo' (offline) or 'import FILE.csv'"
         }

@@ -1,4 +1,5 @@
 import Foundation
+import MarketData
 
 /// Why a session file could not be read or written. Wording lives in `description`: one line naming the file.
 public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -10,6 +11,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case empty(path: String)
     /// SQLite or the structure check found damage; `detail` says where.
     case damaged(path: String, detail: String)
+    /// SQLite's `integrity_check` found problems: the first one, and how many others (`atLeast` when the
+    /// check stopped counting at its limit).
+    case integrity(path: String, first: String, others: Int, atLeast: Bool)
     /// A SQLite database with another application id or another schema.
     case foreign(path: String)
     /// Written by a newer lgc-shell.
@@ -37,6 +41,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
             return "'\(path)' is not an lgc-shell session (the file is empty)"
         case .damaged(let path, let detail):
             return "'\(path)' is truncated or damaged (\(detail))"
+        case .integrity(let path, let first, let others, let atLeast):
+            let more = others == 0 ? "" : "; and \(others)\(atLeast ? " or more" : "") other problem\(others == 1 && !atLeast ? "" : "s")"
+            return "'\(path)' is truncated or damaged (integrity check: \(SafeText.oneLine(first, limit: 200))\(more))"
         case .foreign(let path):
             return "'\(path)' is a SQLite database of another application, not an lgc-shell session"
         case .newerFormat(let path, let version, let supported):

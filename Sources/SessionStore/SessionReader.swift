@@ -11,11 +11,24 @@ struct SessionReader {
 
     private func damaged(_ detail: String) -> SessionError { .damaged(path: path, detail: detail) }
 
-    func read() throws -> SessionState {
-        let report = try String.fetchAll(db, sql: "PRAGMA integrity_check(3)")
-        guard report == ["ok"] else {
-            throw damaged("integrity check: \(report.first ?? "no answer")")
+    /// The most problems `integrity_check` is asked to list.
+    static let integrityLimit = 100
+
+    /// SQLite's report made one error: its rows may hold several problems, one per line, under a
+    /// `*** in database main ***` heading; the error names the first and counts the others.
+    static func integrityError(_ report: [String], path: String) -> SessionError {
+        let problems = report.flatMap { $0.split(whereSeparator: \.isNewline) }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !($0.hasPrefix("***") && $0.hasSuffix("***")) }
+        guard let first = problems.first else {
+            return .integrity(path: path, first: "no answer", others: 0, atLeast: false)
         }
+        return .integrity(path: path, first: first, others: problems.count - 1, atLeast: problems.count >= integrityLimit)
+    }
+
+    func read() throws -> SessionState {
+        let report = try String.fetchAll(db, sql: "PRAGMA integrity_check(\(Self.integrityLimit))")
+        guard report == ["ok"] else { throw Self.integrityError(report, path: path) }
         var state = SessionState()
         let meta = try readMeta()
         state.clockOffset = meta.clockOffset

@@ -64,7 +64,7 @@ extension Commands {
         'export notebook' writes the session as Markdown: each command and its output, in order. 'export log' \
         writes every scored prediction of the session (not only the last log_window in memory); 'export perf' the \
         performance history (one row per training). Files are written completely to a temporary name first, \
-        then renamed.
+        then renamed; PATH must be a new or regular file (not a folder, link, device, FIFO or socket).
         """,
         examples: ["export features features.csv", "export model xgboost model.json"],
         positionals: 2...3,
@@ -183,25 +183,5 @@ extension Commands {
         let written = try AtomicFile.write(Data(text.utf8), to: path)
         return CommandOutput(fields: [("path", .string(written)), ("rows", .int(rows)), ("bytes", .int(text.utf8.count))],
                              text: "wrote \(rows) \(kind == "notebook" ? "commands" : "rows") to \(written)")
-    }
-}
-
-/// Whole-file writes that never leave a half-written file at the destination.
-enum AtomicFile {
-    /// Writes to a temporary file beside `path`, then renames it over `path`; returns the path written.
-    static func write(_ data: Data, to path: String) throws -> String {
-        let target = (path as NSString).expandingTildeInPath
-        let directory = (target as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((target as NSString).lastPathComponent).tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            let reason = String(cString: strerror(errno))
-            throw ShellError.invalid("cannot write '\(path)': \(reason) — check that the directory exists and is writable")
-        }
-        guard rename(temporary, target) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ShellError.invalid("cannot write '\(path)': \(reason)")
-        }
-        return target
     }
 }

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 
 extension Commands {
     static let tierNames = Tier.all.map(\.label)
@@ -95,7 +96,7 @@ extension Commands {
                     ("trained", .bool(outcome.result != nil)),
                 ]
                 if let result = outcome.result { fields += trainingFields(result).filter { $0.0 != "tier" } }
-                if let error = outcome.error { fields.append(("error", .string(error))) }
+                if let error = outcome.error { fields.append(("error", .string(SafeText.escaped(error)))) }
                 return ("tier\(outcome.decision.tier)", .object(fields))
             }
             var lines = ["cycle: \(report.status.rawValue) — \(report.message)"]
@@ -106,7 +107,8 @@ extension Commands {
                     let summary = result.records.map { "\($0.model.rawValue) v\($0.version) \(Format.percent($0.accuracy))" }
                     line += " → " + summary.joined(separator: ", ")
                 }
-                if let error = outcome.error { line += " → error: \(error)" }
+                // A tier's error is shown like any error: one line, escaped.
+                if let error = outcome.error { line += " → error: \(SafeText.escaped(error))" }
                 lines.append(line)
             }
             let output = CommandOutput(fields: [("status", .string(report.status.rawValue)),

@@ -21,14 +21,12 @@ extension ShellContext {
         do {
             parsed = try LineParser.parse(line)
         } catch {
-            _ = persist(line, output: "error: \(error)", ok: false)
-            return fail(verb: nil, message: String(describing: error))
+            return fail(line, verb: nil, message: Self.message(for: error))
         }
         guard let verb = parsed.verb else { return .empty }
         guard let command = Commands.find(verb) else {
             let error = ShellError.unknownCommand(parsed.words[0], suggestion: Suggest.closest(to: verb, in: Commands.names))
-            _ = persist(line, output: "error: \(error.description)", ok: false)
-            return fail(verb: verb, message: error.description)
+            return fail(line, verb: verb, message: Self.message(for: error))
         }
         let output: CommandOutput
         // Rows a command hands to its transaction belong to this command only.
@@ -38,14 +36,11 @@ extension ShellContext {
             let arguments = try command.bind(parsed.arguments)
             output = try command.run(self, arguments)
         } catch {
-            let message = Self.message(for: error)
-            // A failed command changes nothing, but its line still belongs in the session's notebook.
-            _ = persist(line, output: "error: " + message, ok: false)
-            return fail(verb: command.name, message: message)
+            return fail(line, verb: command.name, message: Self.message(for: error))
         }
         // Acknowledged means committed: the change is written before the command reports success.
         if let problem = persist(line, output: output.text, ok: true, replays: pendingReplays) {
-            return fail(verb: command.name, message: problem)
+            return fail(nil, verb: command.name, message: problem)
         }
         emit(command: command.name, output: output)
         // A loaded session may bring auto mode with it; `set check_interval` re-plans the next check.
@@ -72,12 +67,16 @@ extension ShellContext {
         }
     }
 
-    /// One line of wording for any error the layers below throw.
+    /// The one place where an error becomes text: its wording on one line, control characters escaped
+    /// (see `SafeText`), so no layer can print a second line or drive the terminal. Both the human error
+    /// line and JSON's "error" field are made from it, as are auto mode's notices.
     static func message(for error: Error) -> String {
+        let wording: String
         switch error {
-        case let error as CustomStringConvertible: return error.description
-        default: return error.localizedDescription
+        case let error as CustomStringConvertible: wording = error.description
+        default: wording = error.localizedDescription
         }
+        return SafeText.escaped(wording)
     }
 
     private func emit(command: String, output: CommandOutput) {
@@ -91,10 +90,14 @@ extension ShellContext {
         }
     }
 
-    /// In JSON mode the failure is also an object on stdout; the caller prints the human error line to stderr.
-    private func fail(verb: String?, message: String) -> LineResult {
+    /// The one way a line fails: the error line joins the session's notebook (when `line` is given: a failed
+    /// command changes nothing, but its line still belongs there), in JSON mode it is also an object on stdout,
+    /// and the caller prints it to stderr. The message is escaped here again, so nothing reaches a terminal raw.
+    private func fail(_ line: String?, verb: String?, message: String) -> LineResult {
+        let message = SafeText.escaped(message)
+        if let line { _ = persist(line, output: "error: " + message, ok: false) }
         if format == .json {
-            let object = JSON.object([("command", verb.map(JSON.string) ?? .null), ("ok", .bool(false)),
+            let object = JSON.object([("command", verb.map { .string(SafeText.escaped($0)) } ?? .null), ("ok", .bool(false)),
                                       ("error", .string(message))])
             StandardStreams.write(object.serialized() + "\n")
         }

@@ -1,5 +1,6 @@
 @preconcurrency import CEditLine
 import Foundation
+import MarketData
 
 /// Interactive line input through libedit: prompt, emacs keys, persistent history, Tab completion,
 /// Ctrl-C abandons the line, Ctrl-D ends input.
@@ -12,7 +13,7 @@ final class LineEditor {
 
     private let editLine: OpaquePointer
     private let history: OpaquePointer
-    private let historyPath: String
+    private let historyFile: HistoryFile
     private let shell: ShellContext
 
     /// libedit calls back through C function pointers, which cannot capture: they reach the editor here.
@@ -25,7 +26,7 @@ final class LineEditor {
         guard let el = el_init("lgc-shell", stdin, stdout, stderr), let hist = lgc_history_init(1000) else { return nil }
         editLine = el
         history = hist
-        self.historyPath = historyPath
+        historyFile = HistoryFile(path: historyPath)
         self.shell = shell
         free(Self.promptText)
         Self.promptText = strdup(prompt)
@@ -53,7 +54,11 @@ final class LineEditor {
         lgc_el_bind(el, "^C", "lgc-interrupt")
         // Let ~/.editrc customise keys as in other libedit programs.
         el_source(el, nil)
-        _ = lgc_history_load(hist, historyPath)
+        // LGC_HISTORY=/dev/null is the usual way to keep no history: no warning for that one.
+        if case .notRegular(let kind) = historyFile.state, historyPath != "/dev/null" {
+            shell.logger.log(.warning, "history file '\(SafeText.escaped(historyPath))' is \(kind.words), not a regular file: history is not kept")
+        }
+        historyFile.load(into: hist)
         Self.active = self
     }
 
@@ -88,7 +93,7 @@ final class LineEditor {
         if !line.trimmingCharacters(in: .whitespaces).isEmpty {
             lgc_history_enter(history, line)
             // Saved after every line so a crash or kill loses no history.
-            lgc_history_save(history, historyPath)
+            historyFile.save(history)
         }
         return .line(line)
     }
@@ -187,5 +192,90 @@ final class LineEditor {
     private func insertText(_ el: OpaquePointer, _ text: String) {
         guard !text.isEmpty else { return }
         _ = text.withCString { el_insertstr(el, $0) }
+    }
+}
+
+/// The file that keeps history between sessions (`LGC_HISTORY`, default `~/.lgc_history`).
+///
+/// Only a regular file is read or written (a symbolic link to one is followed). Anything else at the path —
+/// `/dev/null`, a FIFO, a socket, a folder — turns history off for the session: it is never opened, written,
+/// truncated or `chmod`ed. A regular file keeps its permission bits; a new one is created with mode 0600.
+/// libedit's own saving `chmod`s its file to 0600, so libedit writes into a private temporary file and the
+/// bytes are copied into the history file in place.
+struct HistoryFile {
+    /// What is at the path.
+    enum State: Equatable {
+        case absent
+        case regular
+        case notRegular(FileWriteError.Kind)
+    }
+
+    let path: String
+
+    var state: State {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return .absent }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regular
+        case S_IFDIR: return .notRegular(.folder)
+        default: return .notRegular(FileWriteError.Kind(mode: info.st_mode))
+        }
+    }
+
+    /// Whether history may be written there: nothing is there yet, or a regular file is.
+    var mayWrite: Bool {
+        switch state {
+        case .absent, .regular: return true
+        case .notRegular: return false
+        }
+    }
+
+    /// Adds the file's entries to `history` when the path is a regular file.
+    func load(into history: OpaquePointer) {
+        guard state == .regular else { return }
+        _ = lgc_history_load(history, path)
+    }
+
+    /// Writes `history` in libedit's format; false (touching nothing) when the path is not absent or regular.
+    @discardableResult
+    func save(_ history: OpaquePointer) -> Bool {
+        guard mayWrite else { return false }
+        guard let scratch = tmpfile() else { return false }
+        defer { fclose(scratch) }
+        guard lgc_history_save_fp(history, scratch) >= 0, fflush(scratch) == 0 else { return false }
+        rewind(scratch)
+        var bytes = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, scratch)
+            if count > 0 { bytes.append(contentsOf: buffer[0..<count]) }
+            if count < buffer.count { break }
+        }
+        return write(bytes)
+    }
+
+    /// Replaces the file's contents with `bytes`, in place (mode, owner and links stay); false when the
+    /// path is not absent or a regular file, or the write failed.
+    @discardableResult
+    func write(_ bytes: Data) -> Bool {
+        guard mayWrite else { return false }
+        // O_NONBLOCK: should a FIFO appear at the path meanwhile, opening it must not wait for a reader.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, ftruncate(descriptor, 0) == 0 else { return false }
+        return bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
     }
 }

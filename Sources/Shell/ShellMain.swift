@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 
 /// Start-up: flags, then interactive, script-file, stdin-script or `-c` mode.
 public enum ShellMain {
@@ -67,7 +68,7 @@ public enum ShellMain {
             case _ where argument == "--format" || argument.hasPrefix("--format="):
                 let text = argument == "--format" ? try value("--format") : String(argument.dropFirst("--format=".count))
                 guard let format = OutputFormat(rawValue: text.lowercased()) else {
-                    StandardStreams.writeError("lgc-shell: invalid --format '\(text)': expected text or json\n")
+                    StandardStreams.writeError("lgc-shell: invalid --format '\(SafeText.escaped(text))': expected text or json\n")
                     throw Exit.code(2)
                 }
                 options.format = format
@@ -79,11 +80,11 @@ public enum ShellMain {
             case _ where argument.hasPrefix("-") && argument != "-":
                 let known = ["--help", "--version", "--json", "--format", "--keep-going", "--quiet", "--no-color", "--demo", "--session"]
                 let hint = Suggest.closest(to: argument, in: known).map { " — did you mean '\($0)'?" } ?? " — see 'lgc-shell --help'"
-                StandardStreams.writeError("lgc-shell: unknown option '\(argument)'\(hint)\n")
+                StandardStreams.writeError("lgc-shell: unknown option '\(SafeText.escaped(argument))'\(hint)\n")
                 throw Exit.code(2)
             default:
                 guard options.script == nil else {
-                    StandardStreams.writeError("lgc-shell: only one script file at a time ('\(argument)' is extra)\n")
+                    StandardStreams.writeError("lgc-shell: only one script file at a time ('\(SafeText.escaped(argument))' is extra)\n")
                     throw Exit.code(2)
                 }
                 options.script = argument
@@ -126,7 +127,7 @@ public enum ShellMain {
             shell.closeSession()
         }
         if let name = options.session, shell.execute("load \"\(name)\"") != .ok {
-            StandardStreams.writeError("lgc-shell: cannot start with session '\(name)'\n")
+            StandardStreams.writeError("lgc-shell: cannot start with session '\(SafeText.escaped(name))'\n")
             return 1
         }
         if options.demo, !interactive, shell.execute("fetch demo") != .ok { return 1 }
@@ -137,7 +138,7 @@ public enum ShellMain {
         if let script = options.script, script != "-" {
             guard let text = try? String(contentsOfFile: script, encoding: .utf8) else {
                 let reason = FileManager.default.fileExists(atPath: script) ? "cannot read it as UTF-8 text" : "no such file"
-                StandardStreams.writeError("lgc-shell: \(script): \(reason)\n")
+                StandardStreams.writeError("lgc-shell: \(SafeText.escaped(script)): \(reason)\n")
                 return 1
             }
             var lines = text.components(separatedBy: "\n")
@@ -156,6 +157,8 @@ public enum ShellMain {
         var lines = lines
         var lineNumber = 0
         var failed = false
+        // The script's name is the user's; it starts every error line, so it is escaped like the message.
+        let name = SafeText.escaped(name)
         Interrupts.install()
         while let line = lines.next() {
             lineNumber += 1

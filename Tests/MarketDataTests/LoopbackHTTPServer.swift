@@ -12,6 +12,8 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     enum Action: Sendable {
         /// Answer with this status, extra headers and body, then close the connection.
         case respond(status: Int, headers: [String: String] = [:], body: Data = Data())
+        /// Answer without a Content-Length: the body ends when the connection closes (as a streamed answer would).
+        case stream(status: Int, headers: [String: String] = [:], body: Data)
         /// Close the connection without answering.
         case drop
         /// Keep the connection open without answering until the server stops (provokes client timeouts).
@@ -35,6 +37,7 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var script: [Action]
     private var received: [Request] = []
+    private var sent = 0
     private var held: [Int32] = []
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
@@ -73,6 +76,13 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return received
+    }
+
+    /// Body bytes the client accepted so far (what the socket took; a client that hangs up early gets less).
+    var bodyBytesSent: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return sent
     }
 
     /// Stops accepting, closes held connections and waits for the server thread to end; call it once done.
@@ -166,15 +176,20 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         lock.unlock()
 
         switch action {
-        case .respond(let status, let headers, let body):
+        case .respond(let status, let headers, let body), .stream(let status, let headers, let body):
             var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
-            head += "Content-Length: \(body.count)\r\nConnection: close\r\n"
+            if case .respond = action { head += "Content-Length: \(body.count)\r\n" }
+            head += "Connection: close\r\n"
             if headers.keys.contains(where: { $0.lowercased() == "content-type" }) == false {
                 head += "Content-Type: application/json\r\n"
             }
             for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
             head += "\r\n"
-            writeAll(connection, Data(head.utf8) + body)
+            writeAll(connection, Data(head.utf8))
+            let accepted = writeAll(connection, body)
+            lock.lock()
+            sent += accepted
+            lock.unlock()
             shutdown(connection, Int32(SHUT_WR))
             close(connection)
         case .drop:
@@ -225,14 +240,17 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         return Request(method: String(parts[0]), path: components.path, query: query, headers: headers)
     }
 
-    private func writeAll(_ connection: Int32, _ data: Data) {
+    /// Sends until done or the client hangs up; returns the bytes the socket took.
+    @discardableResult
+    private func writeAll(_ connection: Int32, _ data: Data) -> Int {
         data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let written = send(connection, raw.baseAddress! + offset, raw.count - offset, Self.sendFlags)
-                guard written > 0 else { return }
+                let written = send(connection, raw.baseAddress! + offset, min(raw.count - offset, 1 << 16), Self.sendFlags)
+                guard written > 0 else { return offset }
                 offset += written
             }
+            return offset
         }
     }
 

@@ -300,7 +300,7 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(result.stderr.contains("-c:4: error: invalid value '0' for xgboost.max_depth: expected a whole number from 1 to 20"))
         #expect(result.stderr.contains("-c:5: error: invalid value '-0.1' for xgboost.learning_rate: expected a number above 0 and at most 1.0"))
         #expect(result.stderr.contains("-c:6: error: unknown config key 'xgboost.foo'"))
-        #expect(result.stderr.contains("-c:7: error: cannot write '/nonexistent/dir/m.json': No such file or directory"))
+        #expect(result.stderr.contains("-c:7: error: cannot write '/nonexistent/dir/m.json': there is no folder '/nonexistent/dir' — create it first"))
         #expect(result.stderr.contains("-c:8: error: lstm is not trained yet"))
         #expect(result.stdout.contains("6\n"), "max_depth keeps its default")
         #expect(result.stdout.contains("xgboost   v1"), "the trained model is untouched")
