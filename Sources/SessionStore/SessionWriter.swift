@@ -85,6 +85,16 @@ struct SessionWriter {
             .execute(arguments: [key, value])
     }
 
+    /// The saved session file a working file is a copy of; never part of a saved file.
+    func setCheckpoint(_ checkpoint: String?) throws {
+        if let checkpoint {
+            try checkString(checkpoint, "the saved session's path")
+            try setMeta("checkpoint", checkpoint)
+        } else {
+            try db.execute(sql: "DELETE FROM meta WHERE key = 'checkpoint'")
+        }
+    }
+
     private func setName(_ name: String?) throws {
         if let name {
             try checkString(name, "the session name")
