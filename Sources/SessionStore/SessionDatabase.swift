@@ -13,10 +13,18 @@ public final class SessionDatabase: Sendable {
     /// The file's path, as given.
     public let path: String
     private let queue: DatabaseQueue
+    /// The descriptor holding this process's `FileLock` on the file while it is open.
+    private let lock: HeldLock
 
-    private init(path: String, queue: DatabaseQueue) {
+    private init(path: String, queue: DatabaseQueue, lock: HeldLock) {
         self.path = path
         self.queue = queue
+        self.lock = lock
+    }
+
+    deinit {
+        try? queue.close()
+        lock.release()
     }
 
     // MARK: - Opening
@@ -26,7 +34,6 @@ public final class SessionDatabase: Sendable {
         let manager = FileManager.default
         if manager.fileExists(atPath: path) {
             guard replacing else { throw SessionError.cannotWrite(path: path, reason: "the file exists") }
-            for suffix in ["", "-wal", "-shm"] { try? manager.removeItem(atPath: path + suffix) }
         }
         // Built under a temporary name and renamed, so a crash never leaves a half-made session at `path`.
         let temp = try FileSafety.createTemporary(beside: path)
@@ -41,7 +48,7 @@ public final class SessionDatabase: Sendable {
             }
             try builder.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
             try builder.close()
-            try FileSafety.commit(temp, to: path)
+            try FileSafety.install(temp, at: path)
         } catch {
             FileSafety.remove(temp)
             throw mapError(error, path: path, writing: true)
@@ -49,19 +56,28 @@ public final class SessionDatabase: Sendable {
         return try open(at: path)
     }
 
-    /// Opens an existing session for write-through: checks the application id, format and schema, and
-    /// migrates files of older formats. `read()` then validates the content.
+    /// Opens an existing session for write-through: takes the file's lock (refusing a file another process works
+    /// in), checks the application id, format and schema, and migrates files of older formats. `read()` then
+    /// validates the content.
     public static func open(at path: String) throws -> SessionDatabase {
         try FileSafety.inspect(path)
+        guard let fd = try FileLock.acquire(path) else { throw SessionError.missing(path: path) }
+        let lock = HeldLock(fd)
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration(readonly: false))
-            let version = try queue.read { try checkIdentity($0, path: path) }
-            if version < Schema.currentVersion { try Schema.migrator.migrate(queue) }
-            try queue.writeWithoutTransaction { db in
-                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            do {
+                let version = try queue.read { try checkIdentity($0, path: path) }
+                if version < Schema.currentVersion { try Schema.migrator.migrate(queue) }
+                try queue.writeWithoutTransaction { db in
+                    _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                }
+            } catch {
+                try? queue.close()
+                throw error
             }
-            return SessionDatabase(path: path, queue: queue)
+            return SessionDatabase(path: path, queue: queue, lock: lock)
         } catch {
+            lock.release()
             throw mapError(error, path: path, writing: false)
         }
     }
@@ -117,10 +133,29 @@ public final class SessionDatabase: Sendable {
         }
     }
 
-    /// Replaces the whole content with `state` in one transaction (after `load` read a saved session).
-    public func replaceAll(with state: SessionState) throws {
+    /// Replaces the whole content with `state` in one transaction (after `load` read a saved session), and records
+    /// which saved session file this working file is a copy of (`checkpoint`, nil for none).
+    public func replaceAll(with state: SessionState, checkpoint: String? = nil) throws {
         do {
-            try queue.write { try SessionWriter(db: $0).replaceAll(with: state) }
+            try queue.write { db in
+                let writer = SessionWriter(db: db)
+                try writer.replaceAll(with: state)
+                try writer.setCheckpoint(checkpoint)
+            }
+        } catch {
+            throw Self.mapError(error, path: path, writing: true)
+        }
+    }
+
+    /// The saved session file this working file is a copy of (meta row `checkpoint`), if any.
+    public func checkpoint() -> String? {
+        try? queue.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'checkpoint' AND typeof(value) = 'text'") }
+    }
+
+    /// Records which saved session file this working file is a copy of (nil: none).
+    public func setCheckpoint(_ checkpoint: String?) throws {
+        do {
+            try queue.write { try SessionWriter(db: $0).setCheckpoint(checkpoint) }
         } catch {
             throw Self.mapError(error, path: path, writing: true)
         }
@@ -128,9 +163,14 @@ public final class SessionDatabase: Sendable {
 
     /// Writes a complete copy to `destination` atomically (temporary file in the same directory, fsync, rename).
     /// The copy is a single file (rollback journal, no `-wal`) whose meta `name` is the file name without `.lgc`.
+    ///
+    /// Replacing a file takes its lock first, so a file another process works in is refused (`inUse`), and removes
+    /// the old file's write-ahead log, shared memory and journal before the rename: a dead shell's log is never
+    /// applied to the new file.
     public func save(to destination: String, overwrite: Bool) throws {
-        let manager = FileManager.default
-        if manager.fileExists(atPath: destination) {
+        var info = stat()
+        if lstat(destination, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw SessionError.notRegularFile(path: destination) }
             guard overwrite else { throw SessionError.exists(path: destination) }
             if FileSafety.samePath(destination, path) {
                 throw SessionError.cannotWrite(path: destination, reason: "it is the open session itself")
@@ -146,20 +186,22 @@ public final class SessionDatabase: Sendable {
                     let writer = SessionWriter(db: db)
                     try writer.setMeta("name", FileSafety.sessionName(destination))
                     try writer.setMeta("saved_at", Date().timeIntervalSince1970)
+                    try writer.setCheckpoint(nil)
                     return .commit
                 }
             }
             try copy.close()
-            try FileSafety.commit(temp, to: destination)
+            try FileSafety.install(temp, at: destination)
         } catch {
             FileSafety.remove(temp)
             throw Self.mapError(error, path: destination, writing: true)
         }
     }
 
-    /// Closes the file; later calls fail.
+    /// Closes the file and releases its lock; later calls fail.
     public func close() {
         try? queue.close()
+        lock.release()
     }
 
     // MARK: - Listing
@@ -294,13 +336,32 @@ enum FileSafety {
     }
 
     /// fsyncs `temp`, renames it over `path` and fsyncs the directory so the rename itself is durable.
-    static func commit(_ temp: String, to path: String) throws {
+    ///
+    /// A file already at `path` is replaced under its lock (`inUse` when another process works in it), and its
+    /// `-wal`, `-shm` and `-journal` go first: SQLite would otherwise apply the old file's log to the new one.
+    static func install(_ temp: String, at path: String) throws {
         try sync(temp, path: path)
+        var info = stat()
+        var fd: Int32?
+        if lstat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw SessionError.notRegularFile(path: path) }
+            fd = try FileLock.acquire(path, attempts: 25)
+        }
+        defer { if let fd { Glibc.close(fd) } }
+        for suffix in ["-wal", "-shm", "-journal"] where unlink(path + suffix) != 0 && errno != ENOENT {
+            throw SessionError.cannotWrite(path: path + suffix, reason: String(cString: strerror(errno)))
+        }
         guard rename(temp, path) == 0 else {
             throw SessionError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
         }
         let directory = (path as NSString).deletingLastPathComponent
         try sync(directory.isEmpty ? "." : directory, path: path)
+    }
+
+    /// Whether `path` names the file open at `fd` (same device and inode).
+    static func names(_ path: String, _ fd: Int32) -> Bool {
+        var x = stat(), y = stat()
+        return fstat(fd, &x) == 0 && stat(path, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 
     private static func sync(_ file: String, path: String) throws {
@@ -323,5 +384,20 @@ enum FileSafety {
     static func sessionName(_ path: String) -> String {
         let base = (path as NSString).lastPathComponent
         return base.hasSuffix(".lgc") ? String(base.dropLast(4)) : base
+    }
+}
+
+/// A lock descriptor released exactly once (by `close()` or when the database goes).
+final class HeldLock: @unchecked Sendable {
+    private var fd: Int32?
+    private let mutex = NSLock()
+
+    init(_ fd: Int32) { self.fd = fd }
+
+    func release() {
+        mutex.lock()
+        defer { mutex.unlock() }
+        if let fd { Glibc.close(fd) }
+        fd = nil
     }
 }

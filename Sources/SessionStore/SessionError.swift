@@ -30,6 +30,12 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotRead(path: String, reason: String)
     /// A change or state the store refuses to write because reading it back would fail.
     case invalidChange(String)
+    /// Another process (`pid` when it can be told) has the file open as its working file.
+    case inUse(path: String, pid: Int32?)
+    /// Something other than a regular file (folder, device, FIFO) where a session file would go.
+    case notRegularFile(path: String)
+    /// `save` without a name after another process replaced the loaded session's file.
+    case changedSinceLoaded(path: String)
 
     public var description: String {
         switch self {
@@ -60,6 +66,13 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot read '\(path)': \(reason)"
         case .invalidChange(let message):
             return "session not updated: \(message)"
+        case .inUse(let path, let pid):
+            let holder = pid.map { "by process \($0)" } ?? "by another process"
+            return "'\(path)' is in use \(holder) — quit that shell first or save under another name"
+        case .notRegularFile(let path):
+            return "cannot write '\(path)': it is not a regular file — give a path ending in NAME.lgc"
+        case .changedSinceLoaded(let path):
+            return "'\(path)' was saved by another shell since this one loaded or saved it — 'save OTHER-NAME' keeps both; 'save --force' overwrites it"
         }
     }
 }

@@ -168,6 +168,7 @@ extension Commands {
                 ("data", .optionalString(engine.series.map { "\($0.symbol) \($0.count) rows" })),
                 ("clock", .object(clockFields(shell))),
                 ("auto", .object(shell.auto.stateFields())),
+                ("session", .object(shell.sessionFields())),
             ]
             let auto = shell.auto
             let autoLine = !auto.settings.enabled ? "off"
@@ -186,6 +187,7 @@ extension Commands {
             data      \(engine.series.map { "\($0.symbol), \($0.count) rows, last \(ISOTime.short($0.bars.last!.time))" } ?? "none")
             training  \(trainingLine)
             auto      \(autoLine)
+            session   \(shell.sessionLine())
             live      \(performance.accuracy.map { Format.percent($0) } ?? "—") over the last \(performance.evaluationWindow) (\(engine.log.totalLogged) scored, \(engine.log.entries.count) in memory)\(engine.pending.map { "; pending \($0.signal.rawValue)" } ?? "")
 
             \(shell.table(["tier", "models", "last trained", "due", "why"], tierRows))

@@ -13,46 +13,64 @@ extension Commands {
         return SessionDatabase.list(directory: session.directory).map(\.name)
     }
 
+    /// The file a NAME|PATH argument means, or `command`'s usage error saying why it names none.
+    static func sessionPath(_ text: String, for command: CommandSpec, _ session: SessionController) throws -> String {
+        do {
+            return try SessionController.resolve(text, directory: session.directory)
+        } catch let problem as SessionNameProblem {
+            throw ShellError.usage(command: command, message: problem.description)
+        }
+    }
+
     static let save: CommandSpec = CommandSpec(
         "save", group: .sessions,
-        synopsis: "save NAME ?--force?",
+        synopsis: "save ?NAME? ?--force?",
         abstract: "Save the session to sessions/NAME.lgc (data, config, log, history, every model version)",
         discussion: """
         Writes a complete copy to a temporary file in the same folder, syncs it to disk and renames it into \
-        place, so a crash never leaves half a file. From then on every change is written through to that file. \
-        An existing NAME is kept unless --force.
+        place, so a crash never leaves half a file. From then on this is session NAME: 'save' without a name \
+        writes it again, and quitting with changes not yet saved warns first. A saved session changes only when \
+        you save it. An existing NAME is kept unless --force; one that another shell works in (--session) is \
+        refused even then. A session opened with --session NAME or 'load NAME --in-place' is saved as it changes.
         """,
-        examples: ["save btc-experiment", "save btc-experiment --force"],
-        positionals: 1...1,
+        examples: ["save btc-experiment", "save", "save btc-experiment --force", "save ~/research/run1.lgc"],
+        positionals: 0...1,
         flags: [FlagSpec("force", "overwrite an existing session of that name")],
         complete: { context in context.words.count == 1 ? sessionNames(context.shell) : [] },
         run: { shell, args in
             let session = try requireSession(shell)
-            let name = args.positionals[0]
-            guard SessionController.validName(name) || name.contains("/") else {
-                throw ShellError.usage(command: save, message: "invalid session name '\(name)': use letters, digits, '-', '_' and '.'")
-            }
-            let path = try session.save(as: name, force: args.has("force"), engine: shell.engine)
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            return CommandOutput(fields: [("name", .string(name)), ("path", .string(path)), ("bytes", .int(bytes))],
-                                 text: "saved session '\(name)' to \(path) (\(bytes / 1024) KiB)")
+            let path = try args.positionals.first.map { try sessionPath($0, for: save, session) }
+            let saved = try session.save(to: path, force: args.has("force"))
+            let name = session.name ?? SessionController.sessionName(saved)
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: saved)[.size] as? Int) ?? 0
+            return CommandOutput(fields: [("name", .string(name)), ("path", .string(saved)), ("bytes", .int(bytes))],
+                                 text: "saved session '\(name)' to \(saved) (\(bytes / 1024) KiB)")
         })
 
     static let load: CommandSpec = CommandSpec(
         "load", group: .sessions,
-        synopsis: "load NAME|PATH",
+        synopsis: "load NAME|PATH ?--in-place?",
         abstract: "Load a saved session; the file is checked completely before anything is replaced",
-        examples: ["load btc-experiment", "load ~/research/run1.lgc"],
+        discussion: """
+        The shell works on a copy: the saved file changes only when you 'save' (without a name: back to this \
+        session). With --in-place the saved file itself is the working file and every change is saved as it is \
+        made (what --session NAME does); another shell working in it is refused.
+        """,
+        examples: ["load btc-experiment", "load ~/research/run1.lgc", "load btc-experiment --in-place"],
         positionals: 1...1,
+        flags: [FlagSpec("in-place", "work in the saved file itself: every change is saved at once")],
         complete: { context in
             guard context.words.count == 1 else { return [] }
             return context.partial.contains("/") ? PathCompletion.candidates(for: context.partial) : sessionNames(context.shell)
         },
         run: { shell, args in
             let session = try requireSession(shell)
-            let (path, state) = try session.load(args.positionals[0], engine: shell.engine)
+            let path = try sessionPath(args.positionals[0], for: load, session)
+            let inPlace = args.has("in-place")
+            let state = inPlace ? try session.open(path, engine: shell.engine) : try session.load(path, engine: shell.engine)
             let fields: [(String, JSON)] = [
-                ("path", .string(path)), ("symbol", .optionalString(state.series?.symbol)),
+                ("path", .string(path)), ("name", .optionalString(session.name)), ("in_place", .bool(inPlace)),
+                ("symbol", .optionalString(state.series?.symbol)),
                 ("rows", .int(state.series?.count ?? 0)), ("model_versions", .int(state.models.count)),
                 ("predictions", .int(state.totalLogged)), ("trainings", .int(state.history.count)),
             ]
@@ -87,17 +105,29 @@ extension Commands {
 
     static let recover: CommandSpec = CommandSpec(
         "recover", group: .sessions,
-        synopsis: "recover",
+        synopsis: "recover ?--script?",
         abstract: "Take back the unsaved session of a shell that was killed or crashed",
-        examples: ["recover"],
-        run: { shell, _ in
+        discussion: """
+        Every shell works in a working file of its own: an interactive shell's is sessions/.unsaved-PID.lgc, a \
+        script's lgc-shell-PID-….lgc in the temporary folder ($TMPDIR). When its process is gone, 'recover' \
+        copies the newest such file into this session and removes it: first those of interactive shells, then \
+        those of killed scripts (--script: only those). A session that had been saved or loaded keeps its name, \
+        so 'save' writes the recovered work back to it. At start-up, and on 'recover', temporary copies left by \
+        killed saves are removed, and of killed scripts' working files only the newest 3 are kept.
+        """,
+        examples: ["recover", "recover --script"],
+        flags: [FlagSpec("script", "take back the work of a killed script (its working file in the temporary folder)")],
+        run: { shell, args in
             let session = try requireSession(shell)
-            guard let (path, state) = try session.recover(engine: shell.engine) else {
+            let scriptsOnly = args.has("script")
+            guard let (path, state) = try session.recover(engine: shell.engine, scriptsOnly: scriptsOnly) else {
                 throw ShellError.invalid("no unsaved session to recover in \(session.directory)")
             }
-            return CommandOutput(fields: [("path", .string(path)), ("predictions", .int(state.totalLogged)),
+            let named = session.name.map { "'save' writes it to '\($0)'" } ?? "'save NAME' to keep it"
+            return CommandOutput(fields: [("path", .string(path)), ("name", .optionalString(session.name)),
+                                          ("predictions", .int(state.totalLogged)),
                                           ("trainings", .int(state.history.count))],
-                                 text: "recovered the unsaved session (\(state.totalLogged) scored predictions, \(state.history.count) trainings) — 'save NAME' to keep it")
+                                 text: "recovered the unsaved session (\(state.totalLogged) scored predictions, \(state.history.count) trainings) — \(named)")
         })
 
     static let models: CommandSpec = CommandSpec(
@@ -150,4 +180,40 @@ extension Commands {
                                           ("accuracy", .number(record.accuracy))],
                                  text: "\(model.rawValue) v\(version) (trained \(ISOTime.short(record.time)), holdout \(Format.percent(record.accuracy))) is current again")
         })
+}
+
+extension ShellContext {
+    /// At interactive start-up: takes back the named session the last shell had open when it died.
+    func reopen(_ path: String) -> LineResult {
+        engineLock.lock()
+        defer { engineLock.unlock() }
+        guard let session else { return .failed(sessionProblem ?? "no session store") }
+        do {
+            let state = try session.reopen(path, engine: engine)
+            let name = session.name ?? "the unsaved session"
+            let unsaved = session.hasUnsavedWork ? " (with changes not saved yet)" : ""
+            StandardStreams.write("reopened \(name)\(unsaved): \(state.series.map { "\($0.symbol), \($0.count) rows" } ?? "no data"), \(state.totalLogged) scored predictions\n")
+        } catch {
+            return .failed(Self.message(for: error))
+        }
+        if let notice = auto.synchronize(announceResume: true) { notices.post(notice) }
+        return .ok
+    }
+
+    /// Which session this is, for `status`: its name, the saved file, whether changes are not saved yet.
+    func sessionFields() -> [(String, JSON)] {
+        guard let session else { return [("name", .null), ("working_file", .null)] }
+        return [("name", .optionalString(session.name)), ("path", .optionalString(session.savedPath)),
+                ("working_file", .string(session.database.path)), ("in_place", .bool(session.writesThrough)),
+                ("unsaved_changes", .bool(session.hasUnsavedWork))]
+    }
+
+    /// One line for `status`: `btc-1 (changes not saved)`, `unnamed (saved: no)`, `btc-1 (saved as it changes)`.
+    func sessionLine() -> String {
+        guard let session else { return "none (\(sessionProblem ?? "no session store"))" }
+        let name = session.name.map { "'\($0)'" } ?? "unnamed"
+        if session.writesThrough { return "\(name), saved as it changes in \(session.database.path)" }
+        if session.name == nil { return session.hasUnsavedWork ? "unnamed, not saved — 'save NAME' keeps it" : "unnamed" }
+        return session.hasUnsavedWork ? "\(name), changes not saved — 'save' writes them" : "\(name), saved"
+    }
 }

@@ -5,15 +5,29 @@ import SessionStore
 
 /// Keeps the current session's database in step with the loop: after every command, what it changed is
 /// written in one transaction before the shell reads the next line ("acknowledged means committed").
+///
+/// Changes go to a working file. Normally that is a file of this process's own (`.unsaved-PID.lgc` in the sessions
+/// folder for interactive shells, `lgc-shell-PID-….lgc` in the temporary folder for scripts): `load` copies a saved
+/// session into it and `save` copies it back out, so a saved session changes only when the user saves. A session
+/// opened with `--session NAME` is its own working file instead: every change is written through to NAME.lgc.
+/// A working file is locked (`flock`) while it is open, so no other shell replaces it or works in it meanwhile.
 final class SessionController {
     let directory: String
     private(set) var database: SessionDatabase
-    /// The saved session this one is, when it has a name (its file is the working file).
+    /// The saved session this one is (the one `save` without a name writes to), when it has a name.
     private(set) var name: String?
+    /// That saved session's file.
+    private(set) var savedPath: String?
+    /// Whether the saved session's file is the working file itself (`--session NAME`): every change is saved.
+    private(set) var writesThrough = false
     /// Whether anything was written since the session was last saved or loaded.
     private(set) var dirty = false
-    /// A working file of our own that disappears on a clean exit (unnamed sessions only).
+    /// A working file of our own that disappears on a clean exit (nil while writing through to a saved session).
     private var scratchPath: String?
+    /// Whether our own working files live in the sessions folder (interactive) or the temporary folder (scripts).
+    private let persistent: Bool
+    /// The saved file as it was when loaded or last saved, to notice another shell replacing it.
+    private var savedIdentity: FileIdentity?
 
     /// What is already in the database, to write only what a command changed.
     private struct Written {
@@ -32,8 +46,12 @@ final class SessionController {
     private var written = Written()
 
     static let workingPrefix = ".unsaved-"
-    /// Names the named session an interactive shell has open; removed on a clean exit, so finding it at start
-    /// means the last shell died and that session is reopened.
+    /// Scripts' working files in the temporary folder: `lgc-shell-PID-UUID.lgc`.
+    static let scriptPrefix = "lgc-shell-"
+    /// How many working files of killed scripts are kept for `recover --script`; older ones are removed at start-up.
+    static let keptScriptFiles = 3
+    /// Names the working file of the session an interactive shell has open, when that session has a name; removed
+    /// on a clean exit, so finding it at start means the last shell died and that session is reopened.
     static let openMarker = ".open-session"
     /// Whether this controller keeps the marker (interactive shells only).
     var keepsMarker = false
@@ -51,26 +69,60 @@ final class SessionController {
     /// Starts an unnamed session in a working file of this process's own.
     init(directory: String, persistent: Bool) throws {
         self.directory = directory
-        let path: String
-        if persistent {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            path = directory + "/" + Self.workingPrefix + "\(getpid()).lgc"
-        } else {
-            // Scripts are reproducible by running them again: their working file lives in the temporary folder.
-            path = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-shell-\(getpid())-\(UUID().uuidString).lgc").path
-        }
+        self.persistent = persistent
+        let path = try Self.newScratchPath(directory: directory, persistent: persistent)
         database = try SessionDatabase.create(at: path, replacing: true)
         scratchPath = path
     }
 
-    static func path(forName name: String, directory: String) -> String {
-        if name.contains("/") || name.hasSuffix(".lgc") { return (name as NSString).expandingTildeInPath }
-        return directory + "/" + name + ".lgc"
+    private static func newScratchPath(directory: String, persistent: Bool) throws -> String {
+        if persistent {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            return directory + "/" + workingPrefix + "\(getpid()).lgc"
+        }
+        // Scripts are reproducible by running them again: their working file lives in the temporary folder.
+        return scriptFolder() + "/" + scriptPrefix + "\(getpid())-\(UUID().uuidString).lgc"
+    }
+
+    private static func scriptFolder() -> String {
+        let path = FileManager.default.temporaryDirectory.path
+        return path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    /// The file a session name or path means: `NAME` is `sessions/NAME.lgc`; anything with a `/` or ending in
+    /// `.lgc` is a path (`~` expanded). Refuses what cannot name a session file, before any file is touched.
+    static func resolve(_ name: String, directory: String) throws -> String {
+        guard !name.isEmpty else { throw SessionNameProblem.empty }
+        guard !name.unicodeScalars.contains(where: Self.isControl) else { throw SessionNameProblem.controlCharacters }
+        guard name.utf8.count <= 1024 else { throw SessionNameProblem.tooLong }
+        guard name.contains("/") || name.hasSuffix(".lgc") else {
+            guard validName(name) else { throw SessionNameProblem.characters(name) }
+            return directory + "/" + name + ".lgc"
+        }
+        let path = name.hasPrefix("~") ? (name as NSString).expandingTildeInPath : name
+        let last = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+        guard !path.hasSuffix("/"), !last.isEmpty, last != ".", last != ".." else { throw SessionNameProblem.folder(name) }
+        guard last != ".lgc" else { throw SessionNameProblem.characters(name) }
+        guard last.utf8.count <= 255 else { throw SessionNameProblem.tooLong }
+        return path
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
     }
 
     static func validName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 100 && !name.hasPrefix(".")
             && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
+    }
+
+    /// `sessions/btc.lgc` → `btc`.
+    static func sessionName(_ path: String) -> String {
+        let base = (path as NSString).lastPathComponent
+        return base.hasSuffix(".lgc") ? String(base.dropLast(4)) : base
     }
 
     // MARK: Write-through
@@ -135,63 +187,143 @@ final class SessionController {
 
     // MARK: Save, load, recover
 
-    /// Copies the session to `sessions/NAME.lgc` atomically; the named file becomes the working file.
-    func save(as name: String, force: Bool, engine: LoopEngine) throws -> String {
-        let path = Self.path(forName: name, directory: directory)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        if path != database.path {
-            try database.save(to: path, overwrite: force)
-            try adopt(path: path, name: name)
+    /// `save NAME`: copies the session to `path` atomically; from then on it is that saved session (`save` without
+    /// a name writes back to it). `save` (path nil): writes back to the saved session this one is. Writing through
+    /// (`--session`), the named file becomes the working file, as it always has.
+    func save(to path: String?, force: Bool) throws -> String {
+        guard let path else {
+            if writesThrough { return database.path }
+            guard let savedPath else { throw SessionProblem.unnamed }
+            if !force, let savedIdentity, FileIdentity(savedPath) != savedIdentity {
+                throw SessionError.changedSinceLoaded(path: savedPath)
+            }
+            try database.save(to: savedPath, overwrite: true)
+            savedIdentity = FileIdentity(savedPath)
+            dirty = false
+            return savedPath
         }
+        if writesThrough ? SessionFiles.same(path, database.path) : savedPath.map({ SessionFiles.same(path, $0) }) == true {
+            return try save(to: nil, force: force)
+        }
+        try Self.makeFolder(for: path)
+        try database.save(to: path, overwrite: force)
+        if writesThrough {
+            let opened = try SessionDatabase.open(at: path)
+            database.close()
+            database = opened
+        } else {
+            // Only `recover` reads this; a session that cannot record it still saved.
+            try? database.setCheckpoint(path)
+        }
+        name = Self.sessionName(path)
+        savedPath = path
+        savedIdentity = FileIdentity(path)
         dirty = false
+        writeMarker()
         return path
     }
 
-    /// Reads and validates a saved session completely, then replaces the loop's state with it.
-    func load(_ nameOrPath: String, engine: LoopEngine) throws -> (path: String, state: SessionState) {
-        let path = Self.path(forName: nameOrPath, directory: directory)
+    private static func makeFolder(for path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        guard !folder.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw SessionError.cannotWrite(path: path, reason: "its folder cannot be made")
+        }
+    }
+
+    /// Reads and validates a saved session completely, then copies it into the working file and replaces the
+    /// loop's state with it. The saved file itself is only read.
+    func load(_ path: String, engine: LoopEngine) throws -> SessionState {
         guard FileManager.default.fileExists(atPath: path) else { throw SessionError.missing(path: path) }
+        let identity = FileIdentity(path)
         let state = try SessionDatabase.readValidated(path: path)
         let restored = try Self.decoding(path) { try Self.engineState(from: state) }
-        // Nothing is replaced until everything above succeeded.
-        let opened = try SessionDatabase.open(at: path)
-        finishScratch()
-        database = opened
-        name = (path as NSString).lastPathComponent.replacingOccurrences(of: ".lgc", with: "")
+        // Nothing is replaced until everything above succeeded; a failed copy leaves the current session as it was.
+        try intoScratch(state, checkpoint: path)
+        name = Self.sessionName(path)
+        savedPath = path
+        savedIdentity = identity
         writeMarker()
         restored(engine)
         markWritten(engine, replays: state.replays.count)
         dirty = false
-        return (path, state)
+        return state
     }
 
-    /// Switches write-through to the file at `path` (already a complete copy of this session).
-    private func adopt(path: String, name: String) throws {
+    /// `--session NAME`: the saved session becomes the working file itself, so every change is saved as it is
+    /// made. Refused while another process works in it.
+    func open(_ path: String, engine: LoopEngine) throws -> SessionState {
+        guard FileManager.default.fileExists(atPath: path) else { throw SessionError.missing(path: path) }
+        let state = try SessionDatabase.readValidated(path: path)
+        let restored = try Self.decoding(path) { try Self.engineState(from: state) }
         let opened = try SessionDatabase.open(at: path)
         finishScratch()
+        if writesThrough { database.close() }
         database = opened
-        self.name = name
+        writesThrough = true
+        name = Self.sessionName(path)
+        savedPath = path
+        savedIdentity = nil
         writeMarker()
+        restored(engine)
+        markWritten(engine, replays: state.replays.count)
+        dirty = false
+        return state
+    }
+
+    /// Copies `state` into a working file of our own (the current one, or a new one when writing through) in one
+    /// transaction; only when that succeeded does it become the working file.
+    private func intoScratch(_ state: SessionState, checkpoint: String?) throws {
+        guard writesThrough else {
+            try database.replaceAll(with: state, checkpoint: checkpoint)
+            return
+        }
+        let path = try Self.newScratchPath(directory: directory, persistent: persistent)
+        let scratch = try SessionDatabase.create(at: path, replacing: true)
+        do {
+            try scratch.replaceAll(with: state, checkpoint: checkpoint)
+        } catch {
+            scratch.close()
+            SessionFiles.remove(path)
+            throw error
+        }
+        database.close()
+        database = scratch
+        scratchPath = path
+        writesThrough = false
     }
 
     private func writeMarker() {
-        guard keepsMarker else { return }
+        guard keepsMarker, name != nil else { return }
         try? Data(database.path.utf8).write(to: URL(fileURLWithPath: directory + "/" + Self.openMarker), options: .atomic)
     }
 
-    /// The named session the previous interactive shell had open when it died, if any.
+    /// The working file of the named session the previous interactive shell had open when it died, if any:
+    /// a saved session it wrote through to, or its own working file with unsaved changes.
     func sessionLeftOpen() -> String? {
         guard let text = try? String(contentsOfFile: directory + "/" + Self.openMarker, encoding: .utf8),
-              FileManager.default.fileExists(atPath: text) else { return nil }
+              text != database.path, FileManager.default.fileExists(atPath: text), !SessionFiles.isHeld(text) else { return nil }
+        if let pid = Self.owner(ofWorkingFile: (text as NSString).lastPathComponent, prefix: Self.workingPrefix),
+           !SessionFiles.processIsGone(pid) { return nil }
         return text
+    }
+
+    /// Reopens what `sessionLeftOpen` found: a working file is recovered (unsaved changes and the name of the saved
+    /// session it belongs to), a saved session is written through to again.
+    func reopen(_ path: String, engine: LoopEngine) throws -> SessionState {
+        if Self.owner(ofWorkingFile: (path as NSString).lastPathComponent, prefix: Self.workingPrefix) != nil {
+            return try takeOver(path, engine: engine)
+        }
+        return try open(path, engine: engine)
     }
 
     /// Removes our own unsaved working file once nothing needs it.
     private func finishScratch() {
         guard let scratchPath else { return }
         database.close()
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratchPath + suffix) }
+        SessionFiles.remove(scratchPath)
         self.scratchPath = nil
     }
 
@@ -202,40 +334,97 @@ final class SessionController {
         if keepsMarker { try? FileManager.default.removeItem(atPath: directory + "/" + Self.openMarker) }
     }
 
-    /// An unnamed session with changes that only its working file holds.
-    var hasUnsavedWork: Bool { name == nil && dirty }
+    /// Changes that only the working file holds: quitting would discard them.
+    var hasUnsavedWork: Bool { !writesThrough && dirty }
 
-    /// Working files left by shells that died (their process is gone), newest first.
-    func orphanedWorkingFiles() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    /// The pid in a working file's name (`.unsaved-PID.lgc`, `lgc-shell-PID-UUID.lgc`), nil for other files.
+    static func owner(ofWorkingFile file: String, prefix: String) -> Int32? {
+        guard file.hasPrefix(prefix), file.hasSuffix(".lgc") else { return nil }
+        let digits = file.dropFirst(prefix.count).prefix { $0 != "-" && $0 != "." }
+        guard let pid = Int32(digits), pid > 0 else { return nil }
+        return prefix == scriptPrefix && !file.dropFirst(prefix.count + digits.count).hasPrefix("-") ? nil : pid
+    }
+
+    /// Working files in `folder` whose process is gone and that nobody has open, newest first.
+    private static func orphans(in folder: String, prefix: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         return names.compactMap { name -> (String, Date)? in
-            guard name.hasPrefix(Self.workingPrefix), name.hasSuffix(".lgc"),
-                  let pid = Int32(name.dropFirst(Self.workingPrefix.count).dropLast(4)), pid != getpid(),
-                  kill(pid, 0) != 0 else { return nil }
-            let path = directory + "/" + name
+            guard let pid = owner(ofWorkingFile: name, prefix: prefix), pid != getpid(), SessionFiles.processIsGone(pid)
+            else { return nil }
+            let path = folder + "/" + name
+            guard !SessionFiles.isHeld(path) else { return nil }
             let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
             return (path, modified)
         }.sorted { $0.1 > $1.1 }.map(\.0)
     }
 
-    /// Takes over the newest orphaned working file: its state becomes the loop's, and it stays the working file.
-    func recover(engine: LoopEngine) throws -> (path: String, state: SessionState)? {
-        guard let path = orphanedWorkingFiles().first else { return nil }
-        let state = try SessionDatabase.readValidated(path: path)
-        let restored = try Self.decoding(path) { try Self.engineState(from: state) }
-        let mine = directory + "/" + Self.workingPrefix + "\(getpid()).lgc"
-        finishScratch()
-        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
-            try? FileManager.default.moveItem(atPath: path + suffix, toPath: mine + suffix)
+    /// Working files left by interactive shells that died (their process is gone), newest first.
+    func orphanedWorkingFiles() -> [String] {
+        Self.orphans(in: directory, prefix: Self.workingPrefix)
+    }
+
+    /// Working files left by scripts that were killed, newest first (at most `keptScriptFiles` after start-up).
+    func orphanedScriptFiles() -> [String] {
+        Self.orphans(in: Self.scriptFolder(), prefix: Self.scriptPrefix)
+    }
+
+    /// Start-up (and `recover`) housekeeping: temporary copies of killed saves go, and of killed scripts' working
+    /// files only the newest `keptScriptFiles` stay (for `recover --script`). Files of live processes are never
+    /// touched. Returns how many files were removed.
+    @discardableResult
+    func removeAbandonedFiles() -> Int {
+        var removed = SessionFiles.removeAbandonedTemporaries(in: directory).count
+        let scripts = Self.scriptFolder()
+        removed += SessionFiles.removeAbandonedTemporaries(in: scripts).count
+        for path in orphanedScriptFiles().dropFirst(Self.keptScriptFiles) {
+            SessionFiles.remove(path)
+            removed += 1
         }
-        try FileManager.default.moveItem(atPath: path, toPath: mine)
-        database = try SessionDatabase.open(at: mine)
-        scratchPath = mine
-        name = nil
+        // Side files whose session file is gone (a working file removed by a shell killed half-way).
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: scripts)) ?? []
+        for name in names where name.hasPrefix(Self.scriptPrefix) {
+            guard let suffix = ["-wal", "-shm", "-journal"].first(where: name.hasSuffix) else { continue }
+            let main = String(name.dropLast(suffix.count))
+            guard let pid = Self.owner(ofWorkingFile: main, prefix: Self.scriptPrefix), pid != getpid(),
+                  SessionFiles.processIsGone(pid), !FileManager.default.fileExists(atPath: scripts + "/" + main) else { continue }
+            if unlink(scripts + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    /// Takes back the unsaved work of a shell that died: the newest working file an interactive shell left, else
+    /// (or with `scriptsOnly`) the newest a killed script left. Its state becomes the loop's, copied into our
+    /// working file; the orphan is then removed. Nil when there is none.
+    func recover(engine: LoopEngine, scriptsOnly: Bool) throws -> (path: String, state: SessionState)? {
+        removeAbandonedFiles()
+        guard let path = (scriptsOnly ? nil : orphanedWorkingFiles().first) ?? orphanedScriptFiles().first else { return nil }
+        return (path, try takeOver(path, engine: engine))
+    }
+
+    /// Copies a dead shell's working file into ours (under its lock, so no other shell takes it at the same
+    /// time), keeps the name of the saved session it belonged to, and removes it.
+    private func takeOver(_ path: String, engine: LoopEngine) throws -> SessionState {
+        let orphan = try SessionDatabase.open(at: path)
+        let state: SessionState, checkpoint: String?, restored: (LoopEngine) -> Void
+        do {
+            state = try orphan.read()
+            checkpoint = orphan.checkpoint()
+            restored = try Self.decoding(path) { try Self.engineState(from: state) }
+            try intoScratch(state, checkpoint: checkpoint)
+        } catch {
+            orphan.close()
+            throw error
+        }
+        orphan.close()
+        SessionFiles.remove(path)
+        name = checkpoint.map(Self.sessionName)
+        savedPath = checkpoint
+        savedIdentity = checkpoint.flatMap(FileIdentity.init)
+        writeMarker()
         restored(engine)
         markWritten(engine, replays: state.replays.count)
         dirty = true
-        return (path, state)
+        return state
     }
 
     // MARK: Rollback
@@ -280,6 +469,54 @@ final class SessionController {
             engine.restore(series: state.series, config: state.config, clockOffset: state.clockOffset,
                            history: state.history, models: slots, versions: versions, lastTraining: state.lastTraining,
                            logMarks: state.logMarks, log: log, pending: state.pending)
+        }
+    }
+}
+
+/// A file as it is now (device, inode, size, modification time): a rename over it or a write changes it.
+struct FileIdentity: Equatable {
+    let device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
+
+    init?(_ path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        seconds = info.st_mtim.tv_sec
+        nanoseconds = info.st_mtim.tv_nsec
+    }
+}
+
+/// Why a session name, or the session itself, cannot be saved or loaded as asked. Wording lives here.
+enum SessionProblem: Error, Equatable, CustomStringConvertible {
+    /// `save` without a name in a session that was never saved or loaded.
+    case unnamed
+
+    var description: String {
+        switch self {
+        case .unnamed: return "this session has no name yet — 'save NAME' saves it"
+        }
+    }
+}
+
+/// Why a text cannot name a session file (the command's usage line follows it).
+enum SessionNameProblem: Error, Equatable, CustomStringConvertible {
+    case empty
+    case controlCharacters
+    case tooLong
+    /// A name without `/` with other characters than letters, digits, `-`, `_`, `.` (or starting with `.`).
+    case characters(String)
+    /// A path that names a folder (`a/`, `./`, `/`, `a/..`), not a file.
+    case folder(String)
+
+    var description: String {
+        switch self {
+        case .empty: return "a session name is needed, such as btc-1 or a path ending in .lgc"
+        case .controlCharacters: return "invalid session name: it contains control characters"
+        case .tooLong: return "invalid session name: too long"
+        case .characters(let name): return "invalid session name '\(name)': use letters, digits, '-', '_' and '.'"
+        case .folder(let name): return "'\(name)' names a folder, not a session file — add a file name such as run1.lgc"
         }
     }
 }

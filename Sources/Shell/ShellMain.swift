@@ -120,14 +120,20 @@ public enum ShellMain {
             shell.sessionProblem = ShellContext.message(for: error)
             shell.logger.log(.warning, "no session file (\(shell.sessionProblem!)): changes stay in memory and 'save' is unavailable")
         }
+        // Killed saves' temporary copies and old working files of killed scripts (their processes are gone).
+        shell.session?.removeAbandonedFiles()
         defer {
             // Stop auto mode first: a background training is cancelled or finishes before the session closes.
             shell.auto.shutdown()
             shell.printNotices()
+            if !interactive, let session = shell.session, session.hasUnsavedWork, let name = session.name {
+                shell.logger.log(.warning, unsavedScriptWarning(name))
+            }
             shell.closeSession()
         }
-        if let name = options.session, shell.execute("load \"\(name)\"") != .ok {
-            StandardStreams.writeError("lgc-shell: cannot start with session '\(SafeText.escaped(name))'\n")
+        // A session named at start-up is the working file itself: every change is saved as it is made.
+        if let name = options.session, case .failed(let message) = shell.execute("load \"\(name)\" --in-place") {
+            StandardStreams.writeError("lgc-shell: cannot start with session '\(SafeText.escaped(name))': \(message)\n")
             return 1
         }
         if options.demo, !interactive, shell.execute("fetch demo") != .ok { return 1 }
@@ -198,9 +204,9 @@ public enum ShellMain {
         """)
         if let session = shell.session, shell.engine.series == nil, shell.engine.history.isEmpty {
             if let path = session.sessionLeftOpen() {
-                // The last shell died with this named session open: everything it acknowledged is in that file.
+                // The last shell died with a named session open: everything it acknowledged is in that working file.
                 shell.logger.log(.info, "reopening \(path), which was open when the last shell stopped")
-                if case .failed(let message) = shell.execute("load \"\(path)\"") {
+                if case .failed(let message) = shell.reopen(path) {
                     StandardStreams.writeError("error: \(message)\n")
                 }
             } else if !session.orphanedWorkingFiles().isEmpty {
@@ -216,10 +222,10 @@ public enum ShellMain {
         var warnedUnsaved = false
         /// The first quit of an unsaved session only warns: its working file goes on a clean exit.
         func mayQuit() -> Bool {
-            guard shell.session?.hasUnsavedWork == true, !warnedUnsaved else { return true }
+            guard let session = shell.session, session.hasUnsavedWork, !warnedUnsaved else { return true }
             warnedUnsaved = true
             shell.quitRequested = false
-            StandardStreams.writeError(paint.yellow("This session is not saved: 'save NAME' keeps it; quit again (or Ctrl-D) to discard it.") + "\n")
+            StandardStreams.writeError(paint.yellow(unsavedQuitWarning(session.name)) + "\n")
             return false
         }
         while true {
@@ -249,6 +255,17 @@ public enum ShellMain {
                 }
             }
         }
+    }
+
+    /// The first quit of an interactive session with changes only its working file holds.
+    static func unsavedQuitWarning(_ name: String?) -> String {
+        guard let name else { return "This session is not saved: 'save NAME' keeps it; quit again (or Ctrl-D) to discard it." }
+        return "This session is not saved: 'save' writes its changes to '\(name)'; quit again (or Ctrl-D) to discard them."
+    }
+
+    /// A script that loaded or saved a session and changed it afterwards without saving again.
+    static func unsavedScriptWarning(_ name: String) -> String {
+        "session '\(name)' has changes that were not saved and are discarded — end the script with 'save' to keep them"
     }
 
     /// `script.lgc` when stdin is redirected from a file (so errors name it), else `<stdin>`.

@@ -177,6 +177,11 @@ if wanted("sessions") {
     }
     results.append(Measurement(name: "session_log_write_through", samples: writes, targetMilliseconds: 1,
                                note: "`log` of one outcome: parse, score, and its committed transaction (WAL); median of 10,000"))
+    // Constant cost per command: the last thousand writes (9,000+ commands stored) cost what the first thousand did.
+    results.append(Measurement(name: "session_log_write_first_1000", samples: Array(writes.prefix(1000)), targetMilliseconds: 1,
+                               note: "the same, the first 1,000 of them (few commands stored)"))
+    results.append(Measurement(name: "session_log_write_last_1000", samples: Array(writes.suffix(1000)), targetMilliseconds: 1,
+                               note: "the same, the last 1,000 (9,000+ commands and outcomes stored): within noise of the first"))
     var saves: [Double] = [], loads: [Double] = []
     for run in 0..<5 {
         saves += time(1, warmup: 0) { _ = shell.execute("save bench-\(run)") }
