@@ -1,12 +1,35 @@
 import CXGBoost
 import Foundation
 
-/// An error from libxgboost, carrying `XGBGetLastError()`'s message and the call that failed.
+/// An error from libxgboost, carrying the call that failed and `XGBGetLastError()`'s message on one line.
 public struct XGBoostError: Error, Equatable, Sendable, CustomStringConvertible {
     public let call: String
     public let message: String
 
     public var description: String { "XGBoost \(call) failed: \(message)" }
+
+    /// The library's message without what only its developers need: the `[12:34:56] ./src/file.cc:123: ` prefix
+    /// and the `Stack trace:` of addresses that follows it; what is left is put on one line, control characters
+    /// as spaces.
+    static func summary(_ raw: String) -> String {
+        var text = Substring(raw)
+        if let trace = text.range(of: "Stack trace:") { text = text[..<trace.lowerBound] }
+        text = text.drop(while: \.isWhitespace)
+        // "[hh:mm:ss] " then "path:line: ".
+        if text.first == "[", let close = text.firstIndex(of: "]"),
+           text[text.index(after: text.startIndex)..<close].allSatisfy({ $0.isNumber || $0 == ":" }) {
+            text = text[text.index(after: close)...].drop(while: \.isWhitespace)
+            if let colon = text.range(of: ": "), let lineColon = text[..<colon.lowerBound].lastIndex(of: ":"),
+               !text[..<lineColon].contains(" "),
+               text[text.index(after: lineColon)..<colon.lowerBound].allSatisfy(\.isNumber),
+               text.index(after: lineColon) < colon.lowerBound {
+                text = text[colon.upperBound...]
+            }
+        }
+        let words = text.unicodeScalars.split { $0.properties.isWhitespace || $0.properties.generalCategory == .control }
+        let line = words.map { String(String.UnicodeScalarView($0)) }.joined(separator: " ")
+        return line.isEmpty ? "no message" : line
+    }
 }
 
 /// Checks a C API status; non-zero becomes an `XGBoostError` with the library's own message.
@@ -14,7 +37,7 @@ public struct XGBoostError: Error, Equatable, Sendable, CustomStringConvertible 
 func check(_ status: Int32, _ call: @autoclosure () -> String) throws(XGBoostError) {
     guard status != 0 else { return }
     let message = XGBGetLastError().map { String(cString: $0) } ?? "unknown error"
-    throw XGBoostError(call: call(), message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+    throw XGBoostError(call: call(), message: XGBoostError.summary(message))
 }
 
 /// A dense float matrix handed to XGBoost. NaN entries are *missing* values, not zeros.
