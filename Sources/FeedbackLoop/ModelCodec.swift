@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import MarketData
 
 /// Errors from decoding a stored model; each says which model and what is wrong.
 public enum ModelCodecError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -53,7 +54,7 @@ public enum ModelCodec {
                 }
                 return model
             case (xgboostFormat, .xgboost):
-                return XGBoostModel(booster: try XGBoostBooster.load(data))
+                return XGBoostModel(booster: try XGBoostBooster.load(data, requirements: XGBoostModelRequirements(featureNames: FeatureBuilder.names)))
             case (lstmFormat, .lstm):
                 return LSTMModel(regressor: try LSTMRegressor(snapshot: try decodeLSTM(data)))
             case (logisticFormat, _), (xgboostFormat, _), (lstmFormat, _):

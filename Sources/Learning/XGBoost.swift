@@ -82,6 +82,10 @@ public final class XGBoostMatrix {
 public struct XGBoostParameters: Sendable, Equatable, Codable {
     public var rounds = 100
     public var maxDepth = 6
+    /// The rounds the settings allow (`xgboost.n_estimators`); a stored model has at most this many trees.
+    public static let roundsRange = 1...5000
+    /// The depths the settings allow (`xgboost.max_depth`); a stored tree is at most this deep.
+    public static let maxDepthRange = 1...20
     public var learningRate = 0.1
     public var subsample = 1.0
     public var columnSample = 1.0
@@ -157,9 +161,18 @@ public final class XGBoostBooster: @unchecked Sendable {
         return booster
     }
 
-    /// Rebuilds a booster from a buffer written by `serialized(format:)` (UBJSON or JSON); the feature names
-    /// stored in the model come back with it.
-    public static func load(_ data: Data) throws(XGBoostError) -> XGBoostBooster {
+    /// Rebuilds a booster from UBJSON written by `serialized(format: .ubjson)`, from anywhere: it first passes
+    /// `XGBoostModelCheck.validate` (throwing `XGBoostModelError`), so libxgboost only ever sees a model whose every
+    /// index and count is in range; then the library's own errors are `XGBoostError`. The feature names stored in
+    /// the model come back with it.
+    public static func load(_ data: Data, requirements: XGBoostModelRequirements) throws -> XGBoostBooster {
+        _ = try XGBoostModelCheck.validate(data, requirements)
+        return try loadUnchecked(data)
+    }
+
+    /// Rebuilds a booster from a buffer (UBJSON or JSON) trusted to come from `serialized(format:)` in this
+    /// process: libxgboost does not check a model's indices, so bytes from anywhere else go through `load(_:requirements:)`.
+    static func loadUnchecked(_ data: Data) throws(XGBoostError) -> XGBoostBooster {
         var out: BoosterHandle?
         var none: [DMatrixHandle?] = []
         try check(XGBoosterCreate(&none, 0, &out), "XGBoosterCreate")

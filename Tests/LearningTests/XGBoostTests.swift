@@ -43,10 +43,15 @@ private let names = ["signal", "half_signal", "noise"]
         let expected = try booster.predict(matrix)
         for format in [XGBoostBooster.Format.ubjson, .json] {
             let data = try booster.serialized(format: format)
-            let restored = try XGBoostBooster.load(data)
+            let restored = try XGBoostBooster.loadUnchecked(data)
             #expect(try restored.predict(matrix) == expected, "\(format)")
             #expect(restored.featureNames == names)
         }
+        // Bytes from anywhere pass validation first, then load the same model.
+        let validated = try XGBoostBooster.load(try booster.serialized(format: .ubjson),
+                                                requirements: XGBoostModelRequirements(featureNames: names))
+        #expect(try validated.predict(matrix) == expected)
+        #expect(validated.featureNames == names)
         let json = try booster.serialized(format: .json)
         let object = try JSONSerialization.jsonObject(with: json) as? [String: Any]
         #expect(object?["learner"] != nil, "XGBoost's own JSON model schema")
@@ -54,7 +59,7 @@ private let names = ["signal", "half_signal", "noise"]
 
     @Test func corruptBufferIsAnErrorWithTheLibrarysMessage() throws {
         do {
-            _ = try XGBoostBooster.load(Data("not a model".utf8))
+            _ = try XGBoostBooster.loadUnchecked(Data("not a model".utf8))
             Issue.record("loading garbage must fail")
         } catch {
             #expect(error.call == "XGBoosterLoadModelFromBuffer")
@@ -118,7 +123,7 @@ private let names = ["signal", "half_signal", "noise"]
 
     @Test func aLibraryErrorIsOneLine() throws {
         do {
-            _ = try XGBoostBooster.load(Data("not a model".utf8))
+            _ = try XGBoostBooster.loadUnchecked(Data("not a model".utf8))
             Issue.record("loading garbage must fail")
         } catch {
             #expect(!error.description.contains("\n"))
@@ -139,7 +144,7 @@ private let names = ["signal", "half_signal", "noise"]
         let rows = try #require(fixture["rows"] as? [[Any]])
         let expected = try #require(fixture["predictions"] as? [Double])
         let values = rows.flatMap { $0.map { ($0 as? Double) ?? .nan } }
-        let booster = try XGBoostBooster.load(model)
+        let booster = try XGBoostBooster.loadUnchecked(model)
         #expect(booster.featureNames == fixture["feature_names"] as? [String])
         let matrix = try XGBoostMatrix(rows: rows.count, cols: rows[0].count, values: values)
         let predictions = try booster.predict(matrix)
