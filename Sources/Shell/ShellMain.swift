@@ -125,8 +125,10 @@ public enum ShellMain {
             shell.printNotices()
             shell.closeSession()
         }
-        if let name = options.session, shell.execute("load \"\(name)\"") != .ok {
-            StandardStreams.writeError("lgc-shell: cannot start with session '\(name)'\n")
+        if let name = options.session, case let result = shell.execute("load \"\(name)\""), result != .ok {
+            // The reason on the same line: a damaged or crafted file says what is wrong with it.
+            let reason = if case .failed(let message) = result { ": " + message } else { "" }
+            StandardStreams.writeError("lgc-shell: cannot start with session '\(name)'\(reason)\n")
             return 1
         }
         if options.demo, !interactive, shell.execute("fetch demo") != .ok { return 1 }
