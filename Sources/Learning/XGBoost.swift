@@ -1,12 +1,35 @@
 import CXGBoost
 import Foundation
 
-/// An error from libxgboost, carrying `XGBGetLastError()`'s message and the call that failed.
+/// An error from libxgboost, carrying the call that failed and `XGBGetLastError()`'s message on one line.
 public struct XGBoostError: Error, Equatable, Sendable, CustomStringConvertible {
     public let call: String
     public let message: String
 
     public var description: String { "XGBoost \(call) failed: \(message)" }
+
+    /// The library's message without what only its developers need: the `[12:34:56] ./src/file.cc:123: ` prefix
+    /// and the `Stack trace:` of addresses that follows it; what is left is put on one line, control characters
+    /// as spaces.
+    static func summary(_ raw: String) -> String {
+        var text = Substring(raw)
+        if let trace = text.range(of: "Stack trace:") { text = text[..<trace.lowerBound] }
+        text = text.drop(while: \.isWhitespace)
+        // "[hh:mm:ss] " then "path:line: ".
+        if text.first == "[", let close = text.firstIndex(of: "]"),
+           text[text.index(after: text.startIndex)..<close].allSatisfy({ $0.isNumber || $0 == ":" }) {
+            text = text[text.index(after: close)...].drop(while: \.isWhitespace)
+            if let colon = text.range(of: ": "), let lineColon = text[..<colon.lowerBound].lastIndex(of: ":"),
+               !text[..<lineColon].contains(" "),
+               text[text.index(after: lineColon)..<colon.lowerBound].allSatisfy(\.isNumber),
+               text.index(after: lineColon) < colon.lowerBound {
+                text = text[colon.upperBound...]
+            }
+        }
+        let words = text.unicodeScalars.split { $0.properties.isWhitespace || $0.properties.generalCategory == .control }
+        let line = words.map { String(String.UnicodeScalarView($0)) }.joined(separator: " ")
+        return line.isEmpty ? "no message" : line
+    }
 }
 
 /// Checks a C API status; non-zero becomes an `XGBoostError` with the library's own message.
@@ -14,7 +37,7 @@ public struct XGBoostError: Error, Equatable, Sendable, CustomStringConvertible 
 func check(_ status: Int32, _ call: @autoclosure () -> String) throws(XGBoostError) {
     guard status != 0 else { return }
     let message = XGBGetLastError().map { String(cString: $0) } ?? "unknown error"
-    throw XGBoostError(call: call(), message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+    throw XGBoostError(call: call(), message: XGBoostError.summary(message))
 }
 
 /// A dense float matrix handed to XGBoost. NaN entries are *missing* values, not zeros.
@@ -59,6 +82,10 @@ public final class XGBoostMatrix {
 public struct XGBoostParameters: Sendable, Equatable, Codable {
     public var rounds = 100
     public var maxDepth = 6
+    /// The rounds the settings allow (`xgboost.n_estimators`); a stored model has at most this many trees.
+    public static let roundsRange = 1...5000
+    /// The depths the settings allow (`xgboost.max_depth`); a stored tree is at most this deep.
+    public static let maxDepthRange = 1...20
     public var learningRate = 0.1
     public var subsample = 1.0
     public var columnSample = 1.0
@@ -134,9 +161,18 @@ public final class XGBoostBooster: @unchecked Sendable {
         return booster
     }
 
-    /// Rebuilds a booster from a buffer written by `serialized(format:)` (UBJSON or JSON); the feature names
-    /// stored in the model come back with it.
-    public static func load(_ data: Data) throws(XGBoostError) -> XGBoostBooster {
+    /// Rebuilds a booster from UBJSON written by `serialized(format: .ubjson)`, from anywhere: it first passes
+    /// `XGBoostModelCheck.validate` (throwing `XGBoostModelError`), so libxgboost only ever sees a model whose every
+    /// index and count is in range; then the library's own errors are `XGBoostError`. The feature names stored in
+    /// the model come back with it.
+    public static func load(_ data: Data, requirements: XGBoostModelRequirements) throws -> XGBoostBooster {
+        _ = try XGBoostModelCheck.validate(data, requirements)
+        return try loadUnchecked(data)
+    }
+
+    /// Rebuilds a booster from a buffer (UBJSON or JSON) trusted to come from `serialized(format:)` in this
+    /// process: libxgboost does not check a model's indices, so bytes from anywhere else go through `load(_:requirements:)`.
+    static func loadUnchecked(_ data: Data) throws(XGBoostError) -> XGBoostBooster {
         var out: BoosterHandle?
         var none: [DMatrixHandle?] = []
         try check(XGBoosterCreate(&none, 0, &out), "XGBoosterCreate")

@@ -81,6 +81,16 @@ for (days, target) in [(30, 200.0), (365, 1500.0)] where wanted("tier2") {
     let fit = try time(max(5, runs / 4)) { _ = try XGBoostBooster.train(train, parameters: XGBoostParameters(), featureNames: features.names) }
     results.append(Measurement(name: "xgboost_fit_\(dataset.trainCount)x\(features.cols)", samples: fit, targetMilliseconds: nil,
                                note: "XGBoosterUpdateOneIter x100 on the training part only (compare python_reference.py)"))
+    // What loading a stored model adds before libxgboost sees it, and the library's own load for scale.
+    let booster = try XGBoostBooster.train(train, parameters: XGBoostParameters(), featureNames: features.names)
+    let blob = try booster.serialized(format: .ubjson)
+    let summary = try XGBoostModelCheck.validate(blob, ModelCodec.xgboostRequirements)
+    let check = try time(runs * 10) { _ = try XGBoostModelCheck.validate(blob, ModelCodec.xgboostRequirements) }
+    results.append(Measurement(name: "xgboost_validate_\(dataset.trainCount)x\(features.cols)", samples: check, targetMilliseconds: 1,
+                               note: "XGBoostModelCheck.validate of a 100-round depth-6 model (\(summary.trees) trees, \(summary.nodes) nodes, \(blob.count) bytes)"))
+    let load = try time(runs) { _ = try ModelCodec.decode(format: ModelCodec.xgboostFormat, data: blob, as: .xgboost) }
+    results.append(Measurement(name: "xgboost_decode_\(dataset.trainCount)x\(features.cols)", samples: load, targetMilliseconds: nil,
+                               note: "ModelCodec.decode of the same model: validation, then XGBoosterLoadModelFromBuffer"))
 }
 
 // Tier 3 with the seed app's default network (LSTM 50/50, dense 25, sequences of 60, 50 epochs) on 720 bars.

@@ -43,10 +43,15 @@ private let names = ["signal", "half_signal", "noise"]
         let expected = try booster.predict(matrix)
         for format in [XGBoostBooster.Format.ubjson, .json] {
             let data = try booster.serialized(format: format)
-            let restored = try XGBoostBooster.load(data)
+            let restored = try XGBoostBooster.loadUnchecked(data)
             #expect(try restored.predict(matrix) == expected, "\(format)")
             #expect(restored.featureNames == names)
         }
+        // Bytes from anywhere pass validation first, then load the same model.
+        let validated = try XGBoostBooster.load(try booster.serialized(format: .ubjson),
+                                                requirements: XGBoostModelRequirements(featureNames: names))
+        #expect(try validated.predict(matrix) == expected)
+        #expect(validated.featureNames == names)
         let json = try booster.serialized(format: .json)
         let object = try JSONSerialization.jsonObject(with: json) as? [String: Any]
         #expect(object?["learner"] != nil, "XGBoost's own JSON model schema")
@@ -54,7 +59,7 @@ private let names = ["signal", "half_signal", "noise"]
 
     @Test func corruptBufferIsAnErrorWithTheLibrarysMessage() throws {
         do {
-            _ = try XGBoostBooster.load(Data("not a model".utf8))
+            _ = try XGBoostBooster.loadUnchecked(Data("not a model".utf8))
             Issue.record("loading garbage must fail")
         } catch {
             #expect(error.call == "XGBoosterLoadModelFromBuffer")
@@ -100,6 +105,35 @@ private let names = ["signal", "half_signal", "noise"]
     }
 }
 
+@Suite struct XGBoostErrorText {
+    @Test func theLibrarysMessageIsOneLineWithoutItsStackTrace() throws {
+        let raw = """
+            [15:26:29] ./src/learner.cc:1017: Check failed: fi->Read(&mparam_, sizeof(mparam_)) == sizeof(mparam_) (11 vs. 136) : BoostLearner: wrong model format
+            Stack trace:
+              [bt] (0) /lib/x86_64-linux-gnu/libxgboost.so.0(dmlc::LogMessageFatal::~LogMessageFatal()+0x79) [0x7f3a4ef09999]
+              [bt] (1) /lib/x86_64-linux-gnu/libxgboost.so.0(xgboost::LearnerIO::LoadModel(dmlc::Stream*)+0x1c7e) [0x7f3a4f0a0a8e]
+
+            """
+        #expect(XGBoostError.summary(raw)
+                == "Check failed: fi->Read(&mparam_, sizeof(mparam_)) == sizeof(mparam_) (11 vs. 136) : BoostLearner: wrong model format")
+        #expect(XGBoostError.summary("[15:26:29] ./src/learner.cc:1008: Invalid model format\nStack trace:\n  [bt] (0) x") == "Invalid model format")
+        #expect(XGBoostError.summary("plain: message\nsecond\tline\u{1b}[31m") == "plain: message second line [31m")
+        #expect(XGBoostError.summary("\n") == "no message")
+    }
+
+    @Test func aLibraryErrorIsOneLine() throws {
+        do {
+            _ = try XGBoostBooster.loadUnchecked(Data("not a model".utf8))
+            Issue.record("loading garbage must fail")
+        } catch {
+            #expect(!error.description.contains("\n"))
+            #expect(!error.description.contains("Stack trace"))
+            #expect(!error.description.contains("0x7f"))
+            #expect(error.description.hasSuffix("BoostLearner: wrong model format"), "\(error.description)")
+        }
+    }
+}
+
 /// A model exported by `export model xgboost`, evaluated by Python's xgboost (see Fixtures/make_xgb_fixture.py):
 /// loading the same JSON here must give exactly Python's probabilities, NaN cells included.
 @Suite struct XGBoostPythonAgreement {
@@ -110,7 +144,7 @@ private let names = ["signal", "half_signal", "noise"]
         let rows = try #require(fixture["rows"] as? [[Any]])
         let expected = try #require(fixture["predictions"] as? [Double])
         let values = rows.flatMap { $0.map { ($0 as? Double) ?? .nan } }
-        let booster = try XGBoostBooster.load(model)
+        let booster = try XGBoostBooster.loadUnchecked(model)
         #expect(booster.featureNames == fixture["feature_names"] as? [String])
         let matrix = try XGBoostMatrix(rows: rows.count, cols: rows[0].count, values: values)
         let predictions = try booster.predict(matrix)
