@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 
 extension Commands {
     static let tierNames = Tier.all.map(\.label)
@@ -126,10 +127,8 @@ extension Commands {
         positionals: 1...1,
         complete: { context in context.words.count == 1 ? ["30m", "1h", "6h", "1d"] : [] },
         run: { shell, args in
-            guard let seconds = DurationText.parse(args.positionals[0]) else {
-                throw ShellError.usage(command: advance, message: "invalid duration '\(args.positionals[0])' (examples: 90m, 6h, 2d)")
-            }
-            try LoopEngine.checkAdvance(seconds)
+            let seconds = try advance.bounded(args.positionals[0], argument: "DURATION", .duration)
+            try LoopEngine.checkAdvance(seconds, from: shell.engine.clock.offset)
             // With auto mode on, the checks this passes over run now, in order: virtual time is deterministic.
             let checks = try shell.auto.advanceClock(by: seconds)
             var output = clockOutput(shell)
