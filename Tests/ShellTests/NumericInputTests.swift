@@ -75,6 +75,36 @@ struct NumericInputTests {
         #expect(shell.execute("replay --step 36525d --tiers 1 --baselines off") == .ok)
     }
 
+    @Test(arguments: [
+        ("1700003600,1,1,1,1e308,1", "close '1e308' is out of range — expected a number from 1e-12 to 1e12"),
+        ("1000000000000000000000000000000,1,1,1,1,1", "time '1000000000000000000000000000000' is out of range — expected a time from 1970-01-01 up to (not including) 2200-01-01, such as 2026-11-20 or 2026-11-20T10:00"),
+    ])
+    func extremeCSVRowsAreRefusedWithTheirLine(row: String, message: String) throws {
+        let shell = shellWithData()
+        let csv = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-extreme-\(UUID()).csv").path
+        try "timestamp,open,high,low,close,volume\n1700000000,1,1,1,1,1\n\(row)\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        let before = Snapshot(shell)
+        #expect(shell.execute("import \(csv)") == .failed("\(csv):3: \(message)"))
+        #expect(Snapshot(shell) == before)
+        #expect(shell.execute("data") == .ok)
+    }
+
+    @Test func importSaysWhatIsWrongWithAPathThatIsNoFile() throws {
+        let shell = quietShell()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-kinds-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fifo = directory + "/pipe", empty = directory + "/empty.csv"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        let advice = "not a regular file — give the path of a CSV file"
+        #expect(shell.execute("import /dev/null") == .failed("cannot import '/dev/null': it is a character device, \(advice)"))
+        #expect(shell.execute("import \(directory)") == .failed("cannot import '\(directory)': it is a directory, \(advice)"))
+        #expect(shell.execute("import \(fifo)") == .failed("cannot import '\(fifo)': it is a FIFO (named pipe), \(advice)"))
+        #expect(shell.execute("import \(empty)") == .failed("'\(empty)' holds no data rows — expected a CSV header followed by rows"))
+    }
+
     // MARK: Odd numbers through every numeric argument
 
     /// Written numbers every numeric argument refuses.
