@@ -118,7 +118,8 @@ enum XTicks {
         }
         var ticks: [XTick] = []
         var k = (minX / step).rounded(.up)
-        while k * step <= maxX + step * 1e-9 {
+        // Past 2^53 `k += 1` no longer moves k: a span tiny beside its values stops rather than loops for ever.
+        while k * step <= maxX + step * 1e-9, k + 1 != k, ticks.count <= columns {
             ticks.append(XTick(value: k * step, label: indexLabel(k * step)))
             k += 1
         }
@@ -212,7 +213,8 @@ enum YTicks {
             high = maxY + pad
         } else {
             // A flat series gets a symmetric band so its line sits in the middle rows.
-            let pad = minY == 0 ? 1 : abs(minY) * 0.05
+            // A subnormal value's 5 % is 0, so such a band falls back to ±1 like 0's.
+            let pad = abs(minY) * 0.05 > 0 ? abs(minY) * 0.05 : 1
             low = minY - pad
             high = minY + pad
         }
@@ -239,7 +241,8 @@ enum YTicks {
     private static func multiples(of step: Double, from low: Double, to high: Double) -> [Double] {
         var ticks: [Double] = []
         var k = (low / step - 1e-9).rounded(.up)
-        while k * step <= high + step * 1e-9 {
+        // Past 2^53 `k += 1` no longer moves k: a range tiny beside its values stops rather than loops for ever.
+        while k * step <= high + step * 1e-9, k + 1 != k, ticks.count < 1000 {
             // Snap tiny float residue (e.g. 0.30000000000000004) so labels and rows stay exact.
             let value = k * step
             ticks.append(abs(value) < step * 1e-9 ? 0 : value)

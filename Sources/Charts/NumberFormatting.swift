@@ -128,6 +128,8 @@ enum NumberText {
     /// Smallest "nice" step (1, 2, 2.5 or 5 times a power of ten) that is at least `raw`.
     static func niceStep(atLeast raw: Double) -> Double {
         guard raw.isFinite, raw > 0 else { return 1 }
+        // Below the normal range, dividing by 10 reaches 0 and multiplying 0 never grows: no step is finer than this.
+        guard raw >= Double.leastNormalMagnitude else { return Double.leastNormalMagnitude }
         var power = 1.0
         while power > raw { power /= 10 }
         while power * 10 <= raw { power *= 10 }

@@ -16,13 +16,13 @@ public enum Sparkline {
             // Bucket b covers [b·n/w, (b+1)·n/w): every value lands in exactly one bucket.
             let start = bucket * values.count / count
             let end = (bucket + 1) * values.count / count
-            var sum = 0.0
             var finite = 0
-            for value in values[start..<end] where value.isFinite {
-                sum += value
-                finite += 1
-            }
-            if finite > 0 { means[bucket] = sum / Double(finite) }
+            for value in values[start..<end] where value.isFinite { finite += 1 }
+            guard finite > 0 else { continue }
+            // Each value is divided before it is added, so the sum stays finite even near ±Double.greatestFiniteMagnitude.
+            var mean = 0.0
+            for value in values[start..<end] where value.isFinite { mean += value / Double(finite) }
+            means[bucket] = mean
         }
         var low = Double.infinity
         var high = -Double.infinity
@@ -40,7 +40,8 @@ public enum Sparkline {
             } else {
                 // Halving first keeps the differences finite even for values near ±Double.greatestFiniteMagnitude.
                 let fraction = (mean / 2 - low / 2) / (high / 2 - low / 2)
-                let level = Int((fraction * Double(levels.count - 1)).rounded())
+                // A range so small that it underflows gives a non-finite fraction: draw it at mid height.
+                let level = fraction.isFinite ? Int((fraction * Double(levels.count - 1)).rounded()) : levels.count / 2 - 1
                 scalars.append(levels[min(max(level, 0), levels.count - 1)])
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import MarketData
 
 /// Errors from the feedback loop. Wording lives in `description`: one line that says what to do.
 public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -10,6 +11,8 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidSignal(String)
     case unknownModel(String, suggestion: String?)
     case nonMonotonicClock(String)
+    /// Advancing by `seconds` from `offset` would take the clock beyond `Bounded.clockOffset`.
+    case clockOutOfRange(offset: TimeInterval, seconds: TimeInterval)
     case cancelled
     /// A session was loaded while this tier trained in the background: its result belongs to the old state.
     case trainingSuperseded(tier: Int)
@@ -33,6 +36,8 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
             return "unknown model '\(name)' — expected logistic, xgboost or lstm"
         case .nonMonotonicClock(let message):
             return message
+        case .clockOutOfRange(let offset, let seconds):
+            return "advancing \(DurationText.format(seconds)) would put the loop's clock more than \(Bounded.clockOffset.upperText) from system time (it is \(DurationText.format(offset)) ahead) — advance less, or start a new session"
         case .cancelled:
             return "training cancelled — the previous models are kept"
         case .trainingSuperseded(let tier):

@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import MarketData
 
 /// The feedback loop's tunable settings, with the seed app's defaults.
 public struct LoopConfig: Sendable, Equatable, Codable {
@@ -97,16 +98,33 @@ public enum ConfigValueKind: Sendable, Equatable {
     /// An integer in `range`.
     case integer(ClosedRange<Int>)
 
+    /// The range a number of this kind must be in (`Bounded`, shared with command arguments and the session
+    /// reader); nil for a choice.
+    public var bounds: Bounded? {
+        switch self {
+        case .duration: return .duration
+        case .real(let range): return .number(range)
+        case .positive(let maximum): return .positive(maximum: maximum)
+        case .below(let limit): return .fraction(below: limit)
+        case .integer(let range): return .whole(range)
+        case .choice: return nil
+        }
+    }
+
     /// Whether a stored value is within this kind's range (for values that did not come from text, e.g. a file).
     public func accepts(_ value: Double) -> Bool {
         switch self {
-        case .duration: return value.isFinite && value > 0
-        case .real(let range): return value.isFinite && range.contains(value)
-        case .positive(let maximum): return value.isFinite && value > 0 && value <= maximum
-        case .below(let limit): return value.isFinite && value >= 0 && value < limit
-        case .integer(let range): return Int(exactly: value).map(range.contains) ?? false
-        case .choice(let words): return Int(exactly: value).map((0..<words.count).contains) ?? false
+        case .choice(let words):
+            return value.isFinite && value == value.rounded() && value >= 0 && value < Double(words.count)
+        default:
+            return bounds!.contains(value)
         }
+    }
+
+    /// What a value of this kind looks like, for errors: `a number from 0 to 1`, `always or better`.
+    public var expected: String {
+        if case .choice(let words) = self { return words.joined(separator: " or ") }
+        return bounds!.expected
     }
 
     public var typeName: String {
@@ -132,11 +150,12 @@ public struct ConfigKey: Sendable {
         let value = read(config)
         switch kind {
         case .integer, .duration:
-            return value == value.rounded() ? String(Int(value)) : String(value)
+            // Within bounds an integral value fits an Int; anything else (a crafted file's) shows as it is.
+            return value == value.rounded() && Swift.abs(value) < 1e15 ? String(Int(value)) : String(value)
         case .real, .positive, .below:
             return String(value)
         case .choice(let words):
-            return words[max(0, min(words.count - 1, Int(value)))]
+            return kind.accepts(value) ? words[Int(value)] : String(value)
         }
     }
 
@@ -295,42 +314,16 @@ extension LoopConfig {
     }
 
     static func parse(_ text: String, for key: ConfigKey) throws -> Double {
-        switch key.kind {
-        case .duration:
-            guard let seconds = DurationText.parse(text), seconds > 0 else {
-                throw ConfigError.invalidValue(key: key.name, value: text,
-                                               expected: "a duration > 0 such as 3600, 90m, 6h or 2d")
-            }
-            return seconds
-        case .real(let range):
-            guard let value = Double(text), value.isFinite, range.contains(value) else {
-                throw ConfigError.invalidValue(key: key.name, value: text,
-                                               expected: "a number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return value
-        case .positive(let maximum):
-            guard let value = Double(text), value.isFinite, value > 0, value <= maximum else {
-                throw ConfigError.invalidValue(key: key.name, value: text,
-                                               expected: "a number above 0 and at most \(maximum)")
-            }
-            return value
-        case .choice(let words):
-            guard let index = words.firstIndex(of: text.lowercased()) else {
-                throw ConfigError.invalidValue(key: key.name, value: text, expected: words.joined(separator: " or "))
+        guard let bounds = key.kind.bounds else {
+            guard case .choice(let words) = key.kind, let index = words.firstIndex(of: text.lowercased()) else {
+                throw ConfigError.invalidValue(key: key.name, value: text, expected: key.kind.expected)
             }
             return Double(index)
-        case .below(let limit):
-            guard let value = Double(text), value.isFinite, value >= 0, value < limit else {
-                throw ConfigError.invalidValue(key: key.name, value: text, expected: "a number from 0 up to (not including) \(limit)")
-            }
-            return value
-        case .integer(let range):
-            guard let value = Int(text), range.contains(value) else {
-                throw ConfigError.invalidValue(key: key.name, value: text,
-                                               expected: "a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return Double(value)
         }
+        guard let value = bounds.parse(text) else {
+            throw ConfigError.invalidValue(key: key.name, value: text, expected: key.kind.expected)
+        }
+        return value
     }
 
     /// Checks relations between keys that single-key ranges cannot.

@@ -206,14 +206,18 @@ public final class LoopEngine {
 
     /// Moves the loop's clock forward.
     public func advance(by seconds: TimeInterval) throws {
-        try Self.checkAdvance(seconds)
+        try Self.checkAdvance(seconds, from: clock.offset)
         clock.offset += seconds
     }
 
-    /// Throws unless `seconds` is a duration the clock may move forward by (the clock never goes back).
-    public static func checkAdvance(_ seconds: TimeInterval) throws {
+    /// Throws unless `seconds` is a duration the clock may move forward by from `offset` (the clock never goes
+    /// back, and stays within `Bounded.clockOffset` of system time).
+    public static func checkAdvance(_ seconds: TimeInterval, from offset: TimeInterval) throws {
         guard seconds.isFinite, seconds > 0 else {
             throw LoopError.nonMonotonicClock("advance needs a positive duration such as 90m, 6h or 2d — the loop's clock never goes back")
+        }
+        guard Bounded.clockOffset.contains(offset + seconds) else {
+            throw LoopError.clockOutOfRange(offset: offset, seconds: seconds)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MarketData
 
 /// A training tier: a named set of models and the config key holding its interval.
 public struct Tier: Sendable, Equatable {

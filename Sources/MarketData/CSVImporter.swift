@@ -19,13 +19,13 @@ public enum CSVImporter {
     /// without extension, uppercased. A leading `~` in `path` means the home directory.
     public static func load(path: String, symbol: String? = nil) throws -> PriceSeries {
         let resolved = (path as NSString).expandingTildeInPath
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
-            throw MarketDataError.fileNotFound(path: path)
+        // Only a regular file is read: a directory cannot be, a device or a FIFO could block or never end.
+        var info = stat()
+        guard stat(resolved, &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { throw MarketDataError.fileNotFound(path: path) }
+            throw MarketDataError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
-        if isDirectory.boolValue {
-            throw MarketDataError.unreadable(path: path, reason: "it is a directory, not a file")
-        }
+        if let kind = nonRegularKind(info.st_mode) { throw MarketDataError.notRegularFile(path: path, kind: kind) }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: resolved))
@@ -35,6 +35,19 @@ public enum CSVImporter {
         let name = symbol ?? URL(fileURLWithPath: resolved).deletingPathExtension().lastPathComponent.uppercased()
         return try data.withUnsafeBytes { raw in
             try parse(bytes: raw.bindMemory(to: UInt8.self), path: path, symbol: name)
+        }
+    }
+
+    /// What a file of `mode` is, in words, when it is not a regular file.
+    static func nonRegularKind(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "a directory"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFSOCK: return "a socket"
+        default: return "a special file"
         }
     }
 
@@ -180,7 +193,13 @@ struct CSVLayout {
             }
             tradedVolume = value
         }
-        return Bar(time: seconds, open: openPrice, high: highPrice, low: lowPrice, close: price, volume: tradedVolume)
+        let bar = Bar(time: seconds, open: openPrice, high: highPrice, low: lowPrice, close: price, volume: tradedVolume)
+        if let bad = bar.firstOutOfRange {
+            let column = ["time": time, "open": open, "high": high, "low": low, "close": close, "volume": volume][bad.field]!
+            let written = column.map { scanner.text(of: fields[$0]) } ?? scanner.text(of: fields[close])
+            throw MarketDataError.outOfRange(origin: "\(path):\(line)", field: bad.field, value: written, bounds: bad.bounds)
+        }
+        return bar
     }
 }
 
@@ -487,8 +506,13 @@ enum CSVTime {
 
 /// Times typed by people: ISO-8601 (`2026-11-20`, `2026-11-20T10:00`, `…Z`, offsets) or epoch seconds/ms.
 public enum TimeText {
-    /// Seconds since 1970, or nil when `text` is not a time the CSV importer would accept.
+    /// Seconds since 1970, or nil when `text` is not a time the CSV importer would accept (within `Bounded.time`).
     public static func parse(_ text: String) -> TimeInterval? {
+        Bounded.time.parse(text)
+    }
+
+    /// The time `text` writes, before any bound.
+    static func unbounded(_ text: String) -> TimeInterval? {
         var text = text
         return text.withUTF8 { CSVTime.parse($0, 0, $0.count) }
     }

@@ -36,6 +36,8 @@ enum CivilDate {
 
     /// `2024-01-31T00:00:00Z` for epoch seconds (whole seconds), for messages.
     static func iso(_ seconds: TimeInterval) -> String {
+        // Far outside `Bounded.time` the day count would not fit an Int: show the number.
+        guard seconds.isFinite, Swift.abs(seconds) < 1e15 else { return "\(seconds)" }
         let whole = Int(seconds.rounded(.down))
         let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
         let secondOfDay = whole - days * 86_400

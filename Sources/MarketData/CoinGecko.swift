@@ -134,6 +134,11 @@ public struct CoinGeckoClient: Sendable {
             guard pair.count >= 2, let time = pair[0], let price = pair[1], time.isFinite else {
                 throw MarketDataError.badResponse("prices[\(index)] is not a [time, price] pair")
             }
+            // Times come in milliseconds; a time out of range is refused before it names anything.
+            guard Bounded.time.contains(time / 1000) else {
+                throw MarketDataError.outOfRange(origin: "CoinGecko answer for '\(coin)', prices[\(index)]",
+                                                 field: "time (ms)", value: "\(time)", bounds: .time)
+            }
             guard price.isFinite, price > 0 else {
                 throw MarketDataError.badResponse(
                     "price \(price) at \(CivilDate.iso(time / 1000)) for '\(coin)' is not a positive number")
@@ -148,6 +153,11 @@ public struct CoinGeckoClient: Sendable {
         bars.reserveCapacity(order.count)
         for index in order {
             let bar = Bar(time: points[index].time / 1000, price: points[index].price, volume: volumes[index])
+            if let bad = bar.firstOutOfRange {
+                throw MarketDataError.outOfRange(origin: "CoinGecko answer for '\(coin)', prices[\(index)]",
+                                                 field: bad.field == "volume" ? "volume" : "price", value: "\(bad.value)",
+                                                 bounds: bad.bounds)
+            }
             if let last = bars.last, last.time == bar.time {
                 bars[bars.count - 1] = bar
             } else {

@@ -133,8 +133,8 @@ public enum DemoMarket {
         guard (1...maximumDays).contains(days) else {
             throw MarketDataError.invalidArgument("demo days must be between 1 and \(maximumDays), got \(days)")
         }
-        guard endingAt.isFinite else {
-            throw MarketDataError.invalidArgument("demo end time must be a finite number of seconds, got \(endingAt)")
+        guard Bounded.time.contains(endingAt) else {
+            throw MarketDataError.invalidArgument("demo end time must be \(Bounded.time.expected), got \(ISOTime.format(endingAt))")
         }
         let last = Int(((endingAt - epoch) / 3600).rounded(.down))
         let first = last - days * 24 + 1

@@ -27,6 +27,27 @@ public struct Bar: Sendable, Equatable, Codable {
     }
 }
 
+/// A value outside its bound: which field, what it held, what was expected.
+public struct OutOfRange: Sendable, Equatable {
+    public var field: String
+    public var value: Double
+    public var bounds: Bounded
+}
+
+extension Bar {
+    /// The first of time, close, open, high, low and volume that is outside its bound (`Bounded.time`,
+    /// `Bounded.price`, `Bounded.volume`), or nil. Every source and the session reader refuse a bar with this check.
+    public var firstOutOfRange: OutOfRange? {
+        if !Bounded.time.contains(time) { return OutOfRange(field: "time", value: time, bounds: .time) }
+        for (field, value) in [("close", close), ("open", open), ("high", high), ("low", low)]
+        where !Bounded.price.contains(value) {
+            return OutOfRange(field: field, value: value, bounds: .price)
+        }
+        if !Bounded.volume.contains(volume) { return OutOfRange(field: "volume", value: volume, bounds: .volume) }
+        return nil
+    }
+}
+
 /// A chronologically ordered price series with where it came from.
 public struct PriceSeries: Sendable, Equatable, Codable {
     public var symbol: String
@@ -70,6 +91,10 @@ public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible
     case malformedRow(path: String, line: Int, reason: String)
     case badPrice(path: String, line: Int, value: String)
     case notChronological(path: String, line: Int)
+    /// A value a source gave outside its bound; `origin` says where (`data.csv:3`, a CoinGecko answer's entry).
+    case outOfRange(origin: String, field: String, value: String, bounds: Bounded)
+    /// `import` of something that is not a regular file (a directory, a device, a FIFO, a socket).
+    case notRegularFile(path: String, kind: String)
     case tooFewRows(have: Int, need: Int)
     case invalidArgument(String)
     case network(String)
@@ -94,6 +119,10 @@ public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible
             return "\(path):\(line): price '\(value)' is not a positive finite number"
         case .notChronological(let path, let line):
             return "\(path):\(line): timestamp is not after the previous row's — rows must be in time order without duplicates"
+        case .outOfRange(let origin, let field, let value, let bounds):
+            return "\(origin): \(field) '\(value)' is out of range — expected \(bounds.expected)"
+        case .notRegularFile(let path, let kind):
+            return "cannot import '\(path)': it is \(kind), not a regular file — give the path of a CSV file"
         case .tooFewRows(let have, let need):
             return "only \(have) rows of data; at least \(need) are needed — fetch more days"
         case .invalidArgument(let message):

@@ -1,20 +1,35 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 
 /// Config rules shared by writing and reading: every key within its range, and the cross-key checks.
 enum ConfigCheck {
     /// The `config` row whose value is the whole `LoopConfig` as JSON; reading uses only this row.
     static let jsonKey = "loop_config_json"
 
+    /// A broken rule: a key outside the bound `set` applies (`ConfigValueKind.bounds`), or a cross-key check.
+    enum Problem: Error, CustomStringConvertible {
+        case outOfRange(key: String, value: Double, bounds: Bounded)
+        case invalid(String)
+
+        var description: String {
+            switch self {
+            case .outOfRange(let key, let value, let bounds): return "\(key) = \(value) is out of range (expected \(bounds.expected))"
+            case .invalid(let message): return message
+            }
+        }
+    }
+
     /// The first broken rule, or nil when `config` is valid.
-    static func problem(_ config: LoopConfig) -> String? {
-        for key in LoopConfig.keys {
-            if !key.kind.accepts(key.value(config)) { return "\(key.name) = \(key.display(config)) is out of range" }
+    static func problem(_ config: LoopConfig) -> Problem? {
+        for key in LoopConfig.keys where !key.kind.accepts(key.value(config)) {
+            guard let bounds = key.kind.bounds else { return .invalid("\(key.name) holds none of \(key.kind.expected)") }
+            return .outOfRange(key: key.name, value: key.value(config), bounds: bounds)
         }
         do {
             try config.validate()
         } catch {
-            return "\(error)"
+            return .invalid("\(error)")
         }
         return nil
     }

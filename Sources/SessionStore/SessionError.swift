@@ -28,6 +28,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotWrite(path: String, reason: String)
     /// The file system refused a read (permission, I/O error …).
     case cannotRead(path: String, reason: String)
+    /// A number in the file outside the bound `set`, `import` and `fetch` apply (`Bounded`): the file was changed
+    /// outside lgc-shell. `field` names the first such value.
+    case outOfRange(path: String, field: String, value: Double, bounds: Bounded)
     /// A change or state the store refuses to write because reading it back would fail.
     case invalidChange(String)
     /// Another process (`pid` when it can be told) has the file open as its working file.
@@ -64,6 +67,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot write '\(path)': \(reason)"
         case .cannotRead(let path, let reason):
             return "cannot read '\(path)': \(reason)"
+        case .outOfRange(let path, let field, let value, let bounds):
+            return "'\(path)': \(field) is \(value), out of range (expected \(bounds.expected)) — the file was changed outside lgc-shell; load another session"
         case .invalidChange(let message):
             return "session not updated: \(message)"
         case .inUse(let path, let pid):

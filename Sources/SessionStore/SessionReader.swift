@@ -11,6 +11,17 @@ struct SessionReader {
 
     private func damaged(_ detail: String) -> SessionError { .damaged(path: path, detail: detail) }
 
+    /// `value` when it is within `bounds` — the same bound `set`, `import` and `fetch` apply; `what` names it otherwise.
+    @discardableResult
+    private func within(_ value: Double, _ bounds: Bounded, _ what: String) throws -> Double {
+        guard bounds.contains(value) else { throw SessionError.outOfRange(path: path, field: what, value: value, bounds: bounds) }
+        return value
+    }
+
+    private func within(_ value: Double?, _ bounds: Bounded, _ what: String) throws {
+        if let value { try within(value, bounds, what) }
+    }
+
     /// The most problems `integrity_check` is asked to list.
     static let integrityLimit = 100
 
@@ -122,8 +133,7 @@ struct SessionReader {
             return Int(value)
         }
         var meta = Meta()
-        meta.clockOffset = try number("clock_offset")
-        guard meta.clockOffset.isFinite else { throw damaged("meta.clock_offset is not finite") }
+        meta.clockOffset = try within(try number("clock_offset"), .clockOffset, "meta.clock_offset")
         meta.totalLogged = try integer("total_logged")
         meta.totalCorrect = try integer("total_correct")
         switch values["name"]?.storage {
@@ -147,7 +157,13 @@ struct SessionReader {
         } catch {
             throw damaged("the config is not valid JSON of lgc-shell settings")
         }
-        if let problem = ConfigCheck.problem(config) { throw damaged("config: \(problem)") }
+        switch ConfigCheck.problem(config) {
+        case nil: break
+        case .outOfRange(let key, let value, let bounds)?:
+            throw SessionError.outOfRange(path: path, field: "config \(key)", value: value, bounds: bounds)
+        case .invalid(let message)?:
+            throw damaged("config: \(message)")
+        }
         return config
     }
 
@@ -171,10 +187,12 @@ struct SessionReader {
         while let row = try cursor.next() {
             let bar = Bar(time: try double(row, 0), open: try double(row, 1), high: try double(row, 2),
                           low: try double(row, 3), close: try double(row, 4), volume: try double(row, 5))
-            guard bar.time.isFinite, bar.open.isFinite, bar.high.isFinite, bar.low.isFinite, bar.close.isFinite,
-                  bar.volume.isFinite, bar.time >= previous else {
-                throw damaged("bar \(result.count + 1) holds a non-finite value or is out of time order")
+            // The check `import` and `fetch` make on every bar.
+            if let bad = bar.firstOutOfRange {
+                throw SessionError.outOfRange(path: path, field: "bar \(result.count + 1) \(bad.field)", value: bad.value,
+                                              bounds: bad.bounds)
             }
+            guard bar.time >= previous else { throw damaged("bar \(result.count + 1) is out of time order") }
             previous = bar.time
             result.append(bar)
         }
@@ -186,12 +204,13 @@ struct SessionReader {
     private func record(_ row: Row, _ what: String) throws -> TrainingRecord {
         let model = try model(try string(row, 1), what)
         let version = try int(row, 2), tier = try int(row, 3), trainRows = try int(row, 6), testRows = try int(row, 7)
-        let time = try double(row, 0)
-        guard time.isFinite, version >= 0, (1...Tier.all.count).contains(tier), trainRows >= 0, testRows >= 0 else {
+        let time = try within(try double(row, 0), .time, "\(what) time")
+        guard version >= 0, (1...Tier.all.count).contains(tier), trainRows >= 0, testRows >= 0 else {
             throw damaged("\(what) has an invalid time, version, tier or row count")
         }
         let dataStart = try optionalDouble(row, 10), dataEnd = try optionalDouble(row, 11)
-        guard dataStart?.isFinite ?? true, dataEnd?.isFinite ?? true else { throw damaged("\(what) has a non-finite data span") }
+        try within(dataStart, .time, "\(what) data start")
+        try within(dataEnd, .time, "\(what) data end")
         let extra: [String: Double]
         do {
             extra = try ExtraCoding.decode(try string(row, 9))
@@ -240,9 +259,8 @@ struct SessionReader {
                 throw SessionError.checksumMismatch(path: path, model: record.model.rawValue, version: record.version)
             }
             let start = try optionalDouble(row, 15), end = try optionalDouble(row, 16)
-            guard start?.isFinite ?? true, end?.isFinite ?? true else {
-                throw damaged("model \(record.model.rawValue) v\(record.version) has a non-finite data span")
-            }
+            try within(start, .time, "model \(record.model.rawValue) v\(record.version) data start")
+            try within(end, .time, "model \(record.model.rawValue) v\(record.version) data end")
             models.append(ModelBlob(record: record, format: try string(row, 12), data: data, dataStart: start, dataEnd: end))
         }
         return models
@@ -272,9 +290,13 @@ struct SessionReader {
         }
         guard let ensemble = try optionalDouble(row, first + 1), let price = try optionalDouble(row, first + 2),
               let barTime = try optionalDouble(row, first + 3), let madeAt = try optionalDouble(row, first + 4),
-              ensemble.isFinite, price.isFinite, barTime.isFinite, madeAt.isFinite else {
+              ensemble.isFinite else {
             throw damaged("\(what) has a prediction with missing or non-finite values")
         }
+        // The bounds `import` applies to a price and every source to a time.
+        try within(price, .price, "\(what) price")
+        try within(barTime, .time, "\(what) bar time")
+        try within(madeAt, .time, "\(what) time made")
         var models = [ModelProbability](), weights = [ModelProbability]()
         for (offset, model) in Schema.predictionModels.enumerated() {
             if let value = try optionalDouble(row, first + 5 + offset) { models.append(ModelProbability(model: model, value: value)) }
@@ -311,8 +333,8 @@ struct SessionReader {
         while let row = try cursor.next() {
             let what = "outcome #\(outcomes.count + 1)"
             let predicted = try signal(try string(row, 1), what), actual = try signal(try string(row, 2), what)
-            let correct = try int(row, 3), scoredAt = try double(row, 4)
-            guard correct == (predicted == actual ? 1 : 0), scoredAt.isFinite else {
+            let correct = try int(row, 3), scoredAt = try within(try double(row, 4), .time, "\(what) time scored")
+            guard correct == (predicted == actual ? 1 : 0) else {
                 throw damaged("\(what) is inconsistent (correct flag or time)")
             }
             outcomes.append(log.append(predicted: predicted, actual: actual, at: scoredAt,
@@ -346,9 +368,10 @@ struct SessionReader {
         for row in try Row.fetchAll(db, sql: "SELECT tier, last_training, log_mark FROM tiers") {
             let tier = try int(row, 0)
             let time = try optionalDouble(row, 1), mark = try row.decode(Int?.self, atIndex: 2)
-            guard (1...Tier.all.count).contains(tier), time?.isFinite ?? true, (mark ?? 0) >= 0 else {
+            guard (1...Tier.all.count).contains(tier), (mark ?? 0) >= 0 else {
                 throw damaged("tier state holds an invalid tier, time or log mark")
             }
+            try within(time, .time, "tier\(tier) last training")
             times[tier] = time
             marks[tier] = mark
         }
@@ -363,8 +386,7 @@ struct SessionReader {
         commands.reserveCapacity(count)
         let cursor = try Row.fetchCursor(db, sql: "SELECT at, text, output, ok FROM commands ORDER BY id")
         while let row = try cursor.next() {
-            let at = try double(row, 0)
-            guard at.isFinite else { throw damaged("command \(commands.count + 1) has a non-finite time") }
+            let at = try within(try double(row, 0), .time, "command \(commands.count + 1) time")
             commands.append(CommandEntry(at: at, text: try string(row, 1), output: try string(row, 2), ok: try int(row, 3) != 0))
         }
         return commands
@@ -398,6 +420,9 @@ struct SessionReader {
                 neverRetrainAccuracy: try optionalDouble(row, 12), everyStepAccuracy: try optionalDouble(row, 13),
                 retrains: try int(row, 14), trainingSeconds: try double(row, 15), cancelled: cancelled == 1,
                 applied: applied == 1, reportJSON: try string(row, 18), reportText: try string(row, 19))
+            try within(entry.at, .time, "\(what) time")
+            try within(entry.start, .time, "\(what) start")
+            try within(entry.end, .time, "\(what) end")
             if let problem = ReplayCheck.problem(entry) { throw damaged("\(what): \(problem)") }
             replays.append(entry)
         }

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 
 /// Groups in `help`'s overview, in display order.
 public enum CommandGroup: String, CaseIterable, Sendable {
@@ -124,6 +125,30 @@ public struct CommandSpec: Sendable {
     }
 }
 
+extension CommandSpec {
+    /// `text`, the argument named `argument`, read within `bounds` (the one place numbers are range-checked, see
+    /// `Bounded`); a usage error that states the range otherwise.
+    func bounded(_ text: String, argument: String, _ bounds: Bounded) throws -> Double {
+        guard let value = bounds.parse(text) else {
+            throw ShellError.outOfRange(command: self, argument: argument, text: text, bounds: bounds)
+        }
+        return value
+    }
+
+    /// The value of `--name` within `bounds`, or nil when the option is not given.
+    func bounded(_ args: Arguments, option name: String, _ bounds: Bounded) throws -> Double? {
+        try args.option(name).map { try bounded($0, argument: "--\(name)", bounds) }
+    }
+
+    /// A whole-number argument within `bounds` (see `bounded`), as an Int.
+    func boundedWhole(_ text: String, argument: String, _ bounds: Bounded) throws -> Int {
+        guard let value = bounds.parseWhole(text) else {
+            throw ShellError.outOfRange(command: self, argument: argument, text: text, bounds: bounds)
+        }
+        return value
+    }
+}
+
 /// What a command returns: JSON fields (after `command` and `ok`) and human text.
 public struct CommandOutput {
     public var fields: [(String, JSON)]
@@ -139,6 +164,8 @@ public struct CommandOutput {
 public enum ShellError: Error, CustomStringConvertible {
     case unknownCommand(String, suggestion: String?)
     case usage(command: CommandSpec, message: String)
+    /// A number, duration or time argument that is malformed or outside `bounds`; `argument` names it (`--days`, `DAYS`).
+    case outOfRange(command: CommandSpec, argument: String, text: String, bounds: Bounded)
     case invalid(String)
 
     public var description: String {
@@ -148,6 +175,8 @@ public enum ShellError: Error, CustomStringConvertible {
             return "unknown command '\(name)' — type 'help' for the list of commands"
         case .usage(let command, let message):
             return "\(command.name): \(message) — usage: \(command.synopsis)"
+        case .outOfRange(let command, let argument, let text, let bounds):
+            return "\(command.name): invalid \(argument) '\(text)': expected \(bounds.expected) — usage: \(command.synopsis)"
         case .invalid(let message):
             return message
         }

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 
 extension Commands {
     static let auto: CommandSpec = CommandSpec(
@@ -45,12 +46,7 @@ extension Commands {
                 throw ShellError.invalid("auto mode needs data to watch — run 'fetch demo' (offline), 'fetch bitcoin' or 'import FILE.csv' first")
             }
             var every = engine.config.checkInterval
-            if let text = args.option("every") {
-                guard let seconds = DurationText.parse(text), seconds >= 1 else {
-                    throw ShellError.usage(command: auto, message: "invalid --every '\(text)': expected a duration of at least 1s, such as 30s, 10m or 1h")
-                }
-                every = seconds
-            }
+            if let seconds = try auto.bounded(args, option: "every", .duration) { every = seconds }
             var tiers = engine.config.automation.tiers
             if let text = args.option("tiers") {
                 tiers = Array(Set(try text.split(separator: ",").map { try Tier.parse(String($0)).number })).sorted()

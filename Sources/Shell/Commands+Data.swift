@@ -39,14 +39,18 @@ extension Commands {
         var demo: Bool
         var seed = DemoMarket.defaultSeed
 
+        /// What both sources serve: 1 to 3650 days.
+        static let days = Bounded.whole(1...DemoMarket.maximumDays)
+        /// Demo seeds: every whole number a Double holds exactly, so a stored `canonical` reads back the same.
+        static let seeds = Bounded.whole(0...Int(Bounded.largestWhole))
+
         init(_ args: Arguments) throws {
             var coin: String?
             var days: Int?
             for word in args.positionals {
-                if let number = Int(word) {
+                if Bounded.writesNumber(word) {
                     guard days == nil else { throw ShellError.usage(command: Commands.fetch, message: "DAYS given twice") }
-                    guard number > 0 else { throw ShellError.usage(command: Commands.fetch, message: "DAYS must be at least 1, got \(number)") }
-                    days = number
+                    days = try Commands.fetch.boundedWhole(word, argument: "DAYS", FetchRequest.days)
                 } else {
                     guard coin == nil else {
                         throw ShellError.usage(command: Commands.fetch, message: "DAYS must be a whole number, got '\(word)'")
@@ -62,10 +66,7 @@ extension Commands {
                     throw ShellError.usage(command: Commands.fetch, message: "the demo market has no coin '\(coin)' — use 'fetch demo DAYS' or '--source coingecko'")
                 }
                 if let text = args.option("seed") {
-                    guard let value = UInt64(text) else {
-                        throw ShellError.usage(command: Commands.fetch, message: "invalid seed '\(text)': expected a whole number ≥ 0")
-                    }
-                    seed = value
+                    seed = UInt64(try Commands.fetch.boundedWhole(text, argument: "--seed", FetchRequest.seeds))
                 }
             } else {
                 if args.option("seed") != nil {

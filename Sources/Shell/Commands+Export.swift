@@ -20,12 +20,7 @@ extension Commands {
         run: { shell, args in
             let model = try parseModel(args.positionals[0])
             var top = 10
-            if let text = args.option("top") {
-                guard let value = Int(text), value > 0 else {
-                    throw ShellError.usage(command: importance, message: "invalid --top '\(text)': expected a whole number > 0")
-                }
-                top = value
-            }
+            if let text = args.option("top") { top = try importance.boundedWhole(text, argument: "--top", .whole(1...100_000)) }
             guard let slot = shell.engine.models[model] else {
                 throw ShellError.invalid("\(model.rawValue) is not trained yet — run 'train tier\(model.tier)' first")
             }

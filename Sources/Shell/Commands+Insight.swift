@@ -1,6 +1,7 @@
 import Charts
 import FeedbackLoop
 import Foundation
+import MarketData
 
 extension Commands {
     static let modelNames = ModelKind.allCases.map(\.rawValue)
@@ -26,10 +27,7 @@ extension Commands {
             let model = try parseModel(args.positionals[0])
             var window: Int?
             if let text = args.option("window") {
-                guard let value = Int(text), value >= 2 else {
-                    throw ShellError.usage(command: trend, message: "invalid --window '\(text)': expected a whole number ≥ 2")
-                }
-                window = value
+                window = try trend.boundedWhole(text, argument: "--window", .whole(2...Int(Bounded.largestWhole)))
             }
             let trend = shell.engine.trend(model, window: window)
             var text = "\(model.rawValue): \(trend.direction.rawValue.replacingOccurrences(of: "_", with: " "))"

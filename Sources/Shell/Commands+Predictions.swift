@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 
 extension Commands {
     static let predict: CommandSpec = CommandSpec(

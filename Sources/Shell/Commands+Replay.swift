@@ -33,32 +33,31 @@ extension Commands {
                 FlagSpec("compare", value: "KEY=V1,V2", "replay once per value of a config key")],
         run: runReplay)
 
+    /// `--days`: above 0 and at most 100 years; how many of them the loaded data serves is checked after.
+    static let replayDays = Bounded(.decimal, 0, Bounded.century / 86_400, excludesLower: true)
+
     static func runReplay(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
         let engine = shell.engine
         guard let series = engine.series else { throw LoopError.noData }
         let interval = series.interval ?? 3600
         var startIndex = series.count / 2
-        if let text = args.option("days") {
-            guard let days = Double(text), days > 0 else {
-                throw ShellError.usage(command: replay, message: "invalid --days '\(text)': expected a number of days > 0")
-            }
-            startIndex = series.count - Int((days * 86_400 / interval).rounded())
-            guard startIndex > 0 else {
+        if let days = try replay.bounded(args, option: "days", replayDays), let text = args.option("days") {
+            // Compared as a Double first: a short interval can make the bar count of many days too large for an Int.
+            let bars = (days * 86_400 / interval).rounded()
+            guard bars < Double(series.count) else {
                 throw ShellError.invalid("--days \(text) reaches before the loaded data (\(series.count) bars): fetch more history or replay fewer days")
             }
+            guard bars >= 1 else {
+                throw ShellError.invalid("--days \(text) is shorter than one bar (\(DurationText.format(interval))): replay more days")
+            }
+            startIndex = series.count - Int(bars)
         }
         var endIndex = series.count - 1
         if args.option("from") != nil || args.option("to") != nil {
             guard args.option("days") == nil else {
                 throw ShellError.usage(command: replay, message: "give --days or --from/--to, not both")
             }
-            func time(_ flag: String) throws -> TimeInterval? {
-                guard let text = args.option(flag) else { return nil }
-                guard let value = TimeText.parse(text) else {
-                    throw ShellError.usage(command: replay, message: "invalid --\(flag) '\(text)': expected a time such as 2026-11-20 or 2026-11-20T10:00")
-                }
-                return value
-            }
+            func time(_ flag: String) throws -> TimeInterval? { try replay.bounded(args, option: flag, .time) }
             let bars = series.bars
             if let from = try time("from") {
                 guard let index = bars.firstIndex(where: { $0.time >= from }), index > 0 else {
@@ -74,11 +73,9 @@ extension Commands {
             }
         }
         var stepBars = 1
-        if let text = args.option("step") {
-            guard let seconds = DurationText.parse(text), seconds >= interval else {
-                throw ShellError.usage(command: replay, message: "invalid --step '\(text)': expected a duration of at least one bar (\(DurationText.format(interval)))")
-            }
-            stepBars = max(1, Int((seconds / interval).rounded()))
+        if let seconds = try replay.bounded(args, option: "step", Bounded.duration.atLeast(interval)) {
+            // At most the whole series: a step longer than the data is one step.
+            stepBars = max(1, Int(min((seconds / interval).rounded(), Double(series.count))))
         }
         var tiers: Set<Int> = [1, 2]
         if let text = args.option("tiers") {

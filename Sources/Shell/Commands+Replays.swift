@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 import SessionStore
 
 extension Commands {

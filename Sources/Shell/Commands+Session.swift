@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 import SessionStore
 
 extension Commands {
@@ -171,9 +172,8 @@ extension Commands {
         run: { shell, args in
             let model = try parseModel(args.positionals[0])
             let text = args.positionals[1].lowercased()
-            guard let version = Int(text.hasPrefix("v") ? String(text.dropFirst()) : text), version > 0 else {
-                throw ShellError.usage(command: use, message: "invalid VERSION '\(args.positionals[1])': expected a number such as 2 or v2")
-            }
+            let version = try use.boundedWhole(text.hasPrefix("v") ? String(text.dropFirst()) : text, argument: "VERSION",
+                                               .whole(1...Int(Bounded.largestWhole)))
             let session = try requireSession(shell)
             let record = try session.use(model, version: version, engine: shell.engine)
             return CommandOutput(fields: [("model", .string(model.rawValue)), ("version", .int(version)),

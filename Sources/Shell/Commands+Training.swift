@@ -128,10 +128,8 @@ extension Commands {
         positionals: 1...1,
         complete: { context in context.words.count == 1 ? ["30m", "1h", "6h", "1d"] : [] },
         run: { shell, args in
-            guard let seconds = DurationText.parse(args.positionals[0]) else {
-                throw ShellError.usage(command: advance, message: "invalid duration '\(args.positionals[0])' (examples: 90m, 6h, 2d)")
-            }
-            try LoopEngine.checkAdvance(seconds)
+            let seconds = try advance.bounded(args.positionals[0], argument: "DURATION", .duration)
+            try LoopEngine.checkAdvance(seconds, from: shell.engine.clock.offset)
             // With auto mode on, the checks this passes over run now, in order: virtual time is deterministic.
             // Many checks get a live bar on a terminal (Ctrl-C stops between checks); a handful need none.
             let planned = shell.auto.checksDuring(advance: seconds)

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 
 /// The command table: one place that dispatch, help, usage lines and completion all read.
 public enum Commands {
@@ -107,10 +108,7 @@ public enum Commands {
         run: { shell, args in
             var count = 20
             if let text = args.positionals.first {
-                guard let value = Int(text), value > 0 else {
-                    throw ShellError.usage(command: history, message: "invalid count '\(text)': expected a whole number > 0")
-                }
-                count = value
+                count = try history.boundedWhole(text, argument: "N", .whole(1...Int(Bounded.largestWhole)))
             }
             let all = shell.commandHistory
             let shown = all.suffix(count)

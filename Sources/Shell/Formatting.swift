@@ -1,6 +1,7 @@
 import Charts
 import FeedbackLoop
 import Foundation
+import MarketData
 
 /// Number and time formatting for human text.
 enum Format {

@@ -144,10 +144,10 @@ struct CSVFormatTests {
         let series = try parse("""
         timestamp,open,high,low,close,volume
         1,+1.5,1e2,0.000123,1.25E+3,0
-        2,.5,5.,1234567890123456789012,0.1,1e-3
+        2,.5,5.,0.1234567890123456789012,0.1,1e-3
         """)
         #expect(series.bars[0] == Bar(time: 1, open: 1.5, high: 100, low: 0.000123, close: 1250, volume: 0))
-        #expect(series.bars[1] == Bar(time: 2, open: 0.5, high: 5, low: Double("1234567890123456789012")!, close: 0.1, volume: 0.001))
+        #expect(series.bars[1] == Bar(time: 2, open: 0.5, high: 5, low: Double("0.1234567890123456789012")!, close: 0.1, volume: 0.001))
     }
 
     @Test func fastNumberPathMatchesStandardParser() throws {
@@ -194,7 +194,6 @@ struct CSVTimeTests {
         ("1704067200500", jan1 + 0.5),
         ("1704067200000000", jan1),
         ("1704067200.5", jan1 + 0.5),
-        ("99999999999", 99_999_999_999),
     ])
     func epochSecondsMillisecondsMicroseconds(text: String, expected: TimeInterval) throws {
         #expect(try parsedTime(text) == expected)
@@ -353,7 +352,7 @@ struct CSVFileTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("nope.csv").path
         #expect(throws: MarketDataError.fileNotFound(path: missing)) { try CSVImporter.load(path: missing) }
-        #expect(throws: MarketDataError.unreadable(path: directory.path, reason: "it is a directory, not a file")) {
+        #expect(throws: MarketDataError.notRegularFile(path: directory.path, kind: "a directory")) {
             try CSVImporter.load(path: directory.path)
         }
     }

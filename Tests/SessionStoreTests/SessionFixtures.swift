@@ -49,7 +49,7 @@ func awkwardSeries(count: Int, seed: UInt64 = 7) -> PriceSeries {
         price *= 1 + Double.random(in: -0.01...0.01, using: &generator)
         let spread = price * Double.random(in: 0...0.003, using: &generator)
         bars.append(Bar(time: 1_700_000_000 + Double(index) * 3600 + 0.1 + 0.2, open: price / 3, high: price + spread,
-                        low: price - spread, close: price, volume: index == 0 ? Double.leastNonzeroMagnitude : Double.random(in: 0...1e12, using: &generator)))
+                        low: price - spread, close: price, volume: index == 0 ? Double.leastNormalMagnitude : Double.random(in: 0...1e12, using: &generator)))
     }
     return PriceSeries(symbol: "BTC-USD", source: "csv:/data/btc ü.csv", bars: bars)
 }

@@ -94,7 +94,7 @@ import Testing
         ("auto on", "auto mode needs data to watch — run 'fetch demo' (offline), 'fetch bitcoin' or 'import FILE.csv' first"),
         ("fetch demo 5; auto off --every 1h", "auto: --every and --tiers go with 'auto on', not 'auto off' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
         ("fetch demo 5; auto maybe", "auto: expected 'on' or 'off', got 'maybe' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
-        ("fetch demo 5; auto on --every 0s", "auto: invalid --every '0s': expected a duration of at least 1s, such as 30s, 10m or 1h — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
+        ("fetch demo 5; auto on --every 0s", "auto: invalid --every '0s': expected a duration from 1s to 100 years, such as 90m, 6h or 2d — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
         ("fetch demo 5; auto on --tiers 4", "unknown tier '4' — expected tier1, tier2 or tier3"),
         ("fetch demo 5; auto --every 1h", "auto: --every and --tiers go with 'auto on' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
     ])

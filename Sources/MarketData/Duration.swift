@@ -2,16 +2,22 @@ import Foundation
 
 /// Parsing and formatting of durations such as `90m`, `6h`, `2d`, `1h30m` or plain seconds.
 public enum DurationText {
-    /// Seconds for `text`; nil when it is not a duration. Units: s, m, h, d, w; a bare number is seconds.
+    /// Seconds for `text`, when it is a duration within `Bounded.duration` (1 second to 100 years); nil otherwise.
+    /// Units: s, m, h, d, w; a bare number is seconds.
     public static func parse(_ text: String) -> TimeInterval? {
+        Bounded.duration.parse(text)
+    }
+
+    /// The seconds `text` writes, before any bound (see `Bounded`); nil when it is not a duration.
+    static func seconds(_ text: String) -> TimeInterval? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         guard !trimmed.isEmpty else { return nil }
-        if let seconds = Double(trimmed), seconds.isFinite { return seconds }
+        if let seconds = NumberText.decimal(trimmed) { return seconds }
         var total: TimeInterval = 0
         var number = ""
         var sawUnit = false
         for ch in trimmed {
-            if ch.isNumber || ch == "." {
+            if ch.isASCII, ch.isNumber || ch == "." {
                 number.append(ch)
                 continue
             }
@@ -24,18 +30,20 @@ public enum DurationText {
             case "w": unit = 604_800
             default: return nil
             }
-            guard let value = Double(number) else { return nil }
+            guard let value = NumberText.decimal(number) else { return nil }
             total += value * unit
             number = ""
             sawUnit = true
         }
-        guard number.isEmpty, sawUnit, total.isFinite else { return nil }
+        guard number.isEmpty, sawUnit else { return nil }
         return total
     }
 
     /// A compact rendering: `1h`, `6h`, `1d`, `1h30m`, `45s`.
     public static func format(_ seconds: TimeInterval) -> String {
         guard seconds.isFinite else { return "∞" }
+        // Beyond what an Int counts in seconds (far past any bound), the number itself.
+        guard Swift.abs(seconds) < 1e15 else { return "\(seconds)s" }
         var rest = Int(seconds.rounded())
         let negative = rest < 0
         rest = abs(rest)
@@ -52,6 +60,8 @@ public enum DurationText {
 /// ISO-8601 UTC timestamps (`2026-11-25T07:00:00Z`) without DateFormatter's cost.
 public enum ISOTime {
     public static func format(_ time: TimeInterval) -> String {
+        // time_t cannot hold every Double: far outside `Bounded.time`, show the number.
+        guard time.isFinite, Swift.abs(time) < 1e15 else { return "\(time)" }
         var seconds = time_t(time.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
