@@ -182,13 +182,46 @@ struct LineGenerator {
             .map(String.init).filter { !$0.hasPrefix("--") && $0.uppercased() != $0 }
     }
 
+    /// The kinds of a synopsis's positionals, in order: `use MODEL VERSION` → MODEL, VERSION (flag values skipped).
+    private static func placeholders(_ spec: CommandSpec) -> [String] {
+        var kinds: [String] = []
+        var afterFlag = false
+        for token in spec.synopsis.split(separator: " ").dropFirst() {
+            let word = token.trimmingCharacters(in: CharacterSet(charactersIn: "?…"))
+            if word.hasPrefix("--") {
+                afterFlag = true
+                continue
+            }
+            defer { afterFlag = false }
+            guard !afterFlag, let first = word.split(separator: "|").first.map(String.init),
+                  first.uppercased() == first, first.first?.isLetter == true else { continue }
+            kinds.append(first)
+        }
+        return kinds
+    }
+
+    /// A value of the kind a placeholder names, usually; anything now and then.
+    private mutating func value(ofKind kind: String) -> String {
+        guard chance(75) else { return anyValue() }
+        switch kind {
+        case "DURATION": return pick(Self.durations)
+        case "N", "DAYS", "ID", "VERSION", "COUNT": return pick(Self.numbers)
+        case "T", "TIME": return pick(Self.times)
+        case "PATH", "NAME", "FILE": return pick(Self.paths)
+        case "MODEL": return pick(["logistic", "xgboost", "lstm", "LSTM", "xgb"])
+        case "COIN": return pick(["demo", "bitcoin", "demo", "ethereum"])
+        case "SIGNAL", "BUY": return pick(["BUY", "SELL", "HOLD", "buy", "B"])
+        default: return anyValue()
+        }
+    }
+
     /// A value for `flag`: one of its choices, a value of the kind its name suggests, or anything.
     private mutating func value(for flag: FlagSpec) -> String {
         if !flag.values.isEmpty, chance(50) { return pick(flag.values) }
         switch flag.valueName?.uppercased() ?? "" {
         case "DURATION": return chance(70) ? pick(Self.durations) : anyValue()
         case "T", "TIME": return chance(70) ? pick(Self.times) : anyValue()
-        case "N", "ID", "DAYS": return chance(70) ? pick(Self.numbers) : anyValue()
+        case "N", "ID", "DAYS", "LIST": return chance(70) ? pick(Self.numbers + ["1,2", "1,2,3", "4", "1,,2", "0"]) : anyValue()
         default: return anyValue()
         }
     }
@@ -229,7 +262,9 @@ struct LineGenerator {
         case "set", "get", "reset":
             let key = pick(LoopConfig.keys).name
             words.append(chance(90) ? key : key + "x")
-            if spec.name == "set" || chance(10) { words.append(chance(50) ? pick(Self.numbers) : anyValue()) }
+            if spec.name == "set" || chance(10) {
+                words.append(chance(40) ? pick(Self.numbers) : chance(60) ? pick(Self.durations) : anyValue())
+            }
             return words
         default:
             break
@@ -238,7 +273,14 @@ struct LineGenerator {
         // Wrong arity on purpose: from one fewer to two more than the command takes.
         let lower = max(0, spec.positionals.lowerBound - 1)
         let count = lower + Int(random.next() % UInt64(spec.positionals.upperBound - lower + 3))
-        for _ in 0..<count { words.append(!choices.isEmpty && chance(40) ? pick(choices) : anyValue()) }
+        let kinds = Self.placeholders(spec)
+        for position in 0..<count {
+            if !choices.isEmpty, chance(40) {
+                words.append(pick(choices))
+            } else {
+                words.append(value(ofKind: position < kinds.count ? kinds[position] : ""))
+            }
+        }
         for _ in 0..<Int(random.next() % 3) where !spec.flags.isEmpty {
             let flag = pick(spec.flags)
             guard flag.valueName != nil else {
