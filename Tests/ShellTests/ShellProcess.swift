@@ -6,6 +6,10 @@ enum ShellProcess {
         let status: Int32
         let stdout: String
         let stderr: String
+        /// Ended by a signal (a crash, or our kill after `timeout`), not by exit.
+        var signalled = false
+        /// Killed because it ran past the `timeout` given to `run`.
+        var timedOut = false
 
         var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
 
@@ -29,7 +33,8 @@ enum ShellProcess {
     }
 
     static func run(_ arguments: [String] = [], stdin: String? = nil, stdinFile: String? = nil,
-                    environment extra: [String: String] = [:], directory: URL? = nil) throws -> Result {
+                    environment extra: [String: String] = [:], directory: URL? = nil,
+                    timeout: TimeInterval? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -54,6 +59,18 @@ enum ShellProcess {
             input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
             try input.fileHandleForWriting.close()
         }
+        // A hang is a failure, not a stuck test run: past the deadline the child is killed.
+        let killed = Flag()
+        var watchdog: DispatchWorkItem?
+        if let timeout {
+            let pid = process.processIdentifier
+            let item = DispatchWorkItem {
+                killed.set()
+                kill(pid, SIGKILL)
+            }
+            watchdog = item
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: item)
+        }
         // Read both pipes fully before waiting, so a large output cannot block the child.
         var outData = Data(), errData = Data()
         let group = DispatchGroup()
@@ -68,8 +85,10 @@ enum ShellProcess {
         group.wait()
         errData = errBox
         process.waitUntilExit()
+        watchdog?.cancel()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                      stderr: String(decoding: errData, as: UTF8.self),
+                      signalled: process.terminationReason == .uncaughtSignal, timedOut: killed.isSet)
     }
 
     static func temporaryDirectory() throws -> URL {
@@ -77,4 +96,13 @@ enum ShellProcess {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
+}
+
+/// A flag set from another thread (the watchdog) and read after the child ended.
+final class Flag: @unchecked Sendable {
+    // @unchecked: `value` is guarded by `lock`.
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
