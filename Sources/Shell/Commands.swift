@@ -8,7 +8,7 @@ public enum Commands {
         fetch, importCSV, data, export,
         train, cycle, replay, replays, auto, advance, clock,
         predict, log, perf,
-        trend, chart, status, importance,
+        trend, chart, status, importance, check,
         save, load, sessions, recover, models, use,
         config, get, set, reset,
         help, history, quit,
