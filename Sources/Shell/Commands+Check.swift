@@ -19,7 +19,7 @@ extension Commands {
         complete: { context in context.words.count == 1 ? ["lookahead", "warmup"] : [] },
         run: { shell, args in
             guard let series = shell.engine.series else { throw LoopError.noData }
-            let samples = try check.bounded(args, option: "samples", .whole(1...10_000)).map { Int($0) }
+            let samples = try check.bounded(args, option: "samples", .whole(1...1_000)).map { Int($0) }
             do {
                 switch args.positionals[0].lowercased() {
                 case "lookahead":
