@@ -107,7 +107,9 @@ extension Commands {
         synopsis: "perf",
         abstract: "Live accuracy over the last evaluation_window scored predictions",
         discussion: """
-        accuracy is null until evaluation_window predictions are scored. total_* count every scored prediction. \
+        accuracy is null until evaluation_window predictions are scored. JSON pairs count the same predictions: \
+        window_correct of window_total (the last evaluation_window scored), lifetime_correct of lifetime_total \
+        (every scored prediction; total_correct and total_predictions are the same pair's older names). \
         models gives each model's own signal (its probability against buy_threshold and sell_threshold) scored \
         against the same outcomes, over the predictions in the window it took part in.
         """,
@@ -118,10 +120,14 @@ extension Commands {
         })
 
     static func perfFields(_ summary: PerformanceSummary) -> [(String, JSON)] {
+        // Each pair counts the same predictions: window_* the last evaluation_window scored, lifetime_* every
+        // scored one. total_predictions/total_correct are kept as the lifetime pair's older names.
         [("accuracy", .number(summary.accuracy)),
+         ("window_correct", .int(summary.correctPredictions)),
+         ("window_total", .int(summary.windowPredictions)),
+         ("lifetime_correct", .int(summary.totalCorrect)),
+         ("lifetime_total", .int(summary.totalPredictions)),
          ("total_predictions", .int(summary.totalPredictions)),
-         ("correct_predictions", .int(summary.correctPredictions)),
-         ("window_predictions", .int(summary.windowPredictions)),
          ("total_correct", .int(summary.totalCorrect)),
          ("evaluation_window", .int(summary.evaluationWindow)),
          ("models", .object(ModelKind.allCases.compactMap { kind in
