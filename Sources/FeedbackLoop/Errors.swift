@@ -16,6 +16,9 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     case cancelled
     /// A session was loaded while this tier trained in the background: its result belongs to the old state.
     case trainingSuperseded(tier: Int)
+    /// A current model was trained on other data (symbol or bar interval) than is loaded; training `tier` covers
+    /// every such model.
+    case foreignData(trained: DataIdentity, loaded: DataIdentity, tier: Int, command: GuardedCommand)
 
     public var description: String {
         switch self {
@@ -42,6 +45,8 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
             return "training cancelled — the previous models are kept"
         case .trainingSuperseded(let tier):
             return "tier\(tier)'s background training finished after another session was loaded, so its models were discarded"
+        case .foreignData(let trained, let loaded, let tier, let command):
+            return "the models were trained on \(trained.description); the loaded data is \(loaded.description) — train on it first ('train tier\(tier)') or '\(command.rawValue) --force'"
         }
     }
 }

@@ -26,6 +26,9 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var ensembleWeighting = EnsembleWeighting.staticWeights
     /// How often auto mode checks the triggers (the seed app's `check_interval`).
     public var checkInterval: TimeInterval = 3600
+    /// How old a current model may be (time since its training, on the loop's clock) before `predict` warns that it
+    /// is stale.
+    public var maxModelAge = ModelAgeLimit.auto
     /// Auto mode's state. Not a `set` key (the `auto` command drives it); kept with the settings so a reloaded or
     /// recovered session resumes it.
     public var automation = Automation()
@@ -49,6 +52,49 @@ public struct LoopConfig: Sendable, Equatable, Codable {
         /// The configured weights scaled by each model's recent live accuracy (see `LoopEngine.ensembleWeights`).
         case performance
     }
+    /// When a current model counts as stale.
+    public enum ModelAgeLimit: Sendable, Equatable, Codable {
+        /// Twice the configured interval of the tier that last trained it.
+        case auto
+        /// Never stale (`max_model_age 0`).
+        case never
+        /// Stale once older than this many seconds.
+        case after(TimeInterval)
+
+        /// The `set` key's number: -1 for auto, 0 for never, else the seconds.
+        var number: Double {
+            switch self {
+            case .auto: return -1
+            case .never: return 0
+            case .after(let seconds): return seconds
+            }
+        }
+
+        init(number: Double) {
+            self = number == -1 ? .auto : number == 0 ? .never : .after(number)
+        }
+
+        // One JSON number (-1 auto, 0 never, else seconds), so the reader's overlay of a stored config on the
+        // defaults never mixes two cases' objects.
+        public init(from decoder: Decoder) throws {
+            self.init(number: try decoder.singleValueContainer().decode(Double.self))
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(number)
+        }
+    }
+
+    /// The age past which a model last trained by `tier` is stale; nil when models never go stale.
+    public func maxAge(forTier tier: Int) -> TimeInterval? {
+        switch maxModelAge {
+        case .auto: return 2 * interval(forTier: tier)
+        case .never: return nil
+        case .after(let seconds): return seconds > 0 ? seconds : nil
+        }
+    }
+
     /// Page–Hinkley's tolerance δ, or ADWIN's confidence δ.
     public var driftDelta = 0.005
     /// Page–Hinkley's threshold λ (in errors).
@@ -97,12 +143,14 @@ public enum ConfigValueKind: Sendable, Equatable {
     case choice([String])
     /// An integer in `range`.
     case integer(ClosedRange<Int>)
+    /// `auto` (stored as -1), `0` (never) or a duration within `Bounded.duration`.
+    case ageLimit
 
     /// The range a number of this kind must be in (`Bounded`, shared with command arguments and the session
     /// reader); nil for a choice.
     public var bounds: Bounded? {
         switch self {
-        case .duration: return .duration
+        case .duration, .ageLimit: return .duration
         case .real(let range): return .number(range)
         case .positive(let maximum): return .positive(maximum: maximum)
         case .below(let limit): return .fraction(below: limit)
@@ -116,6 +164,8 @@ public enum ConfigValueKind: Sendable, Equatable {
         switch self {
         case .choice(let words):
             return value.isFinite && value == value.rounded() && value >= 0 && value < Double(words.count)
+        case .ageLimit:
+            return value == -1 || value == 0 || Bounded.duration.contains(value)
         default:
             return bounds!.contains(value)
         }
@@ -124,12 +174,13 @@ public enum ConfigValueKind: Sendable, Equatable {
     /// What a value of this kind looks like, for errors: `a number from 0 to 1`, `always or better`.
     public var expected: String {
         if case .choice(let words) = self { return words.joined(separator: " or ") }
+        if case .ageLimit = self { return "auto, 0 (never stale) or \(Bounded.duration.expected)" }
         return bounds!.expected
     }
 
     public var typeName: String {
         switch self {
-        case .duration: return "duration"
+        case .duration, .ageLimit: return "duration"
         case .real, .positive, .below: return "number"
         case .choice: return "word"
         case .integer: return "integer"
@@ -149,7 +200,9 @@ public struct ConfigKey: Sendable {
     public func display(_ config: LoopConfig) -> String {
         let value = read(config)
         switch kind {
-        case .integer, .duration:
+        case .ageLimit where value == -1:
+            return "auto"
+        case .integer, .duration, .ageLimit:
             // Within bounds an integral value fits an Int; anything else (a crafted file's) shows as it is.
             return value == value.rounded() && Swift.abs(value) < 1e15 ? String(Int(value)) : String(value)
         case .real, .positive, .below:
@@ -192,6 +245,9 @@ extension LoopConfig {
                   read: { $0.tier3Interval }, write: { $0.tier3Interval = $1 }),
         ConfigKey(name: "check_interval", kind: .duration, summary: "auto mode checks the triggers this often",
                   read: { $0.checkInterval }, write: { $0.checkInterval = $1 }),
+        ConfigKey(name: "max_model_age", kind: .ageLimit,
+                  summary: "predict warns when a model is older than this (auto: 2x its tier's interval; 0: never)",
+                  read: { $0.maxModelAge.number }, write: { $0.maxModelAge = ModelAgeLimit(number: $1) }),
         ConfigKey(name: "performance_threshold", kind: .real(0...1),
                   summary: "retrain when live accuracy over evaluation_window falls below this",
                   read: { $0.performanceThreshold }, write: { $0.performanceThreshold = $1 }),
@@ -314,6 +370,14 @@ extension LoopConfig {
     }
 
     static func parse(_ text: String, for key: ConfigKey) throws -> Double {
+        if case .ageLimit = key.kind {
+            if text.trimmingCharacters(in: .whitespaces).lowercased() == "auto" { return -1 }
+            // 0 (in any unit) means never; anything else is a duration within its bound.
+            guard let value = Bounded(.duration, 0, Bounded.century).parse(text), key.kind.accepts(value) else {
+                throw ConfigError.invalidValue(key: key.name, value: text, expected: key.kind.expected)
+            }
+            return value
+        }
         guard let bounds = key.kind.bounds else {
             guard case .choice(let words) = key.kind, let index = words.firstIndex(of: text.lowercased()) else {
                 throw ConfigError.invalidValue(key: key.name, value: text, expected: key.kind.expected)

@@ -373,7 +373,8 @@ public final class LoopEngine {
             let record = TrainingRecord(time: now, model: kind, version: version, tier: job.tier.number,
                                         accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
                                         trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: fittedModel.seconds,
-                                        extra: extra, dataStart: series.first?.time, dataEnd: series.last?.time)
+                                        extra: extra, dataStart: series.first?.time, dataEnd: series.last?.time,
+                                        dataSymbol: series.symbol, dataInterval: series.interval)
             let slot = ModelSlot(model: outcome.model, record: record)
             lastFitted[kind] = slot
             // A rejected challenger is still a recorded version; the current model stays.

@@ -18,10 +18,15 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
     /// The span of the bars it was trained on.
     public let dataStart: TimeInterval?
     public let dataEnd: TimeInterval?
+    /// What it was trained on: the series' symbol and bar interval (`PriceSeries.interval`). Nil in records written
+    /// before format 3, whose data is then not checked against the loaded series.
+    public let dataSymbol: String?
+    public let dataInterval: TimeInterval?
 
     public init(time: TimeInterval, model: ModelKind, version: Int, tier: Int, accuracy: Double,
                 baselineAccuracy: Double, trainRows: Int, testRows: Int, seconds: Double, extra: [String: Double] = [:],
-                dataStart: TimeInterval? = nil, dataEnd: TimeInterval? = nil) {
+                dataStart: TimeInterval? = nil, dataEnd: TimeInterval? = nil,
+                dataSymbol: String? = nil, dataInterval: TimeInterval? = nil) {
         self.time = time
         self.model = model
         self.version = version
@@ -34,6 +39,8 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
         self.extra = extra
         self.dataStart = dataStart
         self.dataEnd = dataEnd
+        self.dataSymbol = dataSymbol
+        self.dataInterval = dataInterval
     }
 }
 

@@ -7,7 +7,7 @@ enum Schema {
     /// `PRAGMA application_id` of every session file: "LGCS" in ASCII.
     static let applicationID: Int32 = 0x4C47_4353
     /// The newest format this build writes and reads (`PRAGMA user_version`).
-    static let currentVersion = 2
+    static let currentVersion = 3
 
     /// Models that have probability/weight columns in format 1, in ensemble order.
     static let predictionModels: [ModelKind] = [.logistic, .xgboost, .lstm]
@@ -62,6 +62,15 @@ enum Schema {
         """,
     ]
 
+    /// Format 3 records what each training's data was — the series' symbol and bar interval — so the loop can refuse
+    /// to predict with models trained on other data. NULL in rows written before: not checked.
+    private static let version3 = [
+        "ALTER TABLE training_runs ADD COLUMN data_symbol TEXT",
+        "ALTER TABLE training_runs ADD COLUMN data_interval REAL",
+        "ALTER TABLE model_versions ADD COLUMN data_symbol TEXT",
+        "ALTER TABLE model_versions ADD COLUMN data_interval REAL",
+    ]
+
     /// Migration `vN` builds format N from format N-1 and sets `user_version` to N.
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -72,6 +81,10 @@ enum Schema {
         migrator.registerMigration("v2") { db in
             for statement in version2 { try db.execute(sql: statement) }
             try db.execute(sql: "PRAGMA user_version = 2")
+        }
+        migrator.registerMigration("v3") { db in
+            for statement in version3 { try db.execute(sql: statement) }
+            try db.execute(sql: "PRAGMA user_version = 3")
         }
         return migrator
     }()

@@ -200,7 +200,7 @@ struct SessionReader {
     }
 
     /// A record from columns time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows, seconds,
-    /// extra, data_start, data_end.
+    /// extra, data_start, data_end, data_symbol, data_interval.
     private func record(_ row: Row, _ what: String) throws -> TrainingRecord {
         let model = try model(try string(row, 1), what)
         let version = try int(row, 2), tier = try int(row, 3), trainRows = try int(row, 6), testRows = try int(row, 7)
@@ -211,6 +211,8 @@ struct SessionReader {
         let dataStart = try optionalDouble(row, 10), dataEnd = try optionalDouble(row, 11)
         try within(dataStart, .time, "\(what) data start")
         try within(dataEnd, .time, "\(what) data end")
+        let dataSymbol = try row.decode(String?.self, atIndex: 12), dataInterval = try optionalDouble(row, 13)
+        try within(dataInterval, .duration, "\(what) bar interval")
         let extra: [String: Double]
         do {
             extra = try ExtraCoding.decode(try string(row, 9))
@@ -221,14 +223,15 @@ struct SessionReader {
                               accuracy: try optionalDouble(row, 4) ?? .nan,
                               baselineAccuracy: try optionalDouble(row, 5) ?? .nan,
                               trainRows: trainRows, testRows: testRows, seconds: try optionalDouble(row, 8) ?? .nan,
-                              extra: extra, dataStart: dataStart, dataEnd: dataEnd)
+                              extra: extra, dataStart: dataStart, dataEnd: dataEnd,
+                              dataSymbol: dataSymbol, dataInterval: dataInterval)
     }
 
-    private static let recordColumns = "time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows, seconds, extra, data_start, data_end"
+    private static let recordColumns = "time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows, seconds, extra, data_start, data_end, data_symbol, data_interval"
 
     private func readRecords() throws -> [TrainingRecord] {
         let count = try count("training_runs", limit: SessionLimits.maxRecords)
-        try checkLengths("training_runs", ["model", "extra"])
+        try checkLengths("training_runs", ["model", "extra", "data_symbol"])
         var records = [TrainingRecord]()
         records.reserveCapacity(count)
         let cursor = try Row.fetchCursor(db, sql: "SELECT \(Self.recordColumns) FROM training_runs ORDER BY id")
@@ -240,7 +243,7 @@ struct SessionReader {
 
     private func readModels() throws -> [ModelBlob] {
         let count = try count("model_versions", limit: SessionLimits.maxModels)
-        try checkLengths("model_versions", ["model", "extra", "sha256"])
+        try checkLengths("model_versions", ["model", "extra", "sha256", "data_symbol"])
         try checkLengths("model_versions", ["format"], limit: SessionLimits.maxFormatBytes)
         try checkLengths("model_versions", ["data"], limit: SessionLimits.maxBlobBytes)
         let total = try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(data)), 0) FROM model_versions") ?? 0
@@ -254,14 +257,14 @@ struct SessionReader {
             """)
         while let row = try cursor.next() {
             let record = try record(row, "model version \(models.count + 1)")
-            let data = try row.decode(Data.self, atIndex: 17)
-            guard try int(row, 13) == data.count, try string(row, 14) == SHA256.hex(data) else {
+            let data = try row.decode(Data.self, atIndex: 19)
+            guard try int(row, 15) == data.count, try string(row, 16) == SHA256.hex(data) else {
                 throw SessionError.checksumMismatch(path: path, model: record.model.rawValue, version: record.version)
             }
-            let start = try optionalDouble(row, 15), end = try optionalDouble(row, 16)
+            let start = try optionalDouble(row, 17), end = try optionalDouble(row, 18)
             try within(start, .time, "model \(record.model.rawValue) v\(record.version) data start")
             try within(end, .time, "model \(record.model.rawValue) v\(record.version) data end")
-            models.append(ModelBlob(record: record, format: try string(row, 12), data: data, dataStart: start, dataEnd: end))
+            models.append(ModelBlob(record: record, format: try string(row, 14), data: data, dataStart: start, dataEnd: end))
         }
         return models
     }

@@ -152,19 +152,23 @@ struct SessionWriter {
         guard record.dataStart?.isFinite ?? true, record.dataEnd?.isFinite ?? true else {
             throw SessionError.invalidChange("training record of \(record.model.rawValue) v\(record.version) has a non-finite data span")
         }
+        guard record.dataInterval.map(Bounded.duration.contains) ?? true,
+              (record.dataSymbol?.utf8.count ?? 0) <= SessionLimits.maxStringBytes else {
+            throw SessionError.invalidChange("training record of \(record.model.rawValue) v\(record.version) has an invalid data symbol or bar interval")
+        }
         guard record.extra.count <= 1000 else {
             throw SessionError.invalidChange("training record of \(record.model.rawValue) has over 1000 extra metrics")
         }
         // NaN metrics become NULL (SQLite has no NaN) and read back as NaN.
         return [record.time, record.model.rawValue, record.version, record.tier, nanAsNull(record.accuracy),
                 nanAsNull(record.baselineAccuracy), record.trainRows, record.testRows, nanAsNull(record.seconds),
-                try ExtraCoding.encode(record.extra), record.dataStart, record.dataEnd]
+                try ExtraCoding.encode(record.extra), record.dataStart, record.dataEnd, record.dataSymbol, record.dataInterval]
     }
 
     private func insertRecord(_ record: TrainingRecord) throws {
         try db.cachedStatement(sql: """
             INSERT INTO training_runs (time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows,
-                seconds, extra, data_start, data_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                seconds, extra, data_start, data_end, data_symbol, data_interval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: try recordArguments(record))
     }
 
@@ -190,8 +194,8 @@ struct SessionWriter {
         arguments += [blob.format, blob.data.count, SHA256.hex(blob.data), blob.dataStart, blob.dataEnd, blob.data]
         try db.cachedStatement(sql: """
             INSERT INTO model_versions (time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows,
-                seconds, extra, data_start, data_end, format, bytes, sha256, blob_start, blob_end, data)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                seconds, extra, data_start, data_end, data_symbol, data_interval, format, bytes, sha256, blob_start,
+                blob_end, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: arguments)
     }
 

@@ -15,6 +15,9 @@ extension Commands {
             case .integer: return (key.name, .int(Int(key.value(config))))
             case .duration, .real, .positive, .below: return (key.name, .number(key.value(config)))
             case .choice: return (key.name, .string(key.display(config)))
+            // "auto", or the seconds (0: never).
+            case .ageLimit:
+                return (key.name, key.value(config) == -1 ? .string("auto") : .number(key.value(config)))
             }
         }
     }

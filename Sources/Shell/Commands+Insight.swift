@@ -167,6 +167,8 @@ extension Commands {
                 ("clock", .object(clockFields(shell))),
                 ("auto", .object(shell.auto.stateFields())),
                 ("session", .object(shell.sessionFields())),
+                ("adaptive_intervals", .object(adaptiveFields(engine))),
+                ("changed_settings", .object(changedSettings(engine.config).map { ($0.name, $0.json) })),
             ]
             let auto = shell.auto
             let autoLine = !auto.settings.enabled ? "off"
@@ -186,6 +188,7 @@ extension Commands {
             training  \(trainingLine)
             auto      \(autoLine)
             session   \(shell.sessionLine())
+            settings  \(changedSettingsLine(engine.config))\(adaptiveLine(engine).map { "\nadaptive  " + $0 } ?? "")
             live      \(performance.accuracy.map { Format.percent($0) } ?? "—") over the last \(performance.evaluationWindow) (\(engine.log.totalLogged) scored, \(engine.log.entries.count) in memory)\(engine.pending.map { "; pending \($0.signal.rawValue)" } ?? "")
 
             \(shell.table(["tier", "models", "last trained", "due", "why"], tierRows))
@@ -194,4 +197,49 @@ extension Commands {
             """
             return CommandOutput(fields: fields, text: text)
         })
+
+    /// The config keys whose value differs from the default, with their value as `config` shows it.
+    static func changedSettings(_ config: LoopConfig) -> [(name: String, display: String, json: JSON)] {
+        let defaults = LoopConfig()
+        let fields = Dictionary(configFields(config), uniquingKeysWith: { first, _ in first })
+        return LoopConfig.keys.filter { $0.value(config) != $0.value(defaults) }.map {
+            ($0.name, $0.display(config), fields[$0.name] ?? .null)
+        }
+    }
+
+    static func changedSettingsLine(_ config: LoopConfig) -> String {
+        let changed = changedSettings(config)
+        guard !changed.isEmpty else { return "all defaults" }
+        return "changed from defaults: " + changed.map { "\($0.name) \($0.display)" }.joined(separator: ", ")
+    }
+
+    /// Each tier's interval factor under adaptive intervals (effective over configured interval).
+    static func adaptiveFactors(_ engine: LoopEngine) -> [(tier: Tier, factor: Double, effective: TimeInterval)] {
+        Tier.all.map { tier in
+            let effective = engine.effectiveInterval(forTier: tier.number)
+            return (tier, effective / engine.config.interval(forTier: tier.number), effective)
+        }
+    }
+
+    static func adaptiveFields(_ engine: LoopEngine) -> [(String, JSON)] {
+        let enabled = engine.config.adaptiveIntervals == .on
+        var fields: [(String, JSON)] = [("enabled", .bool(enabled))]
+        guard enabled else { return fields }
+        fields.append(("volatility_ratio", .number(engine.volatilityRatio())))
+        fields.append(("tiers", .object(adaptiveFactors(engine).map { item in
+            (item.tier.label, .object([("factor", .number(item.factor)), ("interval_seconds", .number(item.effective))]))
+        })))
+        return fields
+    }
+
+    /// `tier1 x0.75 (45m), …` with adaptive intervals on; nil when off.
+    static func adaptiveLine(_ engine: LoopEngine) -> String? {
+        guard engine.config.adaptiveIntervals == .on else { return nil }
+        let factors = adaptiveFactors(engine).map {
+            "\($0.tier.label) x\(Format.fixed($0.factor, 2)) (\(DurationText.format($0.effective)))"
+        }.joined(separator: ", ")
+        let ratio = engine.volatilityRatio().map { "recent/long-run volatility \(Format.fixed($0, 2))" }
+            ?? "too little data for a volatility ratio (49 bars needed)"
+        return "\(factors); \(ratio)"
+    }
 }

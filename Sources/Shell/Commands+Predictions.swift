@@ -5,25 +5,49 @@ import MarketData
 extension Commands {
     static let predict: CommandSpec = CommandSpec(
         "predict", group: .predictions,
-        synopsis: "predict",
+        synopsis: "predict ?--force?",
         abstract: "Ensemble prediction on the latest bar: BUY, SELL or HOLD",
         discussion: """
         Each trained model gives a probability that the next bar closes higher; the ensemble weights them \
         (weights.* renormalised over the trained models). Above buy_threshold is BUY, below sell_threshold \
-        SELL, else HOLD. The prediction stays pending until 'log ACTUAL' scores it. Research only — not advice.
+        SELL, else HOLD. The prediction stays pending until 'log ACTUAL' scores it. Each model's age (time since \
+        its training, on the loop's clock) is shown; past max_model_age the prediction carries a stale warning. \
+        When the models were trained on another symbol or bar interval than the loaded data, predict refuses \
+        until a training on the new data, or with --force. Research only — not advice.
         """,
-        examples: ["predict", "predict; log BUY"],
-        run: { shell, _ in
-            let prediction = try shell.engine.predict()
+        examples: ["predict", "predict; log BUY", "predict --force"],
+        flags: [FlagSpec("force", "predict even when the models were trained on other data than is loaded")],
+        run: { shell, args in
+            let engine = shell.engine
+            if !args.has("force") { try engine.checkModelsMatchData(for: .predict) }
+            let prediction = try engine.predict()
+            let ages = Dictionary(engine.modelAges().map { ($0.model, $0) }, uniquingKeysWith: { first, _ in first })
+            let warnings = engine.predictionWarnings()
+            let weights = Dictionary(prediction.weights.map { ($0.model, $0.value) }, uniquingKeysWith: { first, _ in first })
+            let models: [(String, JSON)] = prediction.models.map { probability in
+                let age = ages[probability.model]
+                let own = warnings.filter { $0.model == probability.model }
+                return (probability.model.rawValue, .object([
+                    ("probability", .number(probability.value)),
+                    ("weight", .number(weights[probability.model])),
+                    ("age_seconds", .number(age?.seconds)),
+                    ("max_age_seconds", .number(age?.limit)),
+                    ("stale", .bool(age?.stale ?? false)),
+                    ("warnings", .array(own.map { .string($0.description) })),
+                ]))
+            }
             let fields: [(String, JSON)] = [
                 ("signal", .string(prediction.signal.rawValue)),
                 ("ensemble", .number(prediction.ensemble)),
-                ("models", .object(prediction.models.map { ($0.model.rawValue, .number($0.value)) })),
+                ("models", .object(models)),
                 ("weights", .object(prediction.weights.map { ($0.model.rawValue, .number($0.value)) })),
                 ("price", .number(prediction.price)),
                 ("at", .time(prediction.barTime)),
                 ("made_at", .time(prediction.madeAt)),
+                ("stale", .bool(warnings.contains { $0.model != nil })),
+                ("warnings", .array(warnings.map { .string($0.description) })),
             ]
+            for warning in warnings { shell.logger.log(.warning, warning.description) }
             let paint = shell.paint
             let signal: String
             switch prediction.signal {
@@ -31,13 +55,15 @@ extension Commands {
             case .sell: signal = paint.red(paint.bold("SELL"))
             case .hold: signal = paint.yellow(paint.bold("HOLD"))
             }
-            let rows = zip(prediction.models, prediction.weights).map {
-                [$0.0.model.rawValue, Format.fixed($0.0.value), Format.fixed($0.1.value, 2)]
+            let rows = zip(prediction.models, prediction.weights).map { pair -> [String] in
+                let age = ages[pair.0.model]
+                let ageText = age.map { DurationText.format($0.seconds) + ($0.stale ? " " + paint.red("stale") : "") } ?? "?"
+                return [pair.0.model.rawValue, Format.fixed(pair.0.value), Format.fixed(pair.1.value, 2), ageText]
             }
             let text = """
             \(signal)  P(up) = \(Format.fixed(prediction.ensemble)) for the bar after \(ISOTime.short(prediction.barTime)) UTC \
             (price \(Format.price(prediction.price)))
-            \(shell.table(["model", "P(up)", "weight"], rows, right: [1, 2]))
+            \(shell.table(["model", "P(up)", "weight", "age"], rows, right: [1, 2, 3]))
             pending — score it with 'log BUY|SELL|HOLD'
             """
             return CommandOutput(fields: fields, text: text)
@@ -81,7 +107,9 @@ extension Commands {
         synopsis: "perf",
         abstract: "Live accuracy over the last evaluation_window scored predictions",
         discussion: """
-        accuracy is null until evaluation_window predictions are scored. total_* count every scored prediction. \
+        accuracy is null until evaluation_window predictions are scored. JSON pairs count the same predictions: \
+        window_correct of window_total (the last evaluation_window scored), lifetime_correct of lifetime_total \
+        (every scored prediction; total_correct and total_predictions are the same pair's older names). \
         models gives each model's own signal (its probability against buy_threshold and sell_threshold) scored \
         against the same outcomes, over the predictions in the window it took part in.
         """,
@@ -92,10 +120,14 @@ extension Commands {
         })
 
     static func perfFields(_ summary: PerformanceSummary) -> [(String, JSON)] {
+        // Each pair counts the same predictions: window_* the last evaluation_window scored, lifetime_* every
+        // scored one. total_predictions/total_correct are kept as the lifetime pair's older names.
         [("accuracy", .number(summary.accuracy)),
+         ("window_correct", .int(summary.correctPredictions)),
+         ("window_total", .int(summary.windowPredictions)),
+         ("lifetime_correct", .int(summary.totalCorrect)),
+         ("lifetime_total", .int(summary.totalPredictions)),
          ("total_predictions", .int(summary.totalPredictions)),
-         ("correct_predictions", .int(summary.correctPredictions)),
-         ("window_predictions", .int(summary.windowPredictions)),
          ("total_correct", .int(summary.totalCorrect)),
          ("evaluation_window", .int(summary.evaluationWindow)),
          ("models", .object(ModelKind.allCases.compactMap { kind in

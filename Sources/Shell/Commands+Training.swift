@@ -72,16 +72,20 @@ extension Commands {
 
     static let cycle: CommandSpec = CommandSpec(
         "cycle", group: .training,
-        synopsis: "cycle",
+        synopsis: "cycle ?--force?",
         abstract: "Run one feedback-loop cycle: train the tiers that are due",
         discussion: """
         A tier is due when it was never trained, when its interval has elapsed on the loop's clock, or when at \
         least evaluation_window predictions were scored since its last training and their accuracy is below \
         performance_threshold. Due tiers train highest first; a trained tier covers the lower tiers' models. \
-        JSON status: success, no_action, skipped (a training is in progress) or error.
+        JSON status: success, no_action, skipped (a training is in progress) or error. When the current models \
+        were trained on another symbol or bar interval than the loaded data, cycle refuses until a training on \
+        the new data ('train tierN'), or with --force.
         """,
-        examples: ["cycle", "advance 6h; cycle"],
-        run: { shell, _ in
+        examples: ["cycle", "advance 6h; cycle", "cycle --force"],
+        flags: [FlagSpec("force", "run even when the models were trained on other data than is loaded")],
+        run: { shell, args in
+            if !args.has("force") { try shell.engine.checkModelsMatchData(for: .cycle) }
             let report = shell.engine.cycle()
             switch report.status {
             case .success: shell.logger.log(.success, "Training cycle complete: \(report.message)")

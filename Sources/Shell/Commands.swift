@@ -66,11 +66,7 @@ public enum Commands {
         var lines = [paint.bold("usage: ") + command.synopsis, "", command.abstract + "."]
         if !command.discussion.isEmpty { lines += ["", wrap(command.discussion, width: min(shell.terminal.width, 100))] }
         if !command.flags.isEmpty {
-            lines += ["", paint.bold("options:")]
-            for flag in command.flags {
-                let left = "--\(flag.name)" + (flag.valueName.map { " \($0)" } ?? "")
-                lines.append("  " + left.padding(toLength: 18, withPad: " ", startingAt: 0) + flag.summary)
-            }
+            lines += ["", paint.bold("options:")] + optionLines(command.flags)
         }
         if !command.aliases.isEmpty { lines += ["", "aliases: " + command.aliases.joined(separator: ", ")] }
         if !command.examples.isEmpty {
@@ -82,6 +78,26 @@ public enum Commands {
             ("examples", .array(command.examples.map(JSON.string))),
         ]
         return CommandOutput(fields: json, text: lines.joined(separator: "\n"))
+    }
+
+    /// The widest option name that shares its line with its description; a longer one puts it on the next line.
+    static let optionColumnLimit = 28
+
+    /// `help`'s option lines: each name padded to the widest one's width plus two spaces (at most
+    /// `optionColumnLimit`), so no name ever runs into its description.
+    static func optionLines(_ flags: [FlagSpec]) -> [String] {
+        let names = flags.map { "--\($0.name)" + ($0.valueName.map { " \($0)" } ?? "") }
+        let fitting = names.map(\.count).filter { $0 + 2 <= optionColumnLimit }
+        let column = (fitting.max() ?? 0) + 2
+        var lines: [String] = []
+        for (name, flag) in zip(names, flags) {
+            if name.count + 2 <= column {
+                lines.append("  " + name + String(repeating: " ", count: column - name.count) + flag.summary)
+            } else {
+                lines += ["  " + name, "  " + String(repeating: " ", count: column) + flag.summary]
+            }
+        }
+        return lines
     }
 
     /// Greedy word wrap for help text.

@@ -89,7 +89,7 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         let predict = objects[4]
         #expect(["BUY", "SELL", "HOLD"].contains(predict["signal"] as? String ?? ""))
         let ensemble = try #require(predict["ensemble"] as? Double)
-        let models = try #require(predict["models"] as? [String: Double])
+        let models = try predictedProbabilities(predict)
         #expect(models.keys.sorted() == ["logistic", "lstm", "xgboost"])
         // All three trained: the configured weights 0.3, 0.5 and 0.2 as they are.
         let weighted = 0.3 * models["logistic"]! + 0.5 * models["xgboost"]! + 0.2 * models["lstm"]!
@@ -322,7 +322,7 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(lstm["epochs"] as? Int == 2)
         // 720 closes give 704 sequences of 16 (each with its next close); the last 20 % (140) validate.
         #expect(lstm["train_rows"] as? Int == 564 && lstm["test_rows"] as? Int == 140)
-        let models = try #require(objects[2]["models"] as? [String: Double])
+        let models = try predictedProbabilities(objects[2])
         #expect(models["lstm"] != nil && models["lstm"] != 0.5)
         #expect(objects[3]["trend"] as? String == "insufficient_data")
         // JSON mode keeps stdout for JSON: progress goes to stderr as plain lines.

@@ -1,0 +1,103 @@
+import FeedbackLoop
+import Foundation
+import GRDB
+import Testing
+@testable import SessionStore
+
+/// `record(…)` with what it was trained on.
+private func identified(_ model: ModelKind, version: Int, symbol: String, interval: TimeInterval) -> TrainingRecord {
+    let base = record(model, version: version, time: 1_700_200_000 + Double(version))
+    return TrainingRecord(time: base.time, model: model, version: version, tier: base.tier, accuracy: base.accuracy,
+                          baselineAccuracy: base.baselineAccuracy, trainRows: base.trainRows, testRows: base.testRows,
+                          seconds: base.seconds, extra: base.extra, dataStart: base.dataStart, dataEnd: base.dataEnd,
+                          dataSymbol: symbol, dataInterval: interval)
+}
+
+private func userVersion(_ path: String) throws -> Int {
+    let queue = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+    defer { try? queue.close() }
+    return try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? -1 }
+}
+
+@Suite("Session files: what each training's data was (format 3)")
+struct DataIdentityStorageTests {
+    @Test("a training's symbol and bar interval are written and read back, after save too")
+    func roundTrip() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeDirectory(directory) }
+        let (path, base) = try writeRichSession(in: directory)
+        let database = try SessionDatabase.open(at: path)
+        defer { database.close() }
+        let trained = identified(.logistic, version: 9, symbol: "ETH ü", interval: 3600.5)
+        let model = ModelBlob(record: identified(.logistic, version: 9, symbol: "ETH ü", interval: 3600.5),
+                              format: "lr-json-v1", data: Data([1, 2, 3]), dataStart: nil, dataEnd: nil)
+        try database.apply(SessionChange(newRecords: [trained], newModels: [model]))
+        var expected = base
+        expected.history.append(trained)
+        expected.models.append(model)
+        let read = try database.read()
+        #expect(read == expected)
+        #expect(read.history.last?.dataSymbol == "ETH ü" && read.history.last?.dataInterval == 3600.5)
+        #expect(read.models.last?.record.dataSymbol == "ETH ü")
+        let saved = directory + "/copy.lgc"
+        try database.save(to: saved, overwrite: false)
+        let copy = try SessionDatabase.readValidated(path: saved)
+        #expect(copy.history == expected.history && copy.models == expected.models)
+        #expect(try userVersion(saved) == 3)
+    }
+
+    @Test("a format-2 file loads with unknown identity, and opening it upgrades it to format 3")
+    func formatTwoLoads() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeDirectory(directory) }
+        let (path, expected) = try writeRichSession(in: directory)
+        // Turn it back into the format-2 file an earlier lgc-shell wrote: no identity columns, no v3 migration.
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in
+            for table in ["training_runs", "model_versions"] {
+                try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_interval")
+                try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_symbol")
+            }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3'")
+            try db.execute(sql: "PRAGMA user_version = 2")
+        }
+        try queue.close()
+        #expect(try userVersion(path) == 2)
+        let read = try SessionDatabase.readValidated(path: path)
+        #expect(read == expected)
+        #expect(read.history.allSatisfy { $0.dataSymbol == nil && $0.dataInterval == nil })
+        #expect(try userVersion(path) == 2, "load's check leaves the file as it is")
+        let database = try SessionDatabase.open(at: path)
+        #expect(try userVersion(path) == 3)
+        #expect(try database.read() == expected)
+        database.close()
+    }
+
+    @Test("a stored bar interval outside the duration bound is refused")
+    func badIntervalRefused() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeDirectory(directory) }
+        let (path, _) = try writeRichSession(in: directory)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "UPDATE training_runs SET data_symbol = 'X', data_interval = -5 WHERE id = 1") }
+        try queue.close()
+        #expect(thrownError { _ = try SessionDatabase.readValidated(path: path) }
+                == .outOfRange(path: path, field: "training record 1 bar interval", value: -5, bounds: .duration))
+    }
+
+    @Test("a config stored before max_model_age existed reads with its default, auto")
+    func configWithoutMaxModelAge() throws {
+        var config = LoopConfig()
+        try config.set("tier1_interval", to: "2h")
+        let data = try JSONEncoder().encode(config)
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object.removeValue(forKey: "maxModelAge") != nil)
+        let old = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        let read = try ConfigCheck.decode(old)
+        #expect(read.maxModelAge == .auto)
+        #expect(read == config)
+        // A set value comes back as it was.
+        try config.set("max_model_age", to: "0")
+        #expect(try ConfigCheck.decode(String(decoding: try JSONEncoder().encode(config), as: UTF8.self)).maxModelAge == .never)
+    }
+}

@@ -1,0 +1,169 @@
+import FeedbackLoop
+import Foundation
+import MarketData
+import SessionStore
+import Testing
+@testable import Shell
+
+/// Each model's P(up) from a `predict` JSON object (`models.NAME.probability`).
+func predictedProbabilities(_ object: [String: Any]) throws -> [String: Double] {
+    let models = try #require(object["models"] as? [String: [String: Any]])
+    return try models.mapValues { try #require($0["probability"] as? Double) }
+}
+
+/// Runs one line's command in `shell` (not through the executor: nothing is persisted or printed) and returns the JSON object it would print (without `command`/`ok`).
+func fields(_ shell: ShellContext, _ line: String) throws -> [String: Any] {
+    let parsed = try LineParser.parse(line)
+    let verb = try #require(parsed.verb)
+    let command = try #require(Commands.find(verb))
+    let output = try command.run(shell, try command.bind(parsed.arguments))
+    let text = JSON.object(output.fields).serialized()
+    return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+func text(_ shell: ShellContext, _ line: String) throws -> String {
+    let parsed = try LineParser.parse(line)
+    let verb = try #require(parsed.verb)
+    let command = try #require(Commands.find(verb))
+    return try command.run(shell, try command.bind(parsed.arguments)).text
+}
+
+/// A daily CSV of `days` rows (Yahoo's columns), for another market or bar interval than the demo's hourly bars.
+private func dailyCSV(days: Int = 100) throws -> String {
+    let directory = try ShellProcess.temporaryDirectory()
+    let path = directory.appendingPathComponent("daily.csv").path
+    var text = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+    var price = 100.0
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withFullDate]
+    for day in 0..<days {
+        let date = Date(timeIntervalSince1970: 1_700_000_000 + Double(day) * 86_400)
+        price *= 1 + 0.02 * sin(Double(day) * 0.7) + 0.005 * cos(Double(day) * 2.3)
+        text += "\(formatter.string(from: date)),\(price),\(price * 1.01),\(price * 0.99),\(price),\(price),\(1000 + day)\n"
+    }
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+private func foreignError(trained: String, loaded: String, tier: Int = 1, command: String) -> LineResult {
+    .failed("the models were trained on \(trained); the loaded data is \(loaded) — train on it first ('train tier\(tier)') or '\(command) --force'")
+}
+
+@Suite struct StalePredictions {
+    @Test("predict gives each model's age; past max_model_age it is stale, with a warning in JSON and text")
+    func staleAfterMaxAge() throws {
+        let shell = quietShell()
+        for line in ["fetch demo 30 --seed 7", "train tier1"] { #expect(shell.execute(line) == .ok, "\(line)") }
+        let fresh = try fields(shell, "predict")
+        let logistic = try #require((fresh["models"] as? [String: Any])?["logistic"] as? [String: Any])
+        #expect(logistic["age_seconds"] as? Double == 0)
+        #expect(logistic["max_age_seconds"] as? Double == 7200)
+        #expect(logistic["stale"] as? Bool == false)
+        #expect((logistic["warnings"] as? [String]) == [])
+        #expect(logistic["probability"] is Double && logistic["weight"] as? Double == 1)
+        #expect(fresh["stale"] as? Bool == false && (fresh["warnings"] as? [String]) == [])
+        for key in ["signal", "ensemble", "weights", "price", "at", "made_at"] { #expect(fresh[key] != nil, "\(key) kept") }
+
+        #expect(shell.execute("advance 2h1s") == .ok)
+        let warning = "logistic is stale: trained 2h1s ago, past max_model_age 2h — retrain it ('train tier1') or raise max_model_age"
+        let stale = try fields(shell, "predict")
+        let old = try #require((stale["models"] as? [String: Any])?["logistic"] as? [String: Any])
+        #expect(old["age_seconds"] as? Double == 7201)
+        #expect(old["stale"] as? Bool == true)
+        #expect((old["warnings"] as? [String]) == [warning])
+        #expect(stale["stale"] as? Bool == true && (stale["warnings"] as? [String]) == [warning])
+        let table = try text(shell, "predict")
+        #expect(table.contains("age"))
+        #expect(table.contains("2h1s stale"))
+
+        #expect(shell.execute("set max_model_age 0") == .ok)
+        let never = try fields(shell, "predict")
+        let kept = try #require((never["models"] as? [String: Any])?["logistic"] as? [String: Any])
+        #expect(kept["stale"] as? Bool == false && kept["max_age_seconds"] is NSNull)
+        #expect((never["warnings"] as? [String]) == [])
+    }
+
+    @Test("the stale warning reaches stderr as a [WARNING] line")
+    func warningLine() throws {
+        let result = try ShellProcess.run(["-c", "fetch demo 30; train tier1; set max_model_age 1s; advance 1h; predict"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("[WARNING] logistic is stale: trained 1h"))
+        #expect(result.stdout.contains("stale"))
+    }
+}
+
+@Suite struct ForeignDataPredictions {
+    @Test("import of another symbol and interval: predict and cycle refuse, --force predicts, a training lifts it")
+    func importRefusedUntilTrained() throws {
+        let shell = quietShell()
+        let csv = try dailyCSV()
+        // A small LSTM and few trees: 'cycle --force' trains every never-trained tier.
+        for line in ["set lstm.epochs 1", "set lstm.units 4", "set lstm.sequence_length 8", "set xgboost.threads 1",
+                     "set xgboost.n_estimators 10", "fetch demo 30 --seed 7", "train tier1", "predict",
+                     "import \(csv) --symbol BTCUSDT"] {
+            #expect(shell.execute(line) == .ok, "\(line)")
+        }
+        let history = shell.engine.history.count
+        #expect(shell.execute("predict") == foreignError(trained: "DEMO 1h bars", loaded: "BTCUSDT 1d bars", command: "predict"))
+        #expect(shell.execute("cycle") == foreignError(trained: "DEMO 1h bars", loaded: "BTCUSDT 1d bars", command: "cycle"))
+        #expect(shell.engine.pending == nil && shell.engine.history.count == history, "refused: nothing changed")
+
+        let forced = try fields(shell, "predict --force")
+        #expect((forced["warnings"] as? [String])
+                == ["forced: the models were trained on DEMO 1h bars; the loaded data is BTCUSDT 1d bars — train on it before trusting this ('train tier1')"])
+        // The forced cycle trains the never-trained tier 3, which covers tiers 1 and 2, on the new data.
+        #expect(shell.execute("cycle --force") == .ok)
+        #expect(shell.engine.foreignData() == nil)
+        #expect(shell.execute("predict") == .ok)
+    }
+
+    @Test("a training on the new data lifts the guard; fetch back to the demo brings it back")
+    func fetchIsChecked() throws {
+        let shell = quietShell()
+        let csv = try dailyCSV()
+        for line in ["fetch demo 30", "train tier1", "import \(csv) --symbol BTCUSDT", "train tier1", "predict",
+                     "fetch demo 30"] {
+            #expect(shell.execute(line) == .ok, "\(line)")
+        }
+        #expect(shell.execute("predict") == foreignError(trained: "BTCUSDT 1d bars", loaded: "DEMO 1h bars", command: "predict"))
+    }
+
+    @Test("same symbol, another bar interval is foreign too")
+    func intervalAlone() throws {
+        let shell = quietShell()
+        let csv = try dailyCSV()
+        for line in ["fetch demo 30", "train tier1", "import \(csv) --symbol DEMO"] {
+            #expect(shell.execute(line) == .ok, "\(line)")
+        }
+        #expect(shell.execute("predict") == foreignError(trained: "DEMO 1h bars", loaded: "DEMO 1d bars", command: "predict"))
+    }
+
+    @Test("the identity survives save and load; a session without it is not checked")
+    func survivesSaveAndLoad() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let environment = ["LGC_SESSIONS": directory.path]
+        let csv = try dailyCSV()
+        let setup = try ShellProcess.run(["-q", "-c", "fetch demo 30; train tier1; import \(csv) --symbol BTCUSDT; save s"],
+                                         environment: environment)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let refused = try ShellProcess.run(["-q", "-c", "load s; predict"], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("-c:2: error: the models were trained on DEMO 1h bars; the loaded data is BTCUSDT 1d bars — train on it first ('train tier1') or 'predict --force'"))
+
+        // The same session as a file from before format 3 reads it: no identity recorded, so nothing to refuse.
+        var state = try SessionDatabase.readValidated(path: directory.appendingPathComponent("s.lgc").path)
+        #expect(state.history.map(\.dataSymbol) == ["DEMO"])
+        func forget(_ r: TrainingRecord) -> TrainingRecord {
+            TrainingRecord(time: r.time, model: r.model, version: r.version, tier: r.tier, accuracy: r.accuracy,
+                           baselineAccuracy: r.baselineAccuracy, trainRows: r.trainRows, testRows: r.testRows,
+                           seconds: r.seconds, extra: r.extra, dataStart: r.dataStart, dataEnd: r.dataEnd)
+        }
+        state.history = state.history.map(forget)
+        for index in state.models.indices { state.models[index].record = forget(state.models[index].record) }
+        let old = try SessionDatabase.create(at: directory.appendingPathComponent("old.lgc").path)
+        try old.replaceAll(with: state)
+        old.close()
+        let unchecked = try ShellProcess.run(["-q", "-c", "load old; predict"], environment: environment)
+        #expect(unchecked.status == 0, "\(unchecked.stderr)")
+    }
+}
