@@ -242,9 +242,12 @@ final class AutoScheduler: @unchecked Sendable {
 
         // The network (or the demo generator) runs without holding the loop.
         var fetched: PriceSeries?
+        // A demo pinned with --end is refetched pinned: the same bars, never a new one (the check says so).
+        var pinnedEnd: TimeInterval?
         if let refetch {
             do {
                 let request = try Commands.FetchRequest(canonical: refetch)
+                pinnedEnd = request.demo ? request.end : nil
                 // A live source has nothing after real time: during `advance` the checks use what is loaded
                 // (asking it once per simulated hour would only meet its rate limit).
                 if !request.demo && !background {
@@ -284,7 +287,7 @@ final class AutoScheduler: @unchecked Sendable {
                 record.parts.append("the pending prediction's bar is gone from the new data; dropped")
             }
         } else if fetched != nil, settings.refetch == refetch {
-            record.parts.append("no new bar")
+            record.parts.append(pinnedEnd.map { "no new bar: the demo is pinned at \(ISOTime.short($0)) (fetch without --end to follow the clock)" } ?? "no new bar")
             record.fields.append(("bars_added", .int(0)))
         }
         guard engine.series != nil else {
