@@ -496,7 +496,9 @@ final class AutoScheduler: @unchecked Sendable {
     func stateText() -> String {
         guard settings.enabled else { return "auto mode is off — 'auto on' checks the triggers every \(DurationText.format(shell.engine.config.checkInterval))" }
         var lines = ["auto mode is on: every \(DurationText.format(shell.engine.config.checkInterval)), tiers \(settings.tiers.sorted().map(String.init).joined(separator: ","))"]
-        lines.append("  data        " + (settings.refetch.map { "refreshed with 'fetch \($0)' at each check" } ?? "imported from a file: checks use what is loaded"))
+        // A demo pinned with --end is fetched the same at every check: say that no bar will come.
+        let pinned = settings.refetch.flatMap { try? Commands.FetchRequest(canonical: $0) }.map { $0.demo && $0.end != nil } ?? false
+        lines.append("  data        " + (settings.refetch.map { "refreshed with 'fetch \($0)' at each check" + (pinned ? " (pinned: no new bars)" : "") } ?? "imported from a file: checks use what is loaded"))
         if let nextCheck {
             lines.append("  next check  \(ISOTime.short(nextCheck)) UTC (in \(DurationText.format(max(0, nextCheck - shell.engine.clock.now).rounded())))")
         }
