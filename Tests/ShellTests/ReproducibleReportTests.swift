@@ -21,7 +21,7 @@ import Testing
         let request = try Commands.FetchRequest(canonical: try #require(context.engine.config.automation.refetch))
         #expect(try request.fetch(shell: context, endingAt: context.engine.clock.now + 86_400) { _, _, _ in } == series)
         #expect(context.execute("auto on --tiers 1") == .ok)
-        defer { _ = context.execute("auto off") }
+        defer { context.auto.shutdown() }
         #expect(context.auto.stateText().contains("refreshed with 'fetch demo 2 --seed 42 --end 2026-09-01T10:00:00Z' at each check (pinned: no new bars)"))
     }
 
