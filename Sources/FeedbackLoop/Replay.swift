@@ -31,8 +31,50 @@ public struct ReplayReport: Sendable {
     public let trainingSeconds: Double
     public let start: TimeInterval
     public let end: TimeInterval
-    /// Stopped early (Ctrl-C): the report covers the steps that ran.
+    /// Stopped early (Ctrl-C): the report covers the steps that ran — after a multi-run replay, the steps every run
+    /// completed (see `truncatedFrom`).
     public let cancelled: Bool
+    /// When a stopped replay's runs had completed different numbers of steps, this run's count before it was cut to
+    /// the steps every run completed; nil when nothing was cut.
+    public internal(set) var truncatedFrom: Int?
+    /// The running totals after each step, so a report can be cut to fewer steps.
+    var marks: [StepMark] = []
+
+    /// The totals after one step.
+    struct StepMark: Sendable {
+        let scored: Int
+        let correct: Int
+        let rolling: Int
+        let retrains: [Int: [String: Int]]
+        let retrainTimes: Int
+        let notable: Int
+        let trainingSeconds: Double
+        let time: TimeInterval
+    }
+
+    /// The same report over its first `count` steps only (the runs of a stopped replay are compared over the
+    /// steps all of them completed).
+    func truncated(toSteps count: Int) -> ReplayReport {
+        guard count < steps else { return self }
+        let mark = count > 0 ? marks[count - 1] : nil
+        var report = ReplayReport(policy: policy, steps: count, scored: mark?.scored ?? 0, correct: mark?.correct ?? 0,
+                                  rollingAccuracy: Array(rollingAccuracy.prefix(mark?.rolling ?? 0)),
+                                  retrains: mark?.retrains ?? [:], retrainTimes: Array(retrainTimes.prefix(mark?.retrainTimes ?? 0)),
+                                  notableRetrainTimes: Array(notableRetrainTimes.prefix(mark?.notable ?? 0)),
+                                  trainingSeconds: mark?.trainingSeconds ?? 0, start: start, end: mark?.time ?? start,
+                                  cancelled: cancelled)
+        report.truncatedFrom = steps
+        report.marks = Array(marks.prefix(count))
+        return report
+    }
+}
+
+extension LoopEngine {
+    /// After a stop, every run cut to the steps all of them completed, so their figures compare the same bars.
+    static func coveringCommonSteps(_ results: [(report: ReplayReport, loop: LoopEngine)]) -> [(report: ReplayReport, loop: LoopEngine)] {
+        guard results.contains(where: { $0.report.cancelled }), let common = results.map(\.report.steps).min() else { return results }
+        return results.map { (report: $0.report.truncated(toSteps: common), loop: $0.loop) }
+    }
 }
 
 public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -354,7 +396,7 @@ extension LoopEngine {
     /// ```
     ///
     /// `isCancelled` is polled on the calling thread only (between steps, or every 10 ms while runs are on threads);
-    /// a cancellation stops every run, and each report covers the steps it ran. A failing run stops the others and
+    /// a cancellation stops every run, and each report covers the steps all the runs completed. A failing run stops the others and
     /// its error is thrown.
     public func replay(_ runs: [ReplayRun], from startIndex: Int, through endIndex: Int? = nil, stepBars: Int,
                        tiers: Set<Int>, execution: ReplayExecution? = nil) throws -> [(report: ReplayReport, loop: LoopEngine)] {
@@ -365,6 +407,11 @@ extension LoopEngine {
             throw ReplayError.rangeTooShort("the replay range must leave at least two bars to step through")
         }
         let range = ReplayRange(start: startIndex, last: lastIndex, step: max(1, stepBars), tiers: tiers)
+        return Self.coveringCommonSteps(try replay(runs, range: range, series: series, execution: execution))
+    }
+
+    private func replay(_ runs: [ReplayRun], range: ReplayRange, series: PriceSeries,
+                        execution: ReplayExecution) throws -> [(report: ReplayReport, loop: LoopEngine)] {
         switch execution {
         case .plain:
             return try runs.map {
@@ -515,6 +562,7 @@ final class ReplaySimulation {
     private var notable: [TimeInterval] = []
     private var trainingSeconds = 0.0
     private var index: Int
+    private var marks: [ReplayReport.StepMark] = []
     private var cancelled = false
     private(set) var isFinished = false
 
@@ -597,6 +645,9 @@ final class ReplaySimulation {
         if !loop.models.isEmpty { _ = try loop.predict() }
         steps += 1
         index += range.step
+        marks.append(ReplayReport.StepMark(scored: loop.log.totalLogged, correct: loop.log.totalCorrect, rolling: rolling.count,
+                                           retrains: retrains, retrainTimes: retrainTimes.count, notable: notable.count,
+                                           trainingSeconds: trainingSeconds, time: time.now))
         return true
     }
 
@@ -607,12 +658,13 @@ final class ReplaySimulation {
         guard !loop.history.isEmpty || (cancelled && steps == 0) else {
             throw ReplayError.rangeTooShort("no model could be trained in the replay range — start it later (fewer --days) or fetch more history")
         }
-        let report = ReplayReport(policy: run.policy, steps: steps, scored: loop.log.totalLogged, correct: loop.log.totalCorrect,
+        var report = ReplayReport(policy: run.policy, steps: steps, scored: loop.log.totalLogged, correct: loop.log.totalCorrect,
                                   rollingAccuracy: rolling, retrains: retrains, retrainTimes: retrainTimes,
                                   notableRetrainTimes: notable,
                                   trainingSeconds: trainingSeconds, start: series.bars[range.start].time,
                                   end: series.bars[max(range.start, min(range.last, index - range.step))].time,
                                   cancelled: cancelled)
+        report.marks = marks
         return (report, loop)
     }
 

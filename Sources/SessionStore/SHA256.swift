@@ -1,7 +1,7 @@
 import Foundation
 
-/// SHA-256 (FIPS 180-4) of model blobs; Foundation on Linux has no CryptoKit.
-enum SHA256 {
+/// SHA-256 (FIPS 180-4) of model blobs and of the bars a replay used; Foundation on Linux has no CryptoKit.
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -14,7 +14,7 @@ enum SHA256 {
     ]
 
     /// The digest as 64 lowercase hex digits.
-    static func hex(_ data: Data) -> String {
+    public static func hex(_ data: Data) -> String {
         let digest = hash(data)
         var text = ""
         text.reserveCapacity(64)

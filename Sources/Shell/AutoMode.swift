@@ -242,9 +242,12 @@ final class AutoScheduler: @unchecked Sendable {
 
         // The network (or the demo generator) runs without holding the loop.
         var fetched: PriceSeries?
+        // A demo pinned with --end is refetched pinned: the same bars, never a new one (the check says so).
+        var pinnedEnd: TimeInterval?
         if let refetch {
             do {
                 let request = try Commands.FetchRequest(canonical: refetch)
+                pinnedEnd = request.demo ? request.end : nil
                 // A live source has nothing after real time: during `advance` the checks use what is loaded
                 // (asking it once per simulated hour would only meet its rate limit).
                 if !request.demo && !background {
@@ -284,7 +287,7 @@ final class AutoScheduler: @unchecked Sendable {
                 record.parts.append("the pending prediction's bar is gone from the new data; dropped")
             }
         } else if fetched != nil, settings.refetch == refetch {
-            record.parts.append("no new bar")
+            record.parts.append(pinnedEnd.map { "no new bar: the demo is pinned at \(ISOTime.short($0)) (fetch without --end to follow the clock)" } ?? "no new bar")
             record.fields.append(("bars_added", .int(0)))
         }
         guard engine.series != nil else {
@@ -493,7 +496,9 @@ final class AutoScheduler: @unchecked Sendable {
     func stateText() -> String {
         guard settings.enabled else { return "auto mode is off — 'auto on' checks the triggers every \(DurationText.format(shell.engine.config.checkInterval))" }
         var lines = ["auto mode is on: every \(DurationText.format(shell.engine.config.checkInterval)), tiers \(settings.tiers.sorted().map(String.init).joined(separator: ","))"]
-        lines.append("  data        " + (settings.refetch.map { "refreshed with 'fetch \($0)' at each check" } ?? "imported from a file: checks use what is loaded"))
+        // A demo pinned with --end is fetched the same at every check: say that no bar will come.
+        let pinned = settings.refetch.flatMap { try? Commands.FetchRequest(canonical: $0) }.map { $0.demo && $0.end != nil } ?? false
+        lines.append("  data        " + (settings.refetch.map { "refreshed with 'fetch \($0)' at each check" + (pinned ? " (pinned: no new bars)" : "") } ?? "imported from a file: checks use what is loaded"))
         if let nextCheck {
             lines.append("  next check  \(ISOTime.short(nextCheck)) UTC (in \(DurationText.format(max(0, nextCheck - shell.engine.clock.now).rounded())))")
         }

@@ -6,18 +6,22 @@ import MarketData
 extension Commands {
     static let fetch: CommandSpec = CommandSpec(
         "fetch", group: .data,
-        synopsis: "fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N?",
+        synopsis: "fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?",
         abstract: "Load prices from CoinGecko or the built-in demo market",
         discussion: """
         With no COIN (or COIN 'demo') it generates the built-in demo market: a deterministic, seeded synthetic \
         hourly market with regime changes that works offline (default 30 days). Any other COIN is a CoinGecko \
         id (bitcoin, ethereum, …) fetched from /api/v3/coins/COIN/market_chart; COINGECKO_API_KEY is sent \
-        when set and LGC_COINGECKO_URL replaces the base URL. A failing request is tried 3 times in all, with back-off, before it gives up.
+        when set and LGC_COINGECKO_URL replaces the base URL. A failing request is tried 3 times in all, with back-off, before it gives up. \
+        The demo market ends at the loop's clock (the current hour) unless --end pins its last bar: the bar at or \
+        before TIME (an ISO date or time, UTC), so a script gives the same numbers at any hour. Auto mode refetches \
+        a pinned demo the same way, so it gets no new bars.
         """,
-        examples: ["fetch demo", "fetch demo 90 --seed 7", "fetch bitcoin 30"],
+        examples: ["fetch demo", "fetch demo 90 --seed 7", "fetch demo 60 --end 2026-11-20", "fetch bitcoin 30"],
         positionals: 0...2,
         flags: [FlagSpec("source", value: "SOURCE", values: ["coingecko", "demo"], "where to fetch from"),
-                FlagSpec("seed", value: "N", "demo market seed (default 42)")],
+                FlagSpec("seed", value: "N", "demo market seed (default 42)"),
+                FlagSpec("end", value: "TIME", "demo: the last bar is the hour at or before TIME (default: the loop's clock)")],
         complete: { context in context.words.count == 1 ? ["demo", "bitcoin", "ethereum", "solana"] : [] },
         run: runFetch)
 
@@ -32,12 +36,16 @@ extension Commands {
         return output
     }
 
-    /// A validated `fetch`: where from, how many days, which seed. Auto mode re-runs it from `canonical`.
+    /// A validated `fetch`: where from, how many days, which seed, and for a pinned demo its end. Auto mode re-runs
+    /// it from `canonical`.
     struct FetchRequest: Equatable {
         var coin: String?
         var days = 30
         var demo: Bool
         var seed = DemoMarket.defaultSeed
+        /// `--end`, floored to the hour (the demo has one bar per hour, so nothing is lost): the demo's last bar is
+        /// fixed here rather than at the loop's clock. nil: the demo follows the clock.
+        var end: TimeInterval?
 
         /// What both sources serve: 1 to 3650 days.
         static let days = Bounded.whole(1...DemoMarket.maximumDays)
@@ -68,9 +76,13 @@ extension Commands {
                 if let text = args.option("seed") {
                     seed = UInt64(try Commands.fetch.boundedWhole(text, argument: "--seed", FetchRequest.seeds))
                 }
+                if let text = args.option("end") {
+                    let time = try Commands.fetch.bounded(text, argument: "--end", .time)
+                    end = (time / 3600).rounded(.down) * 3600
+                }
             } else {
-                if args.option("seed") != nil {
-                    throw ShellError.usage(command: Commands.fetch, message: "--seed applies to the demo market only")
+                for flag in ["seed", "end"] where args.option(flag) != nil {
+                    throw ShellError.usage(command: Commands.fetch, message: "--\(flag) applies to the demo market only")
                 }
                 self.coin = coin ?? "bitcoin"
             }
@@ -81,15 +93,17 @@ extension Commands {
             try self.init(try Commands.fetch.bind(LineParser.parse(canonical).words[...]))
         }
 
-        /// The arguments that fetch the same thing again, e.g. `demo 30 --seed 42` or `bitcoin 30 --source coingecko`.
+        /// The arguments that fetch the same thing again, e.g. `demo 30 --seed 42`,
+        /// `demo 30 --seed 42 --end 2026-11-20T00:00:00Z` or `bitcoin 30 --source coingecko`.
         var canonical: String {
-            demo ? "demo \(days) --seed \(seed)" : "\(coin ?? "bitcoin") \(days) --source coingecko"
+            guard demo else { return "\(coin ?? "bitcoin") \(days) --source coingecko" }
+            return "demo \(days) --seed \(seed)" + (end.map { " --end \(ISOTime.format($0))" } ?? "")
         }
 
-        /// The demo market up to `end` (the loop's clock), or CoinGecko's latest data.
-        func fetch(shell: ShellContext, endingAt end: TimeInterval,
+        /// The demo market up to its pinned `end`, else up to `clock` (the loop's clock); or CoinGecko's latest data.
+        func fetch(shell: ShellContext, endingAt clock: TimeInterval,
                    onRetry: @escaping (Int, String, TimeInterval) -> Void) throws -> PriceSeries {
-            if demo { return try DemoMarket.generate(days: days, seed: seed, endingAt: end) }
+            if demo { return try DemoMarket.generate(days: days, seed: seed, endingAt: end ?? clock) }
             let id = coin ?? "bitcoin"
             if Thread.isMainThread { shell.logger.log(.info, "Fetching \(id) (\(days) days) from CoinGecko...") }
             return try shell.coinGecko.fetch(coin: id, days: days, onRetry: onRetry)

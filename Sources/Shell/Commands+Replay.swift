@@ -114,6 +114,8 @@ extension Commands {
         var json: [(String, JSON)] = [("replay_id", id.map(JSON.int) ?? .null)]
         json += reportFields(main, baselines: Array(reports.dropFirst()), tiers: tiers)
         json.append(("cancelled", .bool(cancelled)))
+        json += provenance(shell, config: engine.config.forReplay, series: series, startIndex: startIndex, endIndex: endIndex,
+                           stepBars: stepBars, tiers: tiers, baselines: policies.count > 1, compare: nil)
         json.append(("applied", .bool(application != nil)))
         if let application {
             json.append(("application", .object([
@@ -124,7 +126,7 @@ extension Commands {
         }
         var text = replayText(reports, tiers: tiers, config: engine.config, shell: shell)
         if cancelled {
-            text = "stopped by Ctrl-C — the report covers the steps that ran" + (apply ? "; nothing was applied" : "") + "\n" + text
+            text = stoppedLine(reports, noun: "policy") + (apply ? "; nothing was applied" : "") + "\n" + text
         }
         if let application {
             let versions = application.currentVersions.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) v\($0.value)" }
@@ -140,6 +142,54 @@ extension Commands {
             retrains: main.retrainTimes.count, trainingSeconds: main.trainingSeconds, cancelled: cancelled,
             applied: application != nil, reportJSON: reportObject(json).serialized(), reportText: text))
         return CommandOutput(fields: json, text: text + "\nstored as replay #\(id) — 'replays show \(id)' prints it again")
+    }
+
+    /// The first line of a report stopped by Ctrl-C: every run is reported over the steps all of them completed.
+    static func stoppedLine(_ reports: [ReplayReport], noun: String) -> String {
+        let steps = reports.map(\.steps).min() ?? 0
+        guard reports.count > 1 else { return "stopped by Ctrl-C — the report covers the steps that ran" }
+        let ran = reports.map { $0.truncatedFrom ?? $0.steps }
+        let cut = ran.contains { $0 != steps } ? " (they had run \(ran.map(String.init).joined(separator: ", ")); later steps are left out)" : ""
+        return "stopped by Ctrl-C — every \(noun) is reported over the \(steps) steps all of them completed\(cut)"
+    }
+
+    /// What makes a stored report reproducible and comparable: `settings` (the config it ran with, tiers, step, span,
+    /// baselines, seeds, the data's source), `data_fingerprint` (SHA-256 of the bars it could see) and `version`.
+    static func provenance(_ shell: ShellContext, config: LoopConfig, series: PriceSeries, startIndex: Int, endIndex: Int,
+                           stepBars: Int, tiers: Set<Int>, baselines: Bool, compare: (key: String, value: String)?) -> [(String, JSON)] {
+        let bars = series.bars
+        let fetch = config.automation.refetch.flatMap { try? FetchRequest(canonical: $0) }
+        let interval = series.interval ?? 3600
+        let settings: [(String, JSON)] = [
+            ("config", .object(configFields(config))),
+            ("tiers", .array(tiers.sorted().map(JSON.int))),
+            ("step_bars", .int(stepBars)), ("step_seconds", .number(Double(stepBars) * interval)),
+            ("span", .object([("start", .time(bars[startIndex].time)), ("end", .time(bars[endIndex].time)),
+                              ("bars", .int(endIndex - startIndex + 1))])),
+            ("baselines", .bool(baselines)),
+            ("compare", compare.map { .object([("key", .string($0.key)), ("value", .string($0.value))]) } ?? .null),
+            ("seeds", .object([("demo", fetch.flatMap { $0.demo && series.source == "demo" ? JSON.int(Int($0.seed)) : nil } ?? .null),
+                               ("xgboost", .int(config.xgboost.seed)), ("lstm", Int(exactly: config.lstm.seed).map(JSON.int) ?? .string(String(config.lstm.seed)))])),
+            ("data", .object([("symbol", .string(series.symbol)), ("source", .string(series.source)),
+                              ("first", .time(bars[0].time)), ("bars", .int(endIndex + 1)),
+                              ("fetch", fetch.map { .string("fetch " + $0.canonical) } ?? .null)])),
+        ]
+        return [("settings", .object(settings)),
+                ("data_fingerprint", .string(dataFingerprint(series, through: endIndex))),
+                ("version", .string(ShellMain.version))]
+    }
+
+    /// SHA-256 over the time, open, high, low and close of every bar the replay could see: from the first loaded bar
+    /// (the first trainings learn from the history before the replayed span) to its last. Each value is its IEEE-754
+    /// bit pattern, little-endian, so equal bars give the same digest on every machine.
+    static func dataFingerprint(_ series: PriceSeries, through last: Int) -> String {
+        var data = Data(capacity: (last + 1) * 40)
+        for bar in series.bars[0...last] {
+            for value in [bar.time, bar.open, bar.high, bar.low, bar.close] {
+                withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+            }
+        }
+        return SHA256.hex(data)
     }
 
     /// The object `replay` prints in JSON mode, as stored with the report.
@@ -217,8 +267,12 @@ extension Commands {
                 fields += reportFields(report, baselines: [], tiers: tiers)
                 fields.append(("cancelled", .bool(report.cancelled)))
                 fields.append(("applied", .bool(false)))
+                guard let series = shell.engine.series else { throw LoopError.noData }
+                fields += provenance(shell, config: key == "xgboost.threads" ? configuration : configuration.forReplay,
+                                     series: series, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars,
+                                     tiers: tiers, baselines: false, compare: (key, value))
                 var text = "replay with \(key) = \(value)\n" + replayText([report], tiers: tiers, config: configuration, shell: shell)
-                if report.cancelled { text = "stopped by Ctrl-C — the report covers the steps that ran\n" + text }
+                if report.cancelled { text = stoppedLine(reports, noun: "value") + "\n" + text }
                 shell.pendingReplays.append(ReplayEntry(
                     id: id, at: shell.engine.clock.now, command: "", start: report.start, end: report.end,
                     steps: report.steps, scored: report.scored, tiers: tiers.sorted(), policy: report.policy.rawValue,
@@ -241,7 +295,7 @@ extension Commands {
         let rows = runs.map { value, report, _ in
             [value, Format.percent(report.accuracy), String(report.retrainTimes.count), Format.seconds(report.trainingSeconds)]
         }
-        var output = (cancelled ? "stopped by Ctrl-C — the runs below cover the steps that ran\n" : "")
+        var output = (cancelled ? stoppedLine(reports, noun: "value") + "\n" : "")
             + "replay compared over \(key)\n"
             + shell.table([key, "live accuracy", "retrains", "training time"], rows, right: [1, 2, 3])
         let ids = runs.compactMap(\.id)

@@ -6,20 +6,24 @@ import SessionStore
 extension Commands {
     static let replays: CommandSpec = CommandSpec(
         "replays", group: .training,
-        synopsis: "replays ?show ID?",
-        abstract: "List the replay reports stored in the session, or print one again",
+        synopsis: "replays ?show ID|diff A B?",
+        abstract: "List the replay reports stored in the session, print one again, or compare two",
         discussion: """
         Every 'replay' stores its report in the session (table replays; a --compare run stores one report per \
-        value). 'replays' lists them: when each ran on the loop's clock, the span replayed, the tiers, the loop's \
-        live accuracy beside never retraining and retraining every step, its retrains, and whether --apply \
-        installed it. 'replays show ID' prints a report as it was printed, or its JSON object with --format json.
+        value), with the settings it ran with (config, tiers, step, span, baselines, seeds, data source), a SHA-256 \
+        fingerprint of the bars it used and the program version. 'replays' lists them: when each ran on the loop's \
+        clock, the span replayed, the tiers, the loop's live accuracy beside never retraining and retraining every \
+        step, its retrains, whether --apply installed it, and the settings that differ from the defaults. \
+        'replays show ID' prints a report as it was printed, or its JSON object with --format json. 'replays diff \
+        A B' lists the settings in which two reports differ (and whether their data did) and their results side by side.
         """,
-        examples: ["replays", "replays show 1"],
-        positionals: 0...2,
+        examples: ["replays", "replays show 1", "replays diff 1 2"],
+        positionals: 0...3,
         complete: { context in
-            if context.words.count == 1 { return ["show"] }
-            guard context.words.count == 2, context.words[1].lowercased() == "show",
-                  let next = context.shell.session?.nextReplayID, next > 1 else { return [] }
+            if context.words.count == 1 { return ["show", "diff"] }
+            let verb = context.words[1].lowercased()
+            let ids = verb == "show" ? 2...2 : verb == "diff" ? 2...3 : 0...(-1)
+            guard ids.contains(context.words.count), let next = context.shell.session?.nextReplayID, next > 1 else { return [] }
             return (1..<next).map(String.init)
         },
         run: runReplays)
@@ -28,27 +32,146 @@ extension Commands {
         let session = try requireSession(shell)
         let stored = try session.database.replays()
         guard let verb = args.positionals.first else { return listReplays(stored, shell: shell) }
-        guard verb.lowercased() == "show" else {
-            throw ShellError.usage(command: replays, message: "unknown subcommand '\(verb)' — expected 'show ID'")
+        switch verb.lowercased() {
+        case "show":
+            guard args.positionals.count >= 2 else {
+                throw ShellError.usage(command: replays, message: "'show' needs a replay ID")
+            }
+            guard args.positionals.count == 2 else {
+                throw ShellError.usage(command: replays, message: "too many arguments ('\(args.positionals[2])' is extra)")
+            }
+            let (id, entry, report) = try storedReport(args.positionals[1], in: stored)
+            return CommandOutput(fields: [("id", .int(id)), ("report", report)], text: entry.reportText)
+        case "diff":
+            guard args.positionals.count == 3 else {
+                throw ShellError.usage(command: replays, message: "'diff' needs two replay IDs")
+            }
+            let a = try storedReport(args.positionals[1], in: stored), b = try storedReport(args.positionals[2], in: stored)
+            return diffReplays(a, b, shell: shell)
+        default:
+            throw ShellError.usage(command: replays, message: "unknown subcommand '\(verb)' — expected 'show ID' or 'diff A B'")
         }
-        guard args.positionals.count == 2 else {
-            throw ShellError.usage(command: replays, message: "'show' needs a replay ID")
-        }
-        let text = args.positionals[1].hasPrefix("#") ? String(args.positionals[1].dropFirst()) : args.positionals[1]
+    }
+
+    /// The stored replay `word` names (`3` or `#3`) and its JSON report.
+    static func storedReport(_ word: String, in stored: [ReplayEntry]) throws -> (id: Int, entry: ReplayEntry, report: JSON) {
+        let text = word.hasPrefix("#") ? String(word.dropFirst()) : word
         guard let id = Int(text), let entry = stored.first(where: { $0.id == id }) else {
             throw ShellError.invalid(stored.isEmpty
-                ? "no replay '\(args.positionals[1])' — none is stored yet; 'replay' runs one"
-                : "no replay '\(args.positionals[1])' — stored replays are 1…\(stored.count)")
+                ? "no replay '\(word)' — none is stored yet; 'replay' runs one"
+                : "no replay '\(word)' — stored replays are 1…\(stored.count)")
         }
         // The file is read strictly, so the stored JSON parses; failing here means the file changed under us.
         guard let report = try? JSONText.parse(entry.reportJSON) else {
             throw ShellError.invalid("replay \(id)'s stored JSON report cannot be read — the session file is damaged")
         }
-        return CommandOutput(fields: [("id", .int(id)), ("report", report)], text: entry.reportText)
+        return (id, entry, report)
+    }
+
+    /// A stored report's settings as `path value` leaves (`config.tier1_interval`, `span.start`, …), with its data
+    /// fingerprint and version; nil for a report stored before reports kept their settings.
+    static func settingLeaves(_ report: JSON) -> [(String, JSON)]? {
+        guard let settings = report["settings"] else { return nil }
+        var leaves: [(String, JSON)] = []
+        func walk(_ value: JSON, _ path: String) {
+            if case .object(let fields) = value {
+                for (key, child) in fields { walk(child, path.isEmpty ? key : path + "." + key) }
+            } else {
+                leaves.append((path, value))
+            }
+        }
+        walk(settings, "")
+        leaves.append(("data_fingerprint", report["data_fingerprint"] ?? .null))
+        leaves.append(("version", report["version"] ?? .null))
+        return leaves
+    }
+
+    /// A setting as people read it: `0.6`, `6h` for a duration key, `1,2` for a list, `—` for none.
+    static func plain(_ value: JSON?, key: String = "") -> String {
+        switch value {
+        case nil, .null?: return "—"
+        case .string(let text)?: return text
+        case .int(let number)?: return String(number)
+        case .double(let number)?:
+            if let config = LoopConfig.key(named: key), case .duration = config.kind { return DurationText.format(number) }
+            if key == "step_seconds" { return DurationText.format(number) }
+            return number == number.rounded() && Swift.abs(number) < 1e15 ? String(Int(number)) : String(number)
+        case .array(let items)?: return items.map { plain($0) }.joined(separator: ",")
+        case let other?: return other.serialized()
+        }
+    }
+
+    /// The config keys, step and baselines of a stored report that differ from a default replay's; nil when the
+    /// report stores no settings.
+    static func changedSettings(_ report: JSON) -> [(String, JSON)]? {
+        guard let settings = report["settings"], case .object(let config)? = settings["config"] else { return nil }
+        let defaults = configFields(LoopConfig().forReplay)
+        var changed = config.filter { key, value in defaults.first { $0.0 == key }?.1 != value }
+        if let step = settings["step_bars"], step != .int(1) { changed.append(("step_seconds", settings["step_seconds"] ?? .null)) }
+        if let baselines = settings["baselines"], baselines == .bool(false), settings["compare"] == .null {
+            changed.append(("baselines", .string("off")))
+        }
+        return changed
+    }
+
+    /// `replays diff A B`: the settings that differ, whether the data did, and the results side by side.
+    static func diffReplays(_ a: (id: Int, entry: ReplayEntry, report: JSON), _ b: (id: Int, entry: ReplayEntry, report: JSON),
+                            shell: ShellContext) -> CommandOutput {
+        let left = settingLeaves(a.report), right = settingLeaves(b.report)
+        var keys: [String] = []
+        for (key, _) in (left ?? []) + (right ?? []) where !keys.contains(key) { keys.append(key) }
+        let differing = keys.compactMap { key -> (String, JSON, JSON)? in
+            let x = left?.first { $0.0 == key }?.1 ?? .null, y = right?.first { $0.0 == key }?.1 ?? .null
+            return x == y ? nil : (key, x, y)
+        }
+        func results(_ entry: ReplayEntry) -> [(String, Double?)] {
+            [("accuracy", entry.accuracy), ("never_retrain.accuracy", entry.neverRetrainAccuracy),
+             ("retrain_every_step.accuracy", entry.everyStepAccuracy), ("steps", Double(entry.steps)),
+             ("scored", Double(entry.scored)), ("retrains", Double(entry.retrains))]
+        }
+        let rows = zip(results(a.entry), results(b.entry)).map { x, y in
+            (x.0, x.1, y.1, x.1.flatMap { first in y.1.map { $0 - first } })
+        }
+        let json: [(String, JSON)] = [
+            ("a", .int(a.id)), ("b", .int(b.id)),
+            ("settings_stored", .bool(left != nil && right != nil)),
+            ("settings", .array(differing.map { key, x, y in .object([("key", .string(key)), ("a", x), ("b", y)]) })),
+            ("same_data", left != nil && right != nil
+                ? .bool(a.report["data_fingerprint"] == b.report["data_fingerprint"]) : .null),
+            ("results", .array(rows.map { metric, x, y, difference in
+                .object([("metric", .string(metric)), ("a", .number(x)), ("b", .number(y)), ("difference", .number(difference))])
+            })),
+        ]
+        var lines: [String] = []
+        let missing = [(a.id, left), (b.id, right)].filter { $0.1 == nil }.map { "#\($0.0)" }
+        if !missing.isEmpty {
+            lines.append("replay \(missing.joined(separator: " and ")) stored no settings (run by an earlier version): only results compare")
+        } else if differing.isEmpty {
+            lines.append("settings: the same, on the same data")
+        } else {
+            lines.append("settings that differ:")
+            lines.append(shell.table(["setting", "#\(a.id)", "#\(b.id)"], differing.map { key, x, y in
+                let leaf = String(key.split(separator: ".").last ?? "")
+                let name = key.hasPrefix("config.") ? String(key.dropFirst("config.".count)) : key
+                return [name, plain(x, key: name == key ? leaf : name), plain(y, key: name == key ? leaf : name)]
+            }))
+        }
+        func show(_ metric: String, _ value: Double?) -> String {
+            metric.hasSuffix("accuracy") ? Format.percent(value) : value.map { String(Int($0)) } ?? "—"
+        }
+        lines.append("results:")
+        lines.append(shell.table(["result", "#\(a.id)", "#\(b.id)", "difference"], rows.map { metric, x, y, difference in
+            let change = difference.map { d in
+                metric.hasSuffix("accuracy") ? String(format: "%+.1f pts", d * 100) : String(format: "%+d", Int(d))
+            } ?? "—"
+            return [metric, show(metric, x), show(metric, y), change]
+        }, right: [1, 2, 3]))
+        return CommandOutput(fields: json, text: lines.joined(separator: "\n"))
     }
 
     static func listReplays(_ stored: [ReplayEntry], shell: ShellContext) -> CommandOutput {
-        let json: [(String, JSON)] = [("replays", .array(stored.map { entry in
+        let changed = stored.map { entry in (try? JSONText.parse(entry.reportJSON)).flatMap(changedSettings) }
+        let json: [(String, JSON)] = [("replays", .array(zip(stored, changed).map { entry, changed in
             .object([
                 ("id", .int(entry.id)), ("at", .time(entry.at)), ("command", .string(entry.command)),
                 ("start", .time(entry.start)), ("end", .time(entry.end)), ("steps", .int(entry.steps)),
@@ -62,22 +185,24 @@ extension Commands {
                                        ("retrain_every_step", .number(entry.everyStepAccuracy))])),
                 ("retrains", .int(entry.retrains)), ("training_seconds", .number(entry.trainingSeconds)),
                 ("cancelled", .bool(entry.cancelled)), ("applied", .bool(entry.applied)),
+                ("settings_changed", changed.map { JSON.object($0) } ?? .null),
             ])
         }))]
         guard !stored.isEmpty else {
             return CommandOutput(fields: json, text: "no replays stored yet — 'replay' runs one and stores its report")
         }
-        let rows = stored.map { entry in
+        let rows = zip(stored, changed).map { entry, changed in
             [String(entry.id), ISOTime.short(entry.at), ISOTime.short(entry.start) + " +" + DurationText.format(entry.end - entry.start),
              entry.tiers.map(String.init).joined(separator: ","),
              Format.percent(entry.accuracy) + (entry.cancelled ? " (stopped)" : ""),
              Format.percent(entry.neverRetrainAccuracy), Format.percent(entry.everyStepAccuracy),
              String(entry.retrains),
-             entry.applied ? "yes" : entry.compareKey.map { "\($0)=\(entry.compareValue ?? "")" } ?? ""]
+             entry.applied ? "yes" : entry.compareKey.map { "\($0)=\(entry.compareValue ?? "")" } ?? "",
+             changed.map { $0.isEmpty ? "defaults" : $0.map { "\($0.0)=\(plain($0.1, key: $0.0))" }.joined(separator: " ") } ?? "?"]
         }
-        let table = shell.table(["id", "at", "span", "tiers", "loop", "never", "every", "retrains", "applied / compared"],
+        let table = shell.table(["id", "at", "span", "tiers", "loop", "never", "every", "retrains", "applied / compared", "settings changed"],
                                 rows, right: [0, 4, 5, 6, 7])
-        return CommandOutput(fields: json, text: table + "\nloop: the triggers' accuracy; never / every: the baselines' — 'replays show ID' prints one")
+        return CommandOutput(fields: json, text: table + "\nloop: the triggers' accuracy; never / every: the baselines'; ?: stored before reports kept settings — 'replays show ID' prints one, 'replays diff A B' compares two")
     }
 }
 

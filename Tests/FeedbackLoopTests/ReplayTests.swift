@@ -85,3 +85,38 @@ import Testing
         #expect(report.cancelled && report.steps == 0 && report.scored == 0)
     }
 }
+
+/// Ctrl-C stops the runs of a replay at different steps (they poll one after another); the reports then compare
+/// every policy over the steps all of them completed, and say how far each had run.
+@Suite struct StoppedReplayCoversCommonSteps {
+    /// Everything a report says about its steps, except the measured training time and the stop.
+    func figures(_ report: ReplayReport) -> String {
+        let retrains = report.retrains.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.sorted { $0.key < $1.key })" }
+        return "\(report.policy) \(report.steps) \(report.scored) \(report.correct) \(retrains) \(report.retrainTimes) "
+            + "\(report.notableRetrainTimes) \(report.rollingAccuracy.map { "\($0.time)=\($0.accuracy.bitPattern)" }) "
+            + "\(report.start) \(report.end)"
+    }
+
+    @Test func everyPolicyIsReportedOverTheSameSteps() throws {
+        let engine = try makeEngine(days: 10)
+        let runs = ReplayPolicy.allCases.map { ReplayRun(policy: $0, configuration: engine.config) }
+        var polls = 0
+        // In lockstep the runs poll one after another, so a stop part-way through a round leaves the first runs a step ahead.
+        engine.isCancelled = {
+            polls += 1
+            return polls > 37
+        }
+        let reports = try engine.replay(runs, from: 200, stepBars: 1, tiers: [1], execution: .shared).map(\.report)
+        #expect(reports.count == 3 && reports.allSatisfy(\.cancelled))
+        let common = try #require(reports.map(\.steps).min())
+        #expect(common > 0 && reports.allSatisfy { $0.steps == common }, "\(reports.map(\.steps))")
+        #expect(reports.allSatisfy { $0.end == reports[0].end && $0.start == reports[0].start })
+        let ran = reports.map { $0.truncatedFrom ?? $0.steps }
+        #expect(ran.contains { $0 > common }, "some policy had run further and was cut: \(ran)")
+        // Cut to the common steps, each report is exactly the replay that ends at the common step's bar.
+        engine.isCancelled = nil
+        let whole = try engine.replay(runs, from: 200, through: 200 + common - 1, stepBars: 1, tiers: [1], execution: .shared).map(\.report)
+        #expect(whole.allSatisfy { !$0.cancelled && $0.truncatedFrom == nil && $0.steps == common })
+        #expect(reports.map(figures) == whole.map(figures))
+    }
+}

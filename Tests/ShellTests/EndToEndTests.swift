@@ -409,19 +409,14 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
 
 @Suite struct ReplayRange {
     @Test func fromAndToChooseTheBars() throws {
-        // The demo ends at the current hour: pick the range relative to its last bar.
-        let probe = try ShellProcess.run(["--json", "-q", "-c", "fetch demo 10"])
-        let end = try #require(try probe.jsonObjects().first?["end"] as? String)
-        let formatter = ISO8601DateFormatter()
-        let last = try #require(formatter.date(from: end))
-        let from = formatter.string(from: last.addingTimeInterval(-48 * 3600))
-        let to = formatter.string(from: last.addingTimeInterval(-24 * 3600))
-        let result = try ShellProcess.run(["--json", "-q", "-c", "fetch demo 10; replay --from \(from) --to \(to) --tiers 1 --baselines off"])
+        // The demo is pinned, so the range is the same whatever the hour this runs.
+        let from = "2026-09-08T00:00:00Z", to = "2026-09-09T00:00:00Z"
+        let result = try ShellProcess.run(["--json", "-q", "-c", "fetch demo 10 --end 2026-09-10; replay --from \(from) --to \(to) --tiers 1 --baselines off"])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(try result.jsonObjects().last)
         #expect(report["start"] as? String == from && report["end"] as? String == to)
         #expect(report["steps"] as? Int == 25)
-        let conflict = try ShellProcess.run(["-q", "-c", "fetch demo 10; replay --days 1 --from \(from)"])
+        let conflict = try ShellProcess.run(["-q", "-c", "fetch demo 10 --end 2026-09-10; replay --days 1 --from \(from)"])
         #expect(conflict.stderr.contains("give --days or --from/--to, not both"))
     }
 }

@@ -55,9 +55,9 @@ import Testing
         #expect(message(Commands.train, []) == "train: missing argument — usage: train tier1|tier2|tier3")
         #expect(message(Commands.train, ["tier1", "tier2"]) == "train: too many arguments ('tier2' is extra) — usage: train tier1|tier2|tier3")
         #expect(message(Commands.status, ["now"]) == "status: takes no arguments — usage: status")
-        #expect(message(Commands.fetch, ["--sauce", "demo"]) == "fetch: unknown option '--sauce' — did you mean '--source'? — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N?")
-        #expect(message(Commands.fetch, ["--source", "yahoo"]) == "fetch: invalid value 'yahoo' for --source: expected coingecko, demo — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N?")
-        #expect(message(Commands.fetch, ["--source"]) == "fetch: option '--source' needs a value (SOURCE) — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N?")
+        #expect(message(Commands.fetch, ["--sauce", "demo"]) == "fetch: unknown option '--sauce' — did you mean '--source'? — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
+        #expect(message(Commands.fetch, ["--source", "yahoo"]) == "fetch: invalid value 'yahoo' for --source: expected coingecko, demo — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
+        #expect(message(Commands.fetch, ["--source"]) == "fetch: option '--source' needs a value (SOURCE) — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
     }
 
     @Test func everyCommandHasHelpAndAUniqueName() {

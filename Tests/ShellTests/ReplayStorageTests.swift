@@ -82,9 +82,9 @@ import Testing
         #expect(state.replays[2].reportText.hasPrefix("replay with tier1_interval = 4h\n"))
         #expect(context.execute("replays show 4") == .failed("no replay '4' — stored replays are 1…3"))
         #expect(context.execute("replays show x") == .failed("no replay 'x' — stored replays are 1…3"))
-        #expect(context.execute("replays show") == .failed("replays: 'show' needs a replay ID — usage: replays ?show ID?"))
-        #expect(context.execute("replays list") == .failed("replays: unknown subcommand 'list' — expected 'show ID' — usage: replays ?show ID?"))
-        #expect(Completion.complete("replays ", shell: context).candidates == ["show"])
+        #expect(context.execute("replays show") == .failed("replays: 'show' needs a replay ID — usage: replays ?show ID|diff A B?"))
+        #expect(context.execute("replays list") == .failed("replays: unknown subcommand 'list' — expected 'show ID' or 'diff A B' — usage: replays ?show ID|diff A B?"))
+        #expect(Completion.complete("replays ", shell: context).candidates == ["show", "diff"])
         #expect(Completion.complete("replays show ", shell: context).candidates == ["1", "2", "3"])
     }
 
