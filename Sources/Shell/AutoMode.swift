@@ -74,7 +74,13 @@ final class Notices: @unchecked Sendable {
 /// Every touch of the loop happens under `ShellContext.engineLock` (the shell holds it for each command).
 final class AutoScheduler: @unchecked Sendable {
     // @unchecked: mutable state is guarded by the shell's engine lock (schedule, background) or `wake` (the rest).
-    private unowned let shell: ShellContext
+    /// Weak: the shell owns the scheduler. Code on the scheduler's own thread and the background fit first take a
+    /// strong reference (`run`, `check`), so a shell freed without `shutdown()` (a test) ends the thread instead of
+    /// crashing it; calls from the shell's side always have the shell alive.
+    private weak var owner: ShellContext?
+    private var shell: ShellContext { owner! }
+    /// A strong reference while a background fit runs. Guarded by the engine lock.
+    private var shellDuringFit: ShellContext?
     private let wake = NSCondition()
     private var thread: Thread?
     private var stopping = false
@@ -96,7 +102,7 @@ final class AutoScheduler: @unchecked Sendable {
     private(set) var checksSkipped = 0
 
     init(shell: ShellContext) {
-        self.shell = shell
+        owner = shell
     }
 
     var settings: LoopConfig.Automation { shell.engine.config.automation }
@@ -331,10 +337,13 @@ final class AutoScheduler: @unchecked Sendable {
         started.eventful = true
         let notice = conclude(started, show: true)
         fits.enter()
+        // The fit holds the shell alive until its result is committed or discarded (engine lock held here).
+        shellDuringFit = shell
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             let result = Result { try LoopEngine.fit(job, isCancelled: { [weak self] in self?.isStopping ?? true }) }
             shell.engineLock.withLock {
                 _ = finishTraining(job, decision: decision, result: result, record: CheckRecord(time: checkTime), background: true)
+                shellDuringFit = nil
             }
             fits.leave()
         }
@@ -433,10 +442,12 @@ final class AutoScheduler: @unchecked Sendable {
 
     private func run() {
         while true {
-            // How long until the next check, read under the loop's lock (never while holding `wake`).
-            let delay: TimeInterval? = shell.engineLock.withLock {
-                nextCheck.map { $0 - shell.engine.clock.now }
+            // How long until the next check, read under the loop's lock (never while holding `wake`). The shell is
+            // held only for the reading: a shell freed while this thread waits ends the thread.
+            let reading: TimeInterval?? = owner.map { shell in
+                shell.engineLock.withLock { nextCheck.map { $0 - shell.engine.clock.now } }
             }
+            guard let delay = reading else { return }
             wake.lock()
             if stopping {
                 wake.unlock()
@@ -455,6 +466,7 @@ final class AutoScheduler: @unchecked Sendable {
             wake.unlock()
             if stop { return }
             if wasPoked { continue }
+            guard let shell = owner else { return }
             // Still due? A command may have moved the clock or switched auto mode off meanwhile.
             let due = shell.engineLock.withLock {
                 settings.enabled && (nextCheck.map { $0 <= shell.engine.clock.now } ?? false)

@@ -199,6 +199,19 @@ import Testing
         #expect(shell.engine.history.isEmpty)
     }
 
+    @Test func aShellFreedWithAutoModeOnEndsItsSchedulerInsteadOfCrashingIt() throws {
+        weak var freed: ShellContext?
+        do {
+            let shell = quietShell()
+            run(shell, "fetch demo 5; auto on --every 1s --tiers 1")
+            freed = shell
+        }
+        // No shutdown(): the scheduler's thread wakes within a second to a shell that is gone, and must simply end
+        // (an unowned reference crashed the whole test process here).
+        #expect(freed == nil, "the scheduler's thread must not keep the shell alive while it waits")
+        Thread.sleep(forTimeInterval: 1.5)
+    }
+
     /// A clock the test moves by hand, read by the background scheduler's thread.
     final class ManualTime: @unchecked Sendable {
         private let lock = NSLock()
