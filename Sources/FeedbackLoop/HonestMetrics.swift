@@ -96,6 +96,18 @@ public struct ScoredStep: Sendable, Equatable, Codable {
                       outcome: ScoredStep.outcome(of: realisedReturn, band: band), barTime: barTime)
     }
 
+    private enum CodingKeys: String, CodingKey { case signal, probabilityUp, realisedReturn, outcome, barTime }
+
+    /// Decoding checks what the initialiser checks.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(signal: container.decode(Signal.self, forKey: .signal),
+                      probabilityUp: container.decode(Double.self, forKey: .probabilityUp),
+                      realisedReturn: container.decode(Double.self, forKey: .realisedReturn),
+                      outcome: container.decode(Signal.self, forKey: .outcome),
+                      barTime: container.decode(TimeInterval.self, forKey: .barTime))
+    }
+
     /// The three-class outcome of return `r` with band `b`: BUY if r > b, SELL if r < −b, HOLD otherwise.
     public static func outcome(of r: Double, band: Double) throws -> Signal {
         guard band.isFinite, band >= 0 else { throw HonestMetricsError.invalidBand(band) }

@@ -31,7 +31,8 @@ public enum NaiveBaseline: String, Sendable, Codable, CaseIterable {
 }
 
 /// Moves counted before the scored steps (for climatology): `ups` of `moves` non-zero returns were up.
-public struct UpCount: Sendable, Equatable, Codable {
+/// Counts are kept within 0 ≤ ups ≤ moves.
+public struct UpCount: Sendable, Equatable {
     public let ups: Int
     public let moves: Int
 

@@ -26,6 +26,16 @@ public struct PnLSettings: Sendable, Equatable, Codable {
         self.hold = hold
     }
 
+    private enum CodingKeys: String, CodingKey { case feeBps, shorting, hold }
+
+    /// Decoding checks the fee as the initialiser does.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(feeBps: container.decode(Double.self, forKey: .feeBps),
+                      shorting: container.decode(Bool.self, forKey: .shorting),
+                      hold: container.decode(HoldRule.self, forKey: .hold))
+    }
+
     /// fee_bps / 10,000.
     public var fee: Double { feeBps / 10_000 }
 }

@@ -47,6 +47,13 @@ func steps(signals: [Signal], returns: [Double], probability: Double = 0.5, spac
         }
     }
 
+    @Test func decodingChecksWhatTheInitialiserChecks() throws {
+        let step = try fixedSteps()[1]
+        #expect(try JSONDecoder().decode(ScoredStep.self, from: JSONEncoder().encode(step)) == step)
+        let bad = Data(#"{"signal":"BUY","probabilityUp":2,"realisedReturn":0,"outcome":"HOLD","barTime":0}"#.utf8)
+        #expect(throws: HonestMetricsError.invalidProbability(2)) { try JSONDecoder().decode(ScoredStep.self, from: bad) }
+    }
+
     @Test func everyScoreAgainstHandComputedValues() throws {
         let metrics = HonestMetrics.score(try fixedSteps())
         // Right at t0 and t4 of 6.

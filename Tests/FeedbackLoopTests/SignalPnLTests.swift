@@ -92,8 +92,12 @@ import Testing
         #expect(isClose(holds.buyAndHoldReturn, 1.01 * 0.98 * 1.03 - 1))
     }
 
-    @Test func negativeFeesAreRefused() {
+    @Test func negativeFeesAreRefused() throws {
         #expect(throws: HonestMetricsError.invalidFee(-5)) { try PnLSettings(feeBps: -5) }
         #expect(throws: HonestMetricsError.invalidFee(.infinity)) { try PnLSettings(feeBps: .infinity) }
+        let settings = try PnLSettings(feeBps: 2.5, shorting: false, hold: .keep)
+        #expect(try JSONDecoder().decode(PnLSettings.self, from: JSONEncoder().encode(settings)) == settings)
+        let bad = Data(#"{"feeBps":-5,"shorting":true,"hold":"flat"}"#.utf8)
+        #expect(throws: HonestMetricsError.invalidFee(-5)) { try JSONDecoder().decode(PnLSettings.self, from: bad) }
     }
 }
