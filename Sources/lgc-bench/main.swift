@@ -42,7 +42,7 @@ let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) }
 let fixedNow: TimeInterval = 1_790_000_000
 var results: [Measurement] = []
 var memory = JSON.null
-/// `--only PREFIX` runs the sections (tier1, tier2, tier3, replay, sessions, shell) or replay entries whose name
+/// `--only PREFIX` runs the sections (tier1, tier2, tier3, replay, metrics, sessions, shell) or replay entries whose name
 /// starts with it, e.g. `--only replay_30d`.
 let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }
 func wanted(_ section: String) -> Bool { only.map { section.hasPrefix($0) || $0.hasPrefix(section) } ?? true }
@@ -166,6 +166,16 @@ if !arguments.contains("--quick") && wanted("replay") {
                                    note: tier3.note + String(format: "; whole replay %.1f s / %.0f tier-3 retrains",
                                                              tier3.samples[0], retrains)))
     }
+}
+
+// Honest metrics: the moving-block bootstrap of a year of hourly paired differences (8,760 steps, blocks of one
+// day, 2,000 resamples), what each replay comparison costs.
+if wanted("metrics") {
+    var random = SplitMix64(seed: 7)
+    let differences = (0..<8760).map { _ in Double(Int(random.next() % 3)) - 1 }
+    let samples = try time(max(5, runs / 3)) { _ = try BlockBootstrap.interval(of: differences, blockLength: 24, resamples: 2000, seed: 1) }
+    results.append(Measurement(name: "bootstrap_8760x2000", samples: samples, targetMilliseconds: 100,
+                               note: "moving-block bootstrap of 8,760 paired differences, L = 24, B = 2,000, percentile interval"))
 }
 
 // Sessions: a year of bars, all three models, 10,000 scored predictions written through one by one, then save and load.
