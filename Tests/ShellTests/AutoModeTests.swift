@@ -208,6 +208,9 @@ import Testing
         }
         // No shutdown(): the scheduler's thread wakes within a second to a shell that is gone, and must simply end
         // (an unowned reference crashed the whole test process here).
+        // The thread holds the shell only while it reads the schedule, for microseconds: it must let go.
+        let deadline = Date().addingTimeInterval(5)
+        while freed != nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(freed == nil, "the scheduler's thread must not keep the shell alive while it waits")
         Thread.sleep(forTimeInterval: 1.5)
     }
