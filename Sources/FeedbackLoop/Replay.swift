@@ -37,6 +37,9 @@ public struct ReplayReport: Sendable {
     /// When a stopped replay's runs had completed different numbers of steps, this run's count before it was cut to
     /// the steps every run completed; nil when nothing was cut.
     public internal(set) var truncatedFrom: Int?
+    /// Every scored prediction, in order: signal, P(up), realised return and outcome — what the honest scores,
+    /// naive baselines, paired comparisons and P&L are computed from.
+    public internal(set) var scoredSteps: [ScoredStep] = []
     /// The running totals after each step, so a report can be cut to fewer steps.
     var marks: [StepMark] = []
 
@@ -50,6 +53,7 @@ public struct ReplayReport: Sendable {
         let notable: Int
         let trainingSeconds: Double
         let time: TimeInterval
+        var scoredSteps = 0
     }
 
     /// The same report over its first `count` steps only (the runs of a stopped replay are compared over the
@@ -65,6 +69,7 @@ public struct ReplayReport: Sendable {
                                   cancelled: cancelled)
         report.truncatedFrom = steps
         report.marks = Array(marks.prefix(count))
+        report.scoredSteps = Array(scoredSteps.prefix(mark?.scoredSteps ?? 0))
         return report
     }
 }
@@ -563,6 +568,7 @@ final class ReplaySimulation {
     private var trainingSeconds = 0.0
     private var index: Int
     private var marks: [ReplayReport.StepMark] = []
+    private var scoredSteps: [ScoredStep] = []
     private var cancelled = false
     private(set) var isFinished = false
 
@@ -605,6 +611,13 @@ final class ReplaySimulation {
         time.now = series.bars[index].time
         if let cache { cache.memo.advance(run: cache.run, to: index) }
         let fate = loop.load(series.prefix(through: index))
+        if case .resolved(let entry, let realised) = fate, let prediction = entry.prediction {
+            // Values from the loop's own prediction and the market; both are finite and in range by construction.
+            if let step = try? ScoredStep(signal: entry.predicted, probabilityUp: prediction.ensemble, realisedReturn: realised,
+                                          outcome: entry.actual, barTime: prediction.barTime) {
+                scoredSteps.append(step)
+            }
+        }
         if case .resolved = fate, loop.log.entries.count >= window {
             let recent = loop.log.recent(window)
             rolling.append((time.now, Double(recent.lazy.filter(\.correct).count) / Double(recent.count)))
@@ -647,7 +660,7 @@ final class ReplaySimulation {
         index += range.step
         marks.append(ReplayReport.StepMark(scored: loop.log.totalLogged, correct: loop.log.totalCorrect, rolling: rolling.count,
                                            retrains: retrains, retrainTimes: retrainTimes.count, notable: notable.count,
-                                           trainingSeconds: trainingSeconds, time: time.now))
+                                           trainingSeconds: trainingSeconds, time: time.now, scoredSteps: scoredSteps.count))
         return true
     }
 
@@ -665,6 +678,7 @@ final class ReplaySimulation {
                                   end: series.bars[max(range.start, min(range.last, index - range.step))].time,
                                   cancelled: cancelled)
         report.marks = marks
+        report.scoredSteps = scoredSteps
         return (report, loop)
     }
 

@@ -19,6 +19,15 @@ public struct PnLSettings: Sendable, Equatable, Codable {
 
     public static let defaultFeeBps = 10.0
 
+    /// The defaults (10 bps, shorting on, HOLD goes flat), which need no check.
+    public static let standard = PnLSettings(unchecked: defaultFeeBps, shorting: true, hold: .flat)
+
+    private init(unchecked feeBps: Double, shorting: Bool, hold: HoldRule) {
+        self.feeBps = feeBps
+        self.shorting = shorting
+        self.hold = hold
+    }
+
     public init(feeBps: Double = PnLSettings.defaultFeeBps, shorting: Bool = true, hold: HoldRule = .flat) throws {
         guard feeBps.isFinite, feeBps >= 0 else { throw HonestMetricsError.invalidFee(feeBps) }
         self.feeBps = feeBps

@@ -1,0 +1,58 @@
+import Foundation
+
+/// What a replay's scored steps say, beyond hit rates: the honest scores, the naive baselines on the same steps,
+/// paired comparisons between policies with block-bootstrap intervals, and the P&L of acting on the signals beside
+/// buy-and-hold (research and education only — never trading advice).
+public enum ReplayAnalysis {
+    /// The metrics policies are compared on; coverage is a property of a policy, not better or worse.
+    public static let comparedMetrics: [MetricName] = [.accuracy, .directionalAccuracy, .brier, .logLoss]
+
+    /// One policy's scores and P&L over its scored steps.
+    public struct PolicyScores: Sendable, Equatable {
+        public let metrics: MetricSet
+        /// Nil without scored steps.
+        public let pnl: SignalPnL?
+
+        public init(_ steps: [ScoredStep], pnl settings: PnLSettings) {
+            metrics = HonestMetrics.score(steps)
+            pnl = steps.isEmpty ? nil : SignalPnL(steps, settings: settings)
+        }
+    }
+
+    /// Policy `a` against policy `b` on one metric, over the bars both scored. Positive `interval.mean` means `a`
+    /// did better (for Brier and log loss too: the sign convention of `HonestMetrics.pairedDifferences`).
+    public struct Comparison: Sendable, Equatable {
+        public let a: String
+        public let b: String
+        public let metric: MetricName
+        public let interval: BootstrapInterval
+    }
+
+    /// The steps of `a` and `b` at the bars both scored, in bar order: policies can start predicting at different
+    /// bars (a failed first training), and a comparison must pair the same bars.
+    static func aligned(_ a: [ScoredStep], _ b: [ScoredStep]) -> ([ScoredStep], [ScoredStep]) {
+        let byTime = Dictionary(b.map { ($0.barTime, $0) }, uniquingKeysWith: { first, _ in first })
+        var left: [ScoredStep] = [], right: [ScoredStep] = []
+        for step in a {
+            guard let other = byTime[step.barTime] else { continue }
+            left.append(step)
+            right.append(other)
+        }
+        return (left, right)
+    }
+
+    /// `a` against `b` on each compared metric; the block length is about one day of the steps' own spacing.
+    /// Metrics neither policy has a value for on any common bar are left out.
+    public static func compare(_ a: (name: String, steps: [ScoredStep]), _ b: (name: String, steps: [ScoredStep]),
+                               seed: UInt64 = BlockBootstrap.defaultSeed) -> [Comparison] {
+        let (left, right) = aligned(a.steps, b.steps)
+        guard !left.isEmpty else { return [] }
+        let spacing = BlockBootstrap.medianBarInterval(left.map(\.barTime))
+        let block = spacing.map { BlockBootstrap.blockLength(barInterval: $0) }
+        return comparedMetrics.compactMap { metric in
+            guard let differences = try? HonestMetrics.pairedDifferences(metric, a: left, b: right), !differences.isEmpty,
+                  let interval = try? BlockBootstrap.interval(of: differences, blockLength: block, seed: seed) else { return nil }
+            return Comparison(a: a.name, b: b.name, metric: metric, interval: interval)
+        }
+    }
+}

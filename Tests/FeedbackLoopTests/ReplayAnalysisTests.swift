@@ -1,0 +1,59 @@
+import Foundation
+import MarketData
+import Testing
+@testable import FeedbackLoop
+
+/// A replay's scored steps, and what `ReplayAnalysis` makes of them: paired comparisons on common bars.
+@Suite struct ReplayAnalysisTests {
+    static func step(_ signal: Signal, p: Double, r: Double, at hour: Int) throws -> ScoredStep {
+        try ScoredStep(signal: signal, probabilityUp: p, realisedReturn: r, band: 0.001, barTime: Double(hour) * 3600)
+    }
+
+    @Test func onlyTheBarsBothPoliciesScoredArePaired() throws {
+        let a = try [0, 1, 2, 3].map { try Self.step(.buy, p: 0.7, r: 0.01, at: $0) }
+        let b = try [1, 3, 4].map { try Self.step(.sell, p: 0.3, r: 0.01, at: $0) }
+        let (left, right) = ReplayAnalysis.aligned(a, b)
+        #expect(left.map(\.barTime) == [3600, 3 * 3600])
+        #expect(right.map(\.barTime) == left.map(\.barTime))
+    }
+
+    @Test func aPlantedAdvantageIsSignificantAndNamesBothSides() throws {
+        // Two days of hourly bars: A always calls the direction right, B right on alternate bars.
+        var a: [ScoredStep] = [], b: [ScoredStep] = []
+        for hour in 0..<96 {
+            let r = hour % 3 == 0 ? -0.004 : 0.005
+            a.append(try Self.step(r > 0 ? .buy : .sell, p: r > 0 ? 0.8 : 0.2, r: r, at: hour))
+            let right = hour % 2 == 0
+            b.append(try Self.step(right == (r > 0) ? .buy : .sell, p: 0.5, r: r, at: hour))
+        }
+        let comparisons = ReplayAnalysis.compare(("a", a), ("b", b))
+        #expect(comparisons.map(\.metric) == ReplayAnalysis.comparedMetrics)
+        let accuracy = try #require(comparisons.first { $0.metric == .accuracy })
+        #expect(accuracy.a == "a" && accuracy.b == "b")
+        #expect(accuracy.interval.n == 96)
+        #expect(accuracy.interval.blockLength == 24, "about one day of hourly bars")
+        #expect(accuracy.interval.significant)
+        #expect((accuracy.interval.mean ?? 0) > 0.4)
+        // Lower is better for Brier: A's confident right calls beat B's 0.5, and the sign says A is better.
+        let brier = try #require(comparisons.first { $0.metric == .brier })
+        #expect((brier.interval.mean ?? 0) > 0)
+    }
+
+    @Test func aReplayKeepsEveryScoredStepAndAStoppedOneCutsThemWithItsSteps() throws {
+        let engine = LoopEngine(clock: LoopClock { 1_800_000_000 })
+        let series = try DemoMarket.generate(days: 12, endingAt: 1_800_000_000)
+        engine.load(series)
+        let runs = [ReplayPolicy.triggers, .never].map { ReplayRun(policy: $0, configuration: engine.config) }
+        let results = try engine.replay(runs, from: series.count - 96, stepBars: 1, tiers: [1])
+        for (report, loop) in results {
+            #expect(report.scoredSteps.count == report.scored)
+            #expect(zip(report.scoredSteps, report.scoredSteps.dropFirst()).allSatisfy { $0.barTime < $1.barTime })
+            // Each step is the loop's own scored prediction: the same signal and outcome, in the same order.
+            #expect(report.scoredSteps.map(\.signal) == loop.log.entries.suffix(report.scored).map(\.predicted))
+            #expect(report.scoredSteps.map(\.outcome) == loop.log.entries.suffix(report.scored).map(\.actual))
+        }
+        let cut = results[0].report.truncated(toSteps: 40)
+        #expect(cut.scoredSteps.count == cut.scored)
+        #expect(cut.scoredSteps == Array(results[0].report.scoredSteps.prefix(cut.scored)))
+    }
+}
