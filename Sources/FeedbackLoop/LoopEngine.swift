@@ -38,6 +38,8 @@ public struct CycleTierOutcome: Sendable {
     public let decision: TriggerDecision
     public let result: TierTrainingResult?
     public let error: String?
+    /// The tier failed only because the data had too few rows for it yet (a replay's early steps): not fatal.
+    public var needsMoreData = false
 }
 
 public enum CycleStatus: String, Sendable {
@@ -432,7 +434,10 @@ public final class LoopEngine {
                     coveredBy[lower.number] = tier.number
                 }
             } catch {
-                outcomes[tier.number] = CycleTierOutcome(decision: decision, result: nil, error: String(describing: error))
+                var tooFewRows = false
+                if case MarketDataError.tooFewRows = error { tooFewRows = true }
+                outcomes[tier.number] = CycleTierOutcome(decision: decision, result: nil, error: String(describing: error),
+                                                         needsMoreData: tooFewRows)
             }
         }
         let ordered = Tier.all.compactMap { outcomes[$0.number] }

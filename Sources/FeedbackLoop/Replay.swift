@@ -634,7 +634,7 @@ final class ReplaySimulation {
                 return false
             }
             if report.status == .error, let failure = report.tiers.first(where: { $0.error != nil }),
-               !(failure.error ?? "").contains("rows of data") {
+               !failure.needsMoreData {
                 throw ReplayError.rangeTooShort(failure.error ?? report.message)
             }
             for outcome in report.tiers {

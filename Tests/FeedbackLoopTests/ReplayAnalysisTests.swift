@@ -9,6 +9,18 @@ import Testing
         try ScoredStep(signal: signal, probabilityUp: p, realisedReturn: r, band: 0.001, barTime: Double(hour) * 3600)
     }
 
+    @Test func earlyStepsWithTooFewRowsToTrainAreSkippedNotFatal() throws {
+        // From bar 30 the first steps have fewer rows than a training needs: a typed `tooFewRows`, which the replay
+        // passes over (it never reads the error's wording) until there is enough history.
+        let engine = LoopEngine(clock: LoopClock { 1_800_000_000 })
+        let series = try DemoMarket.generate(days: 4, endingAt: 1_800_000_000)
+        engine.load(series)
+        let results = try engine.replay([ReplayRun(policy: .triggers, configuration: engine.config)], from: 30, stepBars: 1, tiers: [1])
+        let report = results[0].report
+        #expect(report.steps == series.count - 30)
+        #expect(report.scored > 0 && report.scored < report.steps - 10, "scoring starts once a model could train")
+    }
+
     @Test func onlyTheBarsBothPoliciesScoredArePaired() throws {
         let a = try [0, 1, 2, 3].map { try Self.step(.buy, p: 0.7, r: 0.01, at: $0) }
         let b = try [1, 3, 4].map { try Self.step(.sell, p: 0.3, r: 0.01, at: $0) }
