@@ -20,6 +20,15 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var testFraction = 0.2
     /// A realised move within ±holdBand counts as HOLD when outcomes are scored automatically (0.1 %).
     public var holdBand = 0.001
+    /// What acting on the signals costs in a replay's P&L: basis points per unit of position change.
+    public var feeBps = PnLSettings.defaultFeeBps
+    /// Whether a replay's P&L goes short on SELL (on) or stays flat (off).
+    public var pnlShort = Switch.on
+
+    /// The P&L settings a replay trades its signals with (HOLD goes flat).
+    public var pnlSettings: PnLSettings {
+        (try? PnLSettings(feeBps: feeBps, shorting: pnlShort == .on, hold: .flat)) ?? .standard
+    }
     public var promotion = Promotion.always
     public var driftDetector = DriftDetector.off
     public var adaptiveIntervals = Switch.off
@@ -301,6 +310,13 @@ extension LoopConfig {
         ConfigKey(name: "hold_band", kind: .real(0...0.1),
                   summary: "automatic scoring: a move within ±hold_band is HOLD, above BUY, below SELL",
                   read: { $0.holdBand }, write: { $0.holdBand = $1 }),
+        ConfigKey(name: "fee_bps", kind: .real(0...1000),
+                  summary: "replay P&L: fee in basis points per unit of position change (10 = 0.1 %)",
+                  read: { $0.feeBps }, write: { $0.feeBps = $1 }),
+        ConfigKey(name: "pnl.short", kind: .choice(Switch.allCases.map(\.rawValue)),
+                  summary: "replay P&L: on = SELL goes short, off = SELL goes flat",
+                  read: { Double(Switch.allCases.firstIndex(of: $0.pnlShort)!) },
+                  write: { $0.pnlShort = Switch.allCases[Int($1)] }),
         ConfigKey(name: "xgboost.n_estimators", kind: .integer(XGBoostParameters.roundsRange), summary: "XGBoost boosting rounds",
                   read: { Double($0.xgboost.rounds) }, write: { $0.xgboost.rounds = Int($1) }),
         ConfigKey(name: "xgboost.max_depth", kind: .integer(XGBoostParameters.maxDepthRange), summary: "XGBoost maximum tree depth",

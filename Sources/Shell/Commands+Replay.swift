@@ -112,7 +112,7 @@ extension Commands {
         if apply, !cancelled, let replayed { application = try engine.adopt(replay: replayed) }
         let id = main.steps > 0 ? shell.session?.nextReplayID : nil
         var json: [(String, JSON)] = [("replay_id", id.map(JSON.int) ?? .null)]
-        json += reportFields(main, baselines: Array(reports.dropFirst()), tiers: tiers)
+        json += reportFields(main, baselines: Array(reports.dropFirst()), tiers: tiers, pnl: engine.config.pnlSettings)
         json.append(("cancelled", .bool(cancelled)))
         json += provenance(shell, config: engine.config.forReplay, series: series, startIndex: startIndex, endIndex: endIndex,
                            stepBars: stepBars, tiers: tiers, baselines: policies.count > 1, compare: nil)
@@ -260,8 +260,8 @@ extension Commands {
 
     /// One replay's figures: accuracy, span, rolling accuracy, retrains per tier and cause, baselines, training time,
     /// the honest scores with their naive baselines, paired comparisons with intervals, and P&L against buy-and-hold.
-    static func reportFields(_ main: ReplayReport, baselines: [ReplayReport], tiers: Set<Int>) -> [(String, JSON)] {
-        let mainScores = ReplayAnalysis.PolicyScores(main.scoredSteps, pnl: .standard)
+    static func reportFields(_ main: ReplayReport, baselines: [ReplayReport], tiers: Set<Int>, pnl: PnLSettings) -> [(String, JSON)] {
+        let mainScores = ReplayAnalysis.PolicyScores(main.scoredSteps, pnl: pnl)
         return [
             ("accuracy", .number(main.accuracy)),
         ] + scoreFields(mainScores.metrics) + [
@@ -278,7 +278,7 @@ extension Commands {
                                             + causes.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }))
             })),
             ("baselines", .object(baselines.map { report in
-                let scores = ReplayAnalysis.PolicyScores(report.scoredSteps, pnl: .standard)
+                let scores = ReplayAnalysis.PolicyScores(report.scoredSteps, pnl: pnl)
                 return (policyKey(report.policy),
                         .object([("accuracy", .number(report.accuracy))] + scoreFields(scores.metrics)
                                 + [("pnl", pnlField(scores.pnl)), ("retrains", .int(report.retrainTimes.count)),
@@ -333,7 +333,7 @@ extension Commands {
                 nextID = id + 1
                 var fields: [(String, JSON)] = [("replay_id", .int(id)),
                                                 ("compare", .object([("key", .string(key)), ("value", .string(value))]))]
-                fields += reportFields(report, baselines: [], tiers: tiers)
+                fields += reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings)
                 fields.append(("cancelled", .bool(report.cancelled)))
                 fields.append(("applied", .bool(false)))
                 guard let series = shell.engine.series else { throw LoopError.noData }
@@ -356,10 +356,12 @@ extension Commands {
         let comparisons = runs.dropFirst().flatMap { run in
             ReplayAnalysis.compare(("\(key)=\(run.value)", run.report.scoredSteps), ("\(key)=\(runs[0].value)", runs[0].report.scoredSteps))
         }
+        // Each value's own P&L settings (a comparison over fee_bps changes them).
+        let scores = zip(runs, configurations).map { ReplayAnalysis.PolicyScores($0.report.scoredSteps, pnl: $1.pnlSettings) }
         let json: [(String, JSON)] = [
             ("compare", .string(key)),
-            ("runs", .array(runs.map { value, report, id in
-                let scores = ReplayAnalysis.PolicyScores(report.scoredSteps, pnl: .standard)
+            ("runs", .array(zip(runs, scores).map { run, scores in
+                let (value, report, id) = run
                 return .object([("value", .string(value)), ("replay_id", id.map(JSON.int) ?? .null),
                                 ("accuracy", .number(report.accuracy))] + scoreFields(scores.metrics)
                                + [("pnl", pnlField(scores.pnl)), ("scored", .int(report.scored)),
@@ -368,8 +370,8 @@ extension Commands {
             ("comparisons", comparisonFields(comparisons)),
             ("cancelled", .bool(cancelled)),
         ]
-        let rows = runs.map { value, report, _ in
-            let scores = ReplayAnalysis.PolicyScores(report.scoredSteps, pnl: .standard)
+        let rows = zip(runs, scores).map { run, scores in
+            let (value, report, _) = run
             return [value, Format.percent(report.accuracy), Format.percent(scores.metrics.directionalAccuracy?.value),
                     scores.pnl.map { returnText($0.strategyReturn) } ?? "—",
                     String(report.retrainTimes.count), Format.seconds(report.trainingSeconds)]
@@ -423,7 +425,7 @@ extension Commands {
     static func replayText(_ reports: [ReplayReport], tiers: Set<Int>, config: LoopConfig, shell: ShellContext) -> String {
         let main = reports[0]
         var text = "replay \(ISOTime.short(main.start)) → \(ISOTime.short(main.end)) UTC: \(main.steps) steps, \(main.scored) scored predictions, tiers \(tiers.sorted().map(String.init).joined(separator: ","))\n"
-        let scores = reports.map { ReplayAnalysis.PolicyScores($0.scoredSteps, pnl: .standard) }
+        let scores = reports.map { ReplayAnalysis.PolicyScores($0.scoredSteps, pnl: config.pnlSettings) }
         let rows = zip(reports, scores).map { report, scores in
             [report.policy == .triggers ? "the loop's triggers" : report.policy == .never ? "never retrain" : "retrain every step",
              Format.percent(report.accuracy), Format.percent(scores.metrics.directionalAccuracy?.value),

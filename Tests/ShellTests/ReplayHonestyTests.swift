@@ -50,6 +50,31 @@ import Testing
         #expect((stored["pnl"] as? [String: Any])?["strategy_return"] as? Double == pnl["strategy_return"] as? Double)
     }
 
+    @Test func thePnLTradesWithTheConfiguredFeeAndShortingAndRecordsThem() throws {
+        let result = try ShellProcess.run(["--format", "json", "-q", "-c",
+                                           "set fee_bps 25; set pnl.short off; " + Self.setup])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try result.jsonObjects().first { $0["command"] as? String == "replay" })
+        let pnl = try #require(report["pnl"] as? [String: Any])
+        #expect(pnl["fee_bps"] as? Double == 25)
+        #expect(pnl["shorting"] as? Bool == false)
+        // SELL and HOLD both stay flat: the time in the market is at most the share of non-HOLD signals.
+        let exposure = try #require(pnl["exposure"] as? Double), coverage = try #require(report["coverage"] as? Double)
+        #expect(exposure <= coverage)
+        let settings = try #require(report["settings"] as? [String: Any])
+        #expect("\(settings)".contains("fee"), "the stored settings say which fee the P&L used")
+    }
+
+    @Test(arguments: [
+        ("set fee_bps -5", "invalid value '-5' for fee_bps: expected a number from 0 to 1000"),
+        ("set pnl.short maybe", "invalid value 'maybe' for pnl.short: expected off or on"),
+    ])
+    func badPnLSettingsAreOneLine(command: String, message: String) throws {
+        let result = try ShellProcess.run(["-q", "-c", command], environment: ["NO_COLOR": "1"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "-c:1: error: \(message)\n", "\(result.stderr)")
+    }
+
     @Test func theTextSaysWhatBeatsWhatAndThatItIsNotAdvice() throws {
         let result = try ShellProcess.run(["-q", "-c", Self.setup], environment: ["NO_COLOR": "1"])
         #expect(result.status == 0, "\(result.stderr)")
