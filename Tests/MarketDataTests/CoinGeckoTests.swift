@@ -14,17 +14,6 @@ private func client(_ server: LoopbackHTTPServer, apiKey: String? = nil, timeout
     CoinGeckoClient(baseURL: server.baseURL, apiKey: apiKey, timeout: timeout, retryDelays: [0.005, 0.005])
 }
 
-private func marketDataError(_ body: () throws -> Void) -> MarketDataError? {
-    do {
-        try body()
-        return nil
-    } catch let error as MarketDataError {
-        return error
-    } catch {
-        return nil
-    }
-}
-
 @Suite("CoinGecko parsing")
 struct CoinGeckoParseTests {
     @Test func parsesPricesAndVolumes() throws {

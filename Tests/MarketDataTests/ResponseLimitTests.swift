@@ -105,18 +105,6 @@ private let chart = Data("""
  "total_volumes": [[1704067200000, 1.5e10], [1704070800000, 1.6e10], [1704074400000, 1.4e10]]}
 """.utf8)
 
-private func failure(_ body: () throws -> Void) -> MarketDataError? {
-    do {
-        try body()
-        return nil
-    } catch let error as MarketDataError {
-        return error
-    } catch {
-        Issue.record("unexpected error \(error)")
-        return nil
-    }
-}
-
 private func seconds(_ body: () -> Void) -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     body()
@@ -158,7 +146,7 @@ struct ResponseLimitTests {
         let server = try LoopbackHTTPServer(script: [.respond(status: 200, body: body), .respond(status: 200, body: chart)])
         defer { server.stop() }
         var error: MarketDataError?
-        let elapsed = seconds { error = failure { _ = try client(server).fetch(coin: "bitcoin", days: 1) } }
+        let elapsed = seconds { error = marketDataError { _ = try client(server).fetch(coin: "bitcoin", days: 1) } }
         #expect(error == .responseTooLarge(limit: 32 << 20))
         #expect(error?.description == "CoinGecko's answer is larger than 32 MiB — refused; ask for fewer days, or try 'fetch demo' (offline) or 'import FILE.csv'")
         #expect(elapsed < 5, "took \(elapsed) s")
@@ -172,7 +160,7 @@ struct ResponseLimitTests {
         let server = try LoopbackHTTPServer(script: [.stream(status: 200, body: body)])
         defer { server.stop() }
         var error: MarketDataError?
-        let elapsed = seconds { error = failure { _ = try client(server).fetch(coin: "bitcoin", days: 1) } }
+        let elapsed = seconds { error = marketDataError { _ = try client(server).fetch(coin: "bitcoin", days: 1) } }
         #expect(error == .responseTooLarge(limit: 32 << 20))
         #expect(elapsed < 15, "took \(elapsed) s")
         #expect(server.bodyBytesSent < 48 << 20, "the client read \(server.bodyBytesSent) bytes of \(body.count)")
@@ -184,7 +172,7 @@ struct ResponseLimitTests {
         #expect(bomb.count < 120_000)
         let server = try LoopbackHTTPServer(script: [.respond(status: 200, headers: ["Content-Encoding": "gzip"], body: bomb)])
         defer { server.stop() }
-        let error = failure { _ = try client(server, maxBodyBytes: 1 << 20).fetch(coin: "bitcoin", days: 1) }
+        let error = marketDataError { _ = try client(server, maxBodyBytes: 1 << 20).fetch(coin: "bitcoin", days: 1) }
         #expect(error == .responseTooLarge(limit: 1 << 20))
         #expect(error?.description.hasPrefix("CoinGecko's answer is larger than 1 MiB — refused") == true)
     }
@@ -196,14 +184,14 @@ struct ResponseLimitTests {
             .respond(status: 400, headers: ["Content-Type": "text/plain"], body: Data((String(repeating: "x\n", count: 600)).utf8)),
         ])
         defer { server.stop() }
-        let plain = failure { _ = try client(server).fetch(coin: "bitcoin", days: 1) }
+        let plain = marketDataError { _ = try client(server).fetch(coin: "bitcoin", days: 1) }
         #expect(plain == .http(status: 400, body: #"bad\nrequest\r\u{1B}[2J\u{1B}[31mred\u{7F}"#))
         #expect(plain?.description == #"CoinGecko answered HTTP 400: bad\nrequest\r\u{1B}[2J\u{1B}[31mred\u{7F} — try 'fetch demo' (offline) or 'import FILE.csv'"#)
 
-        let json = failure { _ = try client(server).fetch(coin: "bitcoin", days: 1) }
+        let json = marketDataError { _ = try client(server).fetch(coin: "bitcoin", days: 1) }
         #expect(json == .http(status: 403, body: #"no\nkey\u{1B}]0;pwned\u{7}"#))
 
-        let long = failure { _ = try client(server).fetch(coin: "bitcoin", days: 1) }
+        let long = marketDataError { _ = try client(server).fetch(coin: "bitcoin", days: 1) }
         guard case .http(400, let text) = long else {
             Issue.record("expected HTTP 400, got \(String(describing: long))")
             return

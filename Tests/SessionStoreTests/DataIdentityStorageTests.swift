@@ -13,12 +13,6 @@ private func identified(_ model: ModelKind, version: Int, symbol: String, interv
                           dataSymbol: symbol, dataInterval: interval)
 }
 
-private func userVersion(_ path: String) throws -> Int {
-    let queue = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
-    defer { try? queue.close() }
-    return try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? -1 }
-}
-
 @Suite("Session files: what each training's data was (format 3)")
 struct DataIdentityStorageTests {
     @Test("a training's symbol and bar interval are written and read back, after save too")

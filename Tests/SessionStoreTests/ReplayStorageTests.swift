@@ -62,12 +62,6 @@ private func writeFormatOneSession(at path: String) throws -> SessionState {
     return expected
 }
 
-private func userVersion(_ path: String) throws -> Int {
-    let queue = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
-    defer { try? queue.close() }
-    return try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? -1 }
-}
-
 @Suite("Session files: stored replay reports (format 2)")
 struct ReplayStorageTests {
     @Test("replay reports are written with their command and read back equal, after save too")
