@@ -21,6 +21,8 @@ public enum HonestMetricsError: Error, Equatable, Sendable, CustomStringConverti
     case invalidConfidence(Double)
     /// A fee in basis points below zero or not finite.
     case invalidFee(Double)
+    /// A step without a realised return (a hand-logged outcome) where P&L needs one, at `index`.
+    case missingReturn(index: Int)
 
     public var description: String {
         switch self {
@@ -43,6 +45,8 @@ public enum HonestMetricsError: Error, Equatable, Sendable, CustomStringConverti
             return "confidence \(c) must be between 0 and 1, e.g. 0.95"
         case .invalidFee(let fee):
             return "fee_bps \(fee) must be a finite number >= 0"
+        case .missingReturn(let index):
+            return "step \(index + 1) has no realised return (logged by hand) — P&L needs the bars' returns"
         }
     }
 }
@@ -65,24 +69,31 @@ public enum MetricName: String, Sendable, Codable, CaseIterable {
 }
 
 /// One prediction scored against what followed: made at bar `barTime`, for the move to the next bar.
+///
+/// A step scored automatically from the bars has its realised return and the ensemble's P(up). An outcome logged by
+/// hand (`log SELL`) has no return, and no probability unless it scored the pending prediction: such a step counts
+/// for accuracy and coverage, for direction through its outcome (BUY = up, SELL = down), and for Brier and log loss
+/// only with a probability.
 public struct ScoredStep: Sendable, Equatable, Codable {
     /// The signal given at bar t.
     public let signal: Signal
-    /// The ensemble's P(up) at bar t, in [0, 1].
-    public let probabilityUp: Double
-    /// r_t = close[t+1] / close[t] − 1.
-    public let realisedReturn: Double
+    /// The ensemble's P(up) at bar t, in [0, 1]; nil when the outcome was logged without its prediction.
+    public let probabilityUp: Double?
+    /// r_t = close[t+1] / close[t] − 1; nil when the outcome was logged by hand.
+    public let realisedReturn: Double?
     /// The three-class outcome o_t (BUY: up by more than the band, SELL: down by more, HOLD: inside it).
     public let outcome: Signal
     /// The time of bar t (seconds since 1970).
     public let barTime: TimeInterval
 
     /// A step with its outcome already decided (e.g. logged by hand).
-    public init(signal: Signal, probabilityUp: Double, realisedReturn: Double, outcome: Signal, barTime: TimeInterval) throws {
-        guard probabilityUp.isFinite, (0...1).contains(probabilityUp) else {
+    public init(signal: Signal, probabilityUp: Double?, realisedReturn: Double?, outcome: Signal, barTime: TimeInterval) throws {
+        if let probabilityUp, !(probabilityUp.isFinite && (0...1).contains(probabilityUp)) {
             throw HonestMetricsError.invalidProbability(probabilityUp)
         }
-        guard realisedReturn.isFinite, realisedReturn >= -1 else { throw HonestMetricsError.invalidReturn(realisedReturn) }
+        if let realisedReturn, !(realisedReturn.isFinite && realisedReturn >= -1) {
+            throw HonestMetricsError.invalidReturn(realisedReturn)
+        }
         self.signal = signal
         self.probabilityUp = probabilityUp
         self.realisedReturn = realisedReturn
@@ -91,7 +102,7 @@ public struct ScoredStep: Sendable, Equatable, Codable {
     }
 
     /// A step whose outcome is derived from the return and the hold band b_t (`ScoredStep.outcome(of:band:)`).
-    public init(signal: Signal, probabilityUp: Double, realisedReturn: Double, band: Double, barTime: TimeInterval) throws {
+    public init(signal: Signal, probabilityUp: Double?, realisedReturn: Double, band: Double, barTime: TimeInterval) throws {
         try self.init(signal: signal, probabilityUp: probabilityUp, realisedReturn: realisedReturn,
                       outcome: ScoredStep.outcome(of: realisedReturn, band: band), barTime: barTime)
     }
@@ -102,10 +113,21 @@ public struct ScoredStep: Sendable, Equatable, Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(signal: container.decode(Signal.self, forKey: .signal),
-                      probabilityUp: container.decode(Double.self, forKey: .probabilityUp),
-                      realisedReturn: container.decode(Double.self, forKey: .realisedReturn),
+                      probabilityUp: container.decodeIfPresent(Double.self, forKey: .probabilityUp),
+                      realisedReturn: container.decodeIfPresent(Double.self, forKey: .realisedReturn),
                       outcome: container.decode(Signal.self, forKey: .outcome),
                       barTime: container.decode(TimeInterval.self, forKey: .barTime))
+    }
+
+    /// Whether the price went up: the sign of r_t when the return is known (nil for r = 0); for an outcome logged
+    /// by hand, BUY means up and SELL down, and HOLD says nothing.
+    public var movedUp: Bool? {
+        if let realisedReturn { return realisedReturn == 0 ? nil : realisedReturn > 0 }
+        switch outcome {
+        case .buy: return true
+        case .sell: return false
+        case .hold: return nil
+        }
     }
 
     /// The three-class outcome of return `r` with band `b`: BUY if r > b, SELL if r < −b, HOLD otherwise.
@@ -122,14 +144,26 @@ public struct ScoredStep: Sendable, Equatable, Codable {
 public struct Score: Sendable, Equatable, Codable {
     public let value: Double
     public let n: Int
+    /// The standard error of the mean, s / √n with s the sample standard deviation of the contributions; nil
+    /// below two steps. It treats steps as independent: a guide to how noisy a short window is, not an interval
+    /// (comparisons use the block bootstrap).
+    public let standardError: Double?
 
     /// The mean of the present contributions, or nil when none is present.
     public init?(contributions: [Double?]) {
         var sum = 0.0, n = 0
         for case let value? in contributions { sum += value; n += 1 }
         guard n > 0 else { return nil }
-        self.value = sum / Double(n)
+        let mean = sum / Double(n)
+        self.value = mean
         self.n = n
+        if n >= 2 {
+            var squares = 0.0
+            for case let value? in contributions { squares += (value - mean) * (value - mean) }
+            standardError = (squares / Double(n - 1) / Double(n)).squareRoot()
+        } else {
+            standardError = nil
+        }
     }
 }
 
@@ -140,10 +174,11 @@ public struct MetricSet: Sendable, Equatable {
     /// Over steps whose signal was BUY or SELL and whose return was not zero; `n` is that count.
     public let directionalAccuracy: Score?
     public let coverage: Score?
-    /// Over steps with r ≠ 0 (y = 1 if r > 0); `zeroReturnSteps` says how many were left out.
+    /// Over steps with a direction (y = 1 if the price went up: `ScoredStep.movedUp`); `zeroReturnSteps` says how
+    /// many were left out.
     public let brier: Score?
     public let logLoss: Score?
-    /// Steps with r = 0, left out of directional accuracy, Brier and log loss.
+    /// Steps without a direction (r = 0, or a hand-logged HOLD), left out of directional accuracy, Brier and log loss.
     public let zeroReturnSteps: Int
 
     public init(accuracy: Score?, directionalAccuracy: Score?, coverage: Score?, brier: Score?, logLoss: Score?,
@@ -198,10 +233,10 @@ public enum HonestMetrics {
         steps.map { step in
             switch metric {
             case .accuracy: return step.signal == step.outcome ? 1 : 0
-            case .directionalAccuracy: return directionalHit(step.signal, step.realisedReturn)
+            case .directionalAccuracy: return directionalHit(step.signal, step.movedUp)
             case .coverage: return step.signal == .hold ? 0 : 1
-            case .brier: return brierTerm(step.probabilityUp, step.realisedReturn)
-            case .logLoss: return logLossTerm(step.probabilityUp, step.realisedReturn)
+            case .brier: return step.probabilityUp.flatMap { brierTerm($0, step.movedUp) }
+            case .logLoss: return step.probabilityUp.flatMap { logLossTerm($0, step.movedUp) }
             }
         }
     }
@@ -221,11 +256,12 @@ public enum HonestMetrics {
         return differences
     }
 
-    /// Paired differences of two policies' steps; throws `misalignedSteps` unless both have the same bar times
-    /// and realised returns in the same order.
+    /// Paired differences of two policies' steps; throws `misalignedSteps` unless both have the same bar times,
+    /// realised returns and outcomes in the same order.
     public static func pairedDifferences(_ metric: MetricName, a: [ScoredStep], b: [ScoredStep]) throws -> [Double] {
         guard a.count == b.count else { throw HonestMetricsError.misalignedSteps(countA: a.count, countB: b.count, index: nil) }
-        for index in a.indices where a[index].barTime != b[index].barTime || a[index].realisedReturn != b[index].realisedReturn {
+        for index in a.indices where a[index].barTime != b[index].barTime || a[index].realisedReturn != b[index].realisedReturn
+        || a[index].outcome != b[index].outcome {
             throw HonestMetricsError.misalignedSteps(countA: a.count, countB: b.count, index: index)
         }
         return try pairedDifferences(metric, a: contributions(metric, of: a), b: contributions(metric, of: b))
@@ -233,29 +269,29 @@ public enum HonestMetrics {
 
     // MARK: per-step terms
 
-    static func zeroReturns(_ steps: [ScoredStep]) -> Int { steps.reduce(0) { $0 + ($1.realisedReturn == 0 ? 1 : 0) } }
+    static func zeroReturns(_ steps: [ScoredStep]) -> Int { steps.reduce(0) { $0 + ($1.movedUp == nil ? 1 : 0) } }
 
-    /// 1 if the signal's direction matches the sign of r, 0 if not; nil for HOLD or r = 0.
-    static func directionalHit(_ signal: Signal, _ r: Double) -> Double? {
-        guard r != 0 else { return nil }
+    /// 1 if the signal's direction matches the move, 0 if not; nil for HOLD or a step without a direction.
+    static func directionalHit(_ signal: Signal, _ up: Bool?) -> Double? {
+        guard let up else { return nil }
         switch signal {
-        case .buy: return r > 0 ? 1 : 0
-        case .sell: return r < 0 ? 1 : 0
+        case .buy: return up ? 1 : 0
+        case .sell: return up ? 0 : 1
         case .hold: return nil
         }
     }
 
-    static func brierTerm(_ p: Double, _ r: Double) -> Double? {
-        guard r != 0 else { return nil }
-        let y: Double = r > 0 ? 1 : 0
+    static func brierTerm(_ p: Double, _ up: Bool?) -> Double? {
+        guard let up else { return nil }
+        let y: Double = up ? 1 : 0
         return (p - y) * (p - y)
     }
 
-    static func logLossTerm(_ p: Double, _ r: Double) -> Double? {
-        guard r != 0 else { return nil }
+    static func logLossTerm(_ p: Double, _ up: Bool?) -> Double? {
+        guard let up else { return nil }
         // The probability given to what happened, clipped: the same as clipping p to [1e-15, 1 − 1e-15], but
         // exact on both sides (1 − (1 − 1e-15) is not 1e-15 in binary floating point).
-        let q = r > 0 ? p : 1 - p
+        let q = up ? p : 1 - p
         return -log(min(max(q, probabilityClip), 1 - probabilityClip))
     }
 }

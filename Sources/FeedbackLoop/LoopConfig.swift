@@ -7,7 +7,15 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var tier1Interval: TimeInterval = 3600
     public var tier2Interval: TimeInterval = 21_600
     public var tier3Interval: TimeInterval = 86_400
+    /// The live score below which (above, for Brier) a tier is due: see `performanceMetric`.
     public var performanceThreshold = 0.55
+    /// What the performance trigger judges (directional accuracy: 0.55 means better than a coin flip on direction).
+    public var performanceMetric = PerformanceMetric.directional
+    /// With `performance_metric brier`: due when the live Brier score is above this (0.25 is a constant P(up) = 0.5).
+    public var brierThreshold = 0.25
+    /// On: a tier is due when its live score is worse than its naive baseline's over the same window, instead of
+    /// a fixed threshold.
+    public var performanceVsBaseline = Switch.off
     public var improvementThreshold = 0.02
     public var evaluationWindow = 10
     public var logWindow = 1000
@@ -18,8 +26,8 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var buyThreshold = 0.6
     public var sellThreshold = 0.4
     public var testFraction = 0.2
-    /// A realised move within ±holdBand counts as HOLD when outcomes are scored automatically (0.1 %).
-    public var holdBand = 0.001
+    /// A realised move within ±band counts as HOLD when outcomes are scored automatically.
+    public var holdBand = HoldBand.auto
     /// What acting on the signals costs in a replay's P&L: basis points per unit of position change.
     public var feeBps = PnLSettings.defaultFeeBps
     /// Whether a replay's P&L goes short on SELL (on) or stays flat (off).
@@ -61,6 +69,57 @@ public struct LoopConfig: Sendable, Equatable, Codable {
         /// The configured weights scaled by each model's recent live accuracy (see `LoopEngine.ensembleWeights`).
         case performance
     }
+    /// The band of automatic scoring: a realised move within ±band is HOLD, above BUY, below SELL.
+    public enum HoldBand: Sendable, Equatable, Codable {
+        /// ±`autoMultiple` × the sample standard deviation of the last `autoReturns` bar returns known at the
+        /// predicted bar (the returns ending at it: causal). For normal returns Φ(0.43) − Φ(−0.43) ≈ 1/3, so the
+        /// three outcomes are about equally likely on any asset and bar interval. With fewer than two returns
+        /// known the band is 0.
+        case auto
+        /// A fixed fraction, e.g. 0.001 = ±0.1 %.
+        case fixed(Double)
+
+        public static let autoMultiple = 0.43
+        public static let autoReturns = 24
+
+        /// The band for the move after bar `index` of `bars`.
+        public func band(at index: Int, bars: [Bar]) -> Double {
+            switch self {
+            case .fixed(let band): return band
+            case .auto:
+                let first = max(1, index - Self.autoReturns + 1)
+                guard index < bars.count, index - first + 1 >= 2 else { return 0 }
+                let returns = (first...index).map { bars[$0].close / bars[$0 - 1].close - 1 }
+                let mean = returns.reduce(0, +) / Double(returns.count)
+                let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count - 1)
+                let band = Self.autoMultiple * variance.squareRoot()
+                return band.isFinite ? band : 0
+            }
+        }
+
+        /// The `set` key's number: -1 for auto, else the band.
+        var number: Double {
+            switch self {
+            case .auto: return -1
+            case .fixed(let band): return band
+            }
+        }
+
+        init(number: Double) {
+            self = number == -1 ? .auto : .fixed(number)
+        }
+
+        // One JSON number (-1 auto), so sessions written when the band was a plain number read as `fixed`.
+        public init(from decoder: Decoder) throws {
+            self.init(number: try decoder.singleValueContainer().decode(Double.self))
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(number)
+        }
+    }
+
     /// When a current model counts as stale.
     public enum ModelAgeLimit: Sendable, Equatable, Codable {
         /// Twice the configured interval of the tier that last trained it.
@@ -154,13 +213,15 @@ public enum ConfigValueKind: Sendable, Equatable {
     case integer(ClosedRange<Int>)
     /// `auto` (stored as -1), `0` (never) or a duration within `Bounded.duration`.
     case ageLimit
+    /// `auto` (stored as -1) or a real number in `range` (which starts at 0 or above).
+    case autoOrReal(ClosedRange<Double>)
 
     /// The range a number of this kind must be in (`Bounded`, shared with command arguments and the session
     /// reader); nil for a choice.
     public var bounds: Bounded? {
         switch self {
         case .duration, .ageLimit: return .duration
-        case .real(let range): return .number(range)
+        case .real(let range), .autoOrReal(let range): return .number(range)
         case .positive(let maximum): return .positive(maximum: maximum)
         case .below(let limit): return .fraction(below: limit)
         case .integer(let range): return .whole(range)
@@ -175,6 +236,8 @@ public enum ConfigValueKind: Sendable, Equatable {
             return value.isFinite && value == value.rounded() && value >= 0 && value < Double(words.count)
         case .ageLimit:
             return value == -1 || value == 0 || Bounded.duration.contains(value)
+        case .autoOrReal:
+            return value == -1 || bounds!.contains(value)
         default:
             return bounds!.contains(value)
         }
@@ -184,13 +247,14 @@ public enum ConfigValueKind: Sendable, Equatable {
     public var expected: String {
         if case .choice(let words) = self { return words.joined(separator: " or ") }
         if case .ageLimit = self { return "auto, 0 (never stale) or \(Bounded.duration.expected)" }
+        if case .autoOrReal = self { return "auto or \(bounds!.expected)" }
         return bounds!.expected
     }
 
     public var typeName: String {
         switch self {
         case .duration, .ageLimit: return "duration"
-        case .real, .positive, .below: return "number"
+        case .real, .positive, .below, .autoOrReal: return "number"
         case .choice: return "word"
         case .integer: return "integer"
         }
@@ -209,12 +273,12 @@ public struct ConfigKey: Sendable {
     public func display(_ config: LoopConfig) -> String {
         let value = read(config)
         switch kind {
-        case .ageLimit where value == -1:
+        case .ageLimit where value == -1, .autoOrReal where value == -1:
             return "auto"
         case .integer, .duration, .ageLimit:
             // Within bounds an integral value fits an Int; anything else (a crafted file's) shows as it is.
             return value == value.rounded() && Swift.abs(value) < 1e15 ? String(Int(value)) : String(value)
-        case .real, .positive, .below:
+        case .real, .positive, .below, .autoOrReal:
             return String(value)
         case .choice(let words):
             return kind.accepts(value) ? words[Int(value)] : String(value)
@@ -258,8 +322,19 @@ extension LoopConfig {
                   summary: "predict warns when a model is older than this (auto: 2x its tier's interval; 0: never)",
                   read: { $0.maxModelAge.number }, write: { $0.maxModelAge = ModelAgeLimit(number: $1) }),
         ConfigKey(name: "performance_threshold", kind: .real(0...1),
-                  summary: "retrain when live accuracy over evaluation_window falls below this",
+                  summary: "retrain when the live score (performance_metric accuracy or directional) over evaluation_window falls below this",
                   read: { $0.performanceThreshold }, write: { $0.performanceThreshold = $1 }),
+        ConfigKey(name: "performance_metric", kind: .choice(PerformanceMetric.allCases.map(\.rawValue)),
+                  summary: "what the performance trigger judges: accuracy (three classes), directional (sign of BUY/SELL), brier (P(up))",
+                  read: { Double(PerformanceMetric.allCases.firstIndex(of: $0.performanceMetric)!) },
+                  write: { $0.performanceMetric = PerformanceMetric.allCases[Int($1)] }),
+        ConfigKey(name: "brier_threshold", kind: .real(0...1),
+                  summary: "with performance_metric brier: retrain when the live Brier score rises above this (0.25 = always 0.5)",
+                  read: { $0.brierThreshold }, write: { $0.brierThreshold = $1 }),
+        ConfigKey(name: "performance_vs_baseline", kind: .choice(Switch.allCases.map(\.rawValue)),
+                  summary: "on: retrain when the live score is worse than its naive baseline's over the same window (persistence, always_up, climatology)",
+                  read: { Double(Switch.allCases.firstIndex(of: $0.performanceVsBaseline)!) },
+                  write: { $0.performanceVsBaseline = Switch.allCases[Int($1)] }),
         ConfigKey(name: "improvement_threshold", kind: .real(0...1),
                   summary: "accuracy change that counts as improving/degrading in trends",
                   read: { $0.improvementThreshold }, write: { $0.improvementThreshold = $1 }),
@@ -307,9 +382,9 @@ extension LoopConfig {
                   summary: "static: the weights.* values; performance: scaled by each model's live accuracy",
                   read: { Double(EnsembleWeighting.allCases.firstIndex(of: $0.ensembleWeighting)!) },
                   write: { $0.ensembleWeighting = EnsembleWeighting.allCases[Int($1)] }),
-        ConfigKey(name: "hold_band", kind: .real(0...0.1),
-                  summary: "automatic scoring: a move within ±hold_band is HOLD, above BUY, below SELL",
-                  read: { $0.holdBand }, write: { $0.holdBand = $1 }),
+        ConfigKey(name: "hold_band", kind: .autoOrReal(0...0.1),
+                  summary: "automatic scoring: a move within ±band is HOLD, above BUY, below SELL (auto: 0.43 x the std. dev. of the last 24 returns, about a third each)",
+                  read: { $0.holdBand.number }, write: { $0.holdBand = HoldBand(number: $1) }),
         ConfigKey(name: "fee_bps", kind: .real(0...1000),
                   summary: "replay P&L: fee in basis points per unit of position change (10 = 0.1 %)",
                   read: { $0.feeBps }, write: { $0.feeBps = $1 }),
@@ -386,6 +461,7 @@ extension LoopConfig {
     }
 
     static func parse(_ text: String, for key: ConfigKey) throws -> Double {
+        if case .autoOrReal = key.kind, text.trimmingCharacters(in: .whitespaces).lowercased() == "auto" { return -1 }
         if case .ageLimit = key.kind {
             if text.trimmingCharacters(in: .whitespaces).lowercased() == "auto" { return -1 }
             // 0 (in any unit) means never; anything else is a duration within its bound.

@@ -152,8 +152,9 @@ public final class LoopEngine {
         }
         guard index + 1 < newSeries.count else { return .waiting }
         let realised = newSeries.bars[index + 1].close / newSeries.bars[index].close - 1
-        let entry = log.append(predicted: prediction.signal, actual: Self.outcome(ofReturn: realised, band: config.holdBand),
-                               at: clock.now, prediction: prediction)
+        let band = config.holdBand.band(at: index, bars: newSeries.bars)
+        let entry = log.append(predicted: prediction.signal, actual: Self.outcome(ofReturn: realised, band: band),
+                               at: clock.now, prediction: prediction, realisedReturn: realised)
         pending = nil
         return .resolved(entry, realisedReturn: realised)
     }
@@ -239,12 +240,17 @@ public final class LoopEngine {
             return TriggerDecision(tier: tier.number, due: true,
                                    reason: .intervalElapsed(elapsed: elapsed, interval: interval))
         }
-        if let accuracy = liveAccuracy(since: logMarkAtTraining[tier.number] ?? 0),
-           accuracy < config.performanceThreshold {
+        switch performanceVerdict(since: logMarkAtTraining[tier.number] ?? 0) {
+        case .belowThreshold(let metric, let score, let threshold, let window):
             return TriggerDecision(tier: tier.number, due: true,
-                                   reason: .performanceBelowThreshold(accuracy: accuracy,
-                                                                       threshold: config.performanceThreshold,
-                                                                       window: config.evaluationWindow))
+                                   reason: .performanceBelowThreshold(metric: metric, score: score, threshold: threshold,
+                                                                       window: window))
+        case .belowBaseline(let metric, let score, let baseline, let baselineScore, let window):
+            return TriggerDecision(tier: tier.number, due: true,
+                                   reason: .performanceBelowBaseline(metric: metric, score: score, baseline: baseline,
+                                                                      baselineScore: baselineScore, window: window))
+        case .fine, .notEnoughOutcomes:
+            break
         }
         if config.driftDetector != .off {
             let errors = log.recent(config.logWindow, after: logMarkAtTraining[tier.number] ?? 0).map { $0.correct ? 0.0 : 1.0 }
@@ -279,12 +285,9 @@ public final class LoopEngine {
         return recent / longRun
     }
 
-    /// Accuracy over the last `evaluationWindow` outcomes scored after log position `mark`; nil while fewer exist.
-    func liveAccuracy(since mark: Int) -> Double? {
-        let window = config.evaluationWindow
-        let recent = log.recent(window, after: mark)
-        guard recent.count >= window else { return nil }
-        return Double(recent.lazy.filter(\.correct).count) / Double(recent.count)
+    /// The performance trigger on the last `evaluationWindow` outcomes scored after log position `mark`.
+    public func performanceVerdict(since mark: Int) -> PerformanceVerdict {
+        PerformanceVerdict.judge(log.recent(config.evaluationWindow, after: mark), config: config)
     }
 
     // MARK: Training
@@ -536,7 +539,8 @@ public final class LoopEngine {
                                   evaluationWindow: window, windowPredictions: recent.count,
                                   correctPredictions: correct, totalPredictions: log.totalLogged,
                                   totalCorrect: log.totalCorrect,
-                                  models: perModel.mapValues { ModelPerformance(correct: $0.correct, scored: $0.scored) })
+                                  models: perModel.mapValues { ModelPerformance(correct: $0.correct, scored: $0.scored) },
+                                  live: LiveScores(recent))
     }
 
     public func trend(_ model: ModelKind, window: Int? = nil) -> Trend {

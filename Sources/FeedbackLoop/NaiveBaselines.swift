@@ -108,10 +108,10 @@ extension HonestMetrics {
                 return steps.map { metric == .accuracy ? ($0.outcome == signal ? 1 : 0) : (signal == .hold ? 0 : 1) }
             case .directionalAccuracy:
                 guard let signal = choice.directionalSignal else { return steps.map { _ in nil } }
-                return steps.map { directionalHit(signal, $0.realisedReturn) }
+                return steps.map { directionalHit(signal, $0.movedUp) }
             case .brier, .logLoss:
                 guard let p = choice.probabilityUp else { return steps.map { _ in nil } }
-                return steps.map { metric == .brier ? brierTerm(p, $0.realisedReturn) : logLossTerm(p, $0.realisedReturn) }
+                return steps.map { metric == .brier ? brierTerm(p, $0.movedUp) : logLossTerm(p, $0.movedUp) }
             }
         case .persistence:
             return steps.indices.map { index -> Double? in
@@ -121,8 +121,8 @@ extension HonestMetrics {
                 case .accuracy: return previous.outcome == step.outcome ? 1 : 0
                 case .coverage: return previous.outcome == .hold ? 0 : 1
                 case .directionalAccuracy:
-                    guard previous.realisedReturn != 0 else { return nil }
-                    return directionalHit(previous.realisedReturn > 0 ? .buy : .sell, step.realisedReturn)
+                    guard let previousUp = previous.movedUp else { return nil }
+                    return directionalHit(previousUp ? .buy : .sell, step.movedUp)
                 case .brier, .logLoss: return nil
                 }
             }
@@ -131,7 +131,7 @@ extension HonestMetrics {
                 switch metric {
                 case .accuracy: return step.outcome == .buy ? 1 : 0
                 case .coverage: return 1
-                case .directionalAccuracy: return directionalHit(.buy, step.realisedReturn)
+                case .directionalAccuracy: return directionalHit(.buy, step.movedUp)
                 case .brier, .logLoss: return nil
                 }
             }
@@ -139,9 +139,10 @@ extension HonestMetrics {
             var ups = prior.ups, moves = prior.moves
             return steps.map { step -> Double? in
                 let p = moves > 0 ? Double(ups) / Double(moves) : 0.5
-                if step.realisedReturn != 0 { moves += 1 }
-                if step.realisedReturn > 0 { ups += 1 }
-                return metric == .brier ? brierTerm(p, step.realisedReturn) : logLossTerm(p, step.realisedReturn)
+                let up = step.movedUp
+                if up != nil { moves += 1 }
+                if up == true { ups += 1 }
+                return metric == .brier ? brierTerm(p, up) : logLossTerm(p, up)
             }
         }
     }
@@ -154,8 +155,8 @@ extension HonestMetrics {
             let hits = steps.filter { $0.outcome == signal }.count
             if best == nil || hits > best!.1 { best = (signal, hits) }
         }
-        let ups = steps.filter { $0.realisedReturn > 0 }.count
-        let downs = steps.filter { $0.realisedReturn < 0 }.count
+        let ups = steps.filter { $0.movedUp == true }.count
+        let downs = steps.filter { $0.movedUp == false }.count
         let moves = ups + downs
         return ConstantChoice(accuracySignal: best?.0,
                               directionalSignal: moves > 0 ? (ups >= downs ? .buy : .sell) : nil,

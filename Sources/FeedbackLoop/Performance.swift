@@ -89,6 +89,8 @@ public struct PerformanceSummary: Sendable, Equatable {
     public let totalCorrect: Int
     /// Per model, its own signal scored against the same outcomes in the window (only predictions it took part in).
     public let models: [ModelKind: ModelPerformance]
+    /// The honest scores of the same window's predictions, with the naive baselines on the same steps.
+    public let live: LiveScores
 }
 
 /// One model's live record within the evaluation window.

@@ -19,6 +19,17 @@ public struct Prediction: Sendable, Equatable, Codable {
     public let price: Double
     public let barTime: TimeInterval
     public let madeAt: TimeInterval
+
+    public init(signal: Signal, ensemble: Double, models: [ModelProbability], weights: [ModelProbability], price: Double,
+                barTime: TimeInterval, madeAt: TimeInterval) {
+        self.signal = signal
+        self.ensemble = ensemble
+        self.models = models
+        self.weights = weights
+        self.price = price
+        self.barTime = barTime
+        self.madeAt = madeAt
+    }
 }
 
 public struct ModelProbability: Sendable, Equatable, Codable {
@@ -41,6 +52,27 @@ public struct ScoredPrediction: Sendable, Equatable, Codable {
     public let scoredAt: TimeInterval
     /// The prediction that was scored, when it came from `predict`.
     public let prediction: Prediction?
+    /// The move from the predicted bar to the next, when the outcome was scored from the bars (nil: logged by hand).
+    public let realisedReturn: Double?
+
+    public init(sequence: Int, predicted: Signal, actual: Signal, correct: Bool, scoredAt: TimeInterval,
+                prediction: Prediction?, realisedReturn: Double? = nil) {
+        self.sequence = sequence
+        self.predicted = predicted
+        self.actual = actual
+        self.correct = correct
+        self.scoredAt = scoredAt
+        self.prediction = prediction
+        self.realisedReturn = realisedReturn
+    }
+
+    /// The entry as the honest metrics score it: P(up) from its prediction, the return when known, the bar it was
+    /// made at (the scoring time for a hand-logged outcome without a prediction). Nil only for values no loop writes
+    /// (a probability outside [0, 1], a return below −100 %).
+    public var step: ScoredStep? {
+        try? ScoredStep(signal: predicted, probabilityUp: prediction?.ensemble, realisedReturn: realisedReturn,
+                        outcome: actual, barTime: prediction?.barTime ?? scoredAt)
+    }
 }
 
 /// Scored predictions: a rolling in-memory window plus lifetime counts.
@@ -64,12 +96,13 @@ public struct PredictionLog: Sendable, Equatable, Codable {
 
     @discardableResult
     public mutating func append(predicted: Signal, actual: Signal, at time: TimeInterval,
-                                prediction: Prediction?) -> ScoredPrediction {
+                                prediction: Prediction?, realisedReturn: Double? = nil) -> ScoredPrediction {
         totalLogged += 1
         let correct = predicted == actual
         if correct { totalCorrect += 1 }
         let entry = ScoredPrediction(sequence: totalLogged, predicted: predicted, actual: actual,
-                                     correct: correct, scoredAt: time, prediction: prediction)
+                                     correct: correct, scoredAt: time, prediction: prediction,
+                                     realisedReturn: realisedReturn)
         entries.append(entry)
         trim()
         return entry

@@ -19,8 +19,11 @@ public struct ReplayReport: Sendable {
     public let scored: Int
     public let correct: Int
     public var accuracy: Double? { scored > 0 ? Double(correct) / Double(scored) : nil }
-    /// Live accuracy over the evaluation window after each scored prediction: (bar time, accuracy).
-    public let rollingAccuracy: [(time: TimeInterval, accuracy: Double)]
+    /// The performance trigger's score (`rollingMetric`) over the evaluation window after each scored prediction,
+    /// where the window counts it: (bar time, score).
+    public let rollingScore: [(time: TimeInterval, score: Double)]
+    /// What `rollingScore` measures: the run's `performance_metric`.
+    public let rollingMetric: PerformanceMetric
     /// Per tier, per cause (`never_trained`, `interval_elapsed`, …): how often it retrained.
     public let retrains: [Int: [String: Int]]
     /// Bar times at which some tier retrained.
@@ -62,7 +65,7 @@ public struct ReplayReport: Sendable {
         guard count < steps else { return self }
         let mark = count > 0 ? marks[count - 1] : nil
         var report = ReplayReport(policy: policy, steps: count, scored: mark?.scored ?? 0, correct: mark?.correct ?? 0,
-                                  rollingAccuracy: Array(rollingAccuracy.prefix(mark?.rolling ?? 0)),
+                                  rollingScore: Array(rollingScore.prefix(mark?.rolling ?? 0)), rollingMetric: rollingMetric,
                                   retrains: mark?.retrains ?? [:], retrainTimes: Array(retrainTimes.prefix(mark?.retrainTimes ?? 0)),
                                   notableRetrainTimes: Array(notableRetrainTimes.prefix(mark?.notable ?? 0)),
                                   trainingSeconds: mark?.trainingSeconds ?? 0, start: start, end: mark?.time ?? start,
@@ -618,9 +621,9 @@ final class ReplaySimulation {
                 scoredSteps.append(step)
             }
         }
-        if case .resolved = fate, loop.log.entries.count >= window {
-            let recent = loop.log.recent(window)
-            rolling.append((time.now, Double(recent.lazy.filter(\.correct).count) / Double(recent.count)))
+        if case .resolved = fate, loop.log.entries.count >= window,
+           let score = LiveScores(loop.log.recent(window)).metrics[run.configuration.performanceMetric.metric] {
+            rolling.append((time.now, score.value))
         }
         let fitSecondsBefore = cache?.fitSeconds ?? 0
         var trained: [(tier: Int, cause: String, seconds: Double)] = []
@@ -672,7 +675,7 @@ final class ReplaySimulation {
             throw ReplayError.rangeTooShort("no model could be trained in the replay range — start it later (fewer --days) or fetch more history")
         }
         var report = ReplayReport(policy: run.policy, steps: steps, scored: loop.log.totalLogged, correct: loop.log.totalCorrect,
-                                  rollingAccuracy: rolling, retrains: retrains, retrainTimes: retrainTimes,
+                                  rollingScore: rolling, rollingMetric: run.configuration.performanceMetric, retrains: retrains, retrainTimes: retrainTimes,
                                   notableRetrainTimes: notable,
                                   trainingSeconds: trainingSeconds, start: series.bars[range.start].time,
                                   end: series.bars[max(range.start, min(range.last, index - range.step))].time,

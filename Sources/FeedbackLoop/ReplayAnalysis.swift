@@ -10,12 +10,12 @@ public enum ReplayAnalysis {
     /// One policy's scores and P&L over its scored steps.
     public struct PolicyScores: Sendable, Equatable {
         public let metrics: MetricSet
-        /// Nil without scored steps.
+        /// Nil without scored steps (a replay's steps always carry their returns).
         public let pnl: SignalPnL?
 
         public init(_ steps: [ScoredStep], pnl settings: PnLSettings) {
             metrics = HonestMetrics.score(steps)
-            pnl = steps.isEmpty ? nil : SignalPnL(steps, settings: settings)
+            pnl = steps.isEmpty ? nil : try? SignalPnL(steps, settings: settings)
         }
     }
 

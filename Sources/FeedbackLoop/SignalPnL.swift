@@ -82,23 +82,25 @@ public struct SignalPnL: Sendable, Equatable {
 
     public var feeBps: Double { settings.feeBps }
 
-    /// Evaluates `steps` (their signals, returns and bar times) under `settings`.
-    public init(_ steps: [ScoredStep], settings: PnLSettings) {
+    /// Evaluates `steps` (their signals, returns and bar times) under `settings`. Throws `missingReturn` for a
+    /// step without a realised return (an outcome logged by hand): P&L needs the size of every move.
+    public init(_ steps: [ScoredStep], settings: PnLSettings) throws {
         self.settings = settings
         var position = 0, previous = 0, trades = 0, exposed = 0
         var positions: [Int] = [], returns: [Double] = [], equity: [Double] = []
         var value = 1.0, asset = 1.0
-        for step in steps {
+        for (index, step) in steps.enumerated() {
+            guard let realised = step.realisedReturn else { throw HonestMetricsError.missingReturn(index: index) }
             switch step.signal {
             case .buy: position = 1
             case .sell: position = settings.shorting ? -1 : 0
             case .hold: position = settings.hold == .flat ? 0 : position
             }
-            let stepReturn = Double(position) * step.realisedReturn - settings.fee * Double(abs(position - previous))
+            let stepReturn = Double(position) * realised - settings.fee * Double(abs(position - previous))
             if position != previous { trades += 1 }
             if position != 0 { exposed += 1 }
             value *= 1 + stepReturn
-            asset *= 1 + step.realisedReturn
+            asset *= 1 + realised
             positions.append(position)
             returns.append(stepReturn)
             equity.append(value)

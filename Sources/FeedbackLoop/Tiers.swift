@@ -31,7 +31,11 @@ public struct Tier: Sendable, Equatable {
 public enum TriggerReason: Sendable, Equatable {
     case neverTrained
     case intervalElapsed(elapsed: TimeInterval, interval: TimeInterval)
-    case performanceBelowThreshold(accuracy: Double, threshold: Double, window: Int)
+    /// The live score over the window is below `performance_threshold` (above `brier_threshold` for Brier).
+    case performanceBelowThreshold(metric: PerformanceMetric, score: Double, threshold: Double, window: Int)
+    /// With `performance_vs_baseline on`: the live score is worse than its naive baseline's on the same steps.
+    case performanceBelowBaseline(metric: PerformanceMetric, score: Double, baseline: NaiveBaseline, baselineScore: Double,
+                                  window: Int)
     case driftDetected(detector: DriftDetector, outcomes: Int)
     case notDue(nextIn: TimeInterval)
     case trainingInProgress
@@ -43,6 +47,7 @@ public enum TriggerReason: Sendable, Equatable {
         case .neverTrained: return "never_trained"
         case .intervalElapsed: return "interval_elapsed"
         case .performanceBelowThreshold: return "performance_below_threshold"
+        case .performanceBelowBaseline: return "performance_below_baseline"
         case .driftDetected: return "drift_detected"
         case .notDue: return "not_due"
         case .trainingInProgress: return "training_in_progress"
@@ -59,9 +64,19 @@ public enum TriggerReason: Sendable, Equatable {
             return "interval elapsed (\(DurationText.format(elapsed)) since last training ≥ \(DurationText.format(interval)))"
         case .driftDetected(let detector, let outcomes):
             return "drift detected (\(detector.rawValue) on the \(outcomes) outcomes since the last training)"
-        case .performanceBelowThreshold(let accuracy, let threshold, let window):
-            return String(format: "performance below threshold (%.1f%% over the last %d < %.1f%%)",
-                          accuracy * 100, window, threshold * 100)
+        case .performanceBelowThreshold(let metric, let score, let threshold, let window):
+            if metric == .brier {
+                return String(format: "performance below threshold (Brier %.3f over the last %d > %.3f)", score, window, threshold)
+            }
+            return String(format: "performance below threshold (%@ %.1f%% over the last %d < %.1f%%)",
+                          metric.label, score * 100, window, threshold * 100)
+        case .performanceBelowBaseline(let metric, let score, let baseline, let baselineScore, let window):
+            if metric == .brier {
+                return String(format: "performance below baseline (Brier %.3f over the last %d > %@ %.3f)",
+                              score, window, baseline.rawValue, baselineScore)
+            }
+            return String(format: "performance below baseline (%@ %.1f%% over the last %d < %@ %.1f%%)",
+                          metric.label, score * 100, window, baseline.rawValue, baselineScore * 100)
         case .notDue(let nextIn):
             return "not due (next in \(DurationText.format(nextIn)))"
         case .trainingInProgress:

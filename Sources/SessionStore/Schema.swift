@@ -7,7 +7,7 @@ enum Schema {
     /// `PRAGMA application_id` of every session file: "LGCS" in ASCII.
     static let applicationID: Int32 = 0x4C47_4353
     /// The newest format this build writes and reads (`PRAGMA user_version`).
-    static let currentVersion = 3
+    static let currentVersion = 4
 
     /// Models that have probability/weight columns in format 1, in ensemble order.
     static let predictionModels: [ModelKind] = [.logistic, .xgboost, .lstm]
@@ -71,6 +71,12 @@ enum Schema {
         "ALTER TABLE model_versions ADD COLUMN data_interval REAL",
     ]
 
+    /// Format 4 keeps each automatically scored outcome's realised return, so live scores can be directional and
+    /// proper (Brier, log loss) and stand beside their naive baselines. NULL: logged by hand, or written before.
+    private static let version4 = [
+        "ALTER TABLE outcomes ADD COLUMN realised_return REAL",
+    ]
+
     /// Migration `vN` builds format N from format N-1 and sets `user_version` to N.
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -85,6 +91,10 @@ enum Schema {
         migrator.registerMigration("v3") { db in
             for statement in version3 { try db.execute(sql: statement) }
             try db.execute(sql: "PRAGMA user_version = 3")
+        }
+        migrator.registerMigration("v4") { db in
+            for statement in version4 { try db.execute(sql: statement) }
+            try db.execute(sql: "PRAGMA user_version = 4")
         }
         return migrator
     }()

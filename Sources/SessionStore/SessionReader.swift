@@ -282,6 +282,8 @@ struct SessionReader {
     }
 
     private static let predictionColumns = "signal, ensemble, price, bar_time, made_at, p_logistic, p_xgboost, p_lstm, w_logistic, w_xgboost, w_lstm"
+    private static let predictionColumnCount = 11
+    private let realisedColumn = "realised_return"
 
     /// The prediction in the 11 columns starting at `first`; nil when `signal` is NULL.
     private func prediction(_ row: Row, from first: Int, _ what: String) throws -> Prediction? {
@@ -331,8 +333,10 @@ struct SessionReader {
         var outcomes = [ScoredPrediction]()
         outcomes.reserveCapacity(count)
         let cursor = try Row.fetchCursor(db, sql: """
-            SELECT sequence, predicted, actual, correct, scored_at, \(Self.predictionColumns) FROM outcomes ORDER BY sequence
+            SELECT sequence, predicted, actual, correct, scored_at, \(Self.predictionColumns), \(realisedColumn)
+                FROM outcomes ORDER BY sequence
             """)
+        let realisedIndex = 5 + Self.predictionColumnCount
         while let row = try cursor.next() {
             let what = "outcome #\(outcomes.count + 1)"
             let predicted = try signal(try string(row, 1), what), actual = try signal(try string(row, 2), what)
@@ -340,8 +344,16 @@ struct SessionReader {
             guard correct == (predicted == actual ? 1 : 0) else {
                 throw damaged("\(what) is inconsistent (correct flag or time)")
             }
+            var realised: Double?
+            if !row.hasNull(atIndex: realisedIndex) {
+                let value = try double(row, realisedIndex)
+                guard value.isFinite, value >= -1 else {
+                    throw damaged("\(what) has an impossible realised return \(value)")
+                }
+                realised = value
+            }
             outcomes.append(log.append(predicted: predicted, actual: actual, at: scoredAt,
-                                       prediction: try prediction(row, from: 5, what)))
+                                       prediction: try prediction(row, from: 5, what), realisedReturn: realised))
         }
         return outcomes
     }

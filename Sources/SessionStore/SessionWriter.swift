@@ -216,8 +216,8 @@ struct SessionWriter {
         }
         let insert = try db.cachedStatement(sql: """
             INSERT INTO outcomes (sequence, predicted, actual, correct, scored_at, signal, ensemble, price, bar_time,
-                made_at, p_logistic, p_xgboost, p_lstm, w_logistic, w_xgboost, w_lstm)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                made_at, p_logistic, p_xgboost, p_lstm, w_logistic, w_xgboost, w_lstm, realised_return)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for outcome in outcomes {
             // The log is rebuilt by appending, so sequences must run 1, 2, 3 … and `correct` must follow the signals.
@@ -230,6 +230,10 @@ struct SessionWriter {
             var arguments: StatementArguments = [outcome.sequence, outcome.predicted.rawValue, outcome.actual.rawValue,
                                                  outcome.correct, outcome.scoredAt]
             arguments += try predictionArguments(outcome.prediction, what: "outcome #\(outcome.sequence)")
+            if let realised = outcome.realisedReturn, !(realised.isFinite && realised >= -1) {
+                throw SessionError.invalidChange("outcome #\(outcome.sequence) has an impossible return \(realised)")
+            }
+            arguments += [outcome.realisedReturn]
             try insert.execute(arguments: arguments)
             logged += 1
             if outcome.correct { correct += 1 }

@@ -15,8 +15,8 @@ extension Commands {
             case .integer: return (key.name, .int(Int(key.value(config))))
             case .duration, .real, .positive, .below: return (key.name, .number(key.value(config)))
             case .choice: return (key.name, .string(key.display(config)))
-            // "auto", or the seconds (0: never).
-            case .ageLimit:
+            // "auto", or the number (max_model_age: seconds, 0 = never).
+            case .ageLimit, .autoOrReal:
                 return (key.name, key.value(config) == -1 ? .string("auto") : .number(key.value(config)))
             }
         }

@@ -101,21 +101,18 @@ extension Commands {
             options.xAxis = .time
         case "live":
             guard args.positionals.count == 1 else { throw ShellError.usage(command: chart, message: "chart live takes no models") }
-            let entries = shell.engine.log.entries
-            let window = shell.engine.config.evaluationWindow
-            var points: [ChartPoint] = []
-            var correct = 0
-            for (index, entry) in entries.enumerated() {
-                if entry.correct { correct += 1 }
-                if index >= window, entries[index - window].correct { correct -= 1 }
-                if index + 1 >= window { points.append(ChartPoint(x: Double(entry.sequence), y: Double(correct) / Double(window))) }
-            }
-            series = [ChartSeries(name: "rolling accuracy (\(window))", points: points)]
-            options.title = "live accuracy over the last \(window) scored predictions"
-            options.yFormat = .percent
+            let config = shell.engine.config, metric = config.performanceMetric
+            let rolling = rollingLiveScores(shell.engine.log.entries, window: config.evaluationWindow, metric: metric)
+            series = [ChartSeries(name: "live \(metric.label)", points: rolling.map { ChartPoint(x: $0.sequence, y: $0.live) }),
+                      ChartSeries(name: "naive: \(metric.baseline.rawValue)",
+                                  points: rolling.compactMap { point in point.baseline.map { ChartPoint(x: point.sequence, y: $0) } })]
+            options.title = "live \(metric.label) over the last \(config.evaluationWindow) scored predictions, beside its naive baseline"
+            options.yFormat = metric == .brier ? .auto : .percent
             options.yRange = 0...1
             options.xAxis = .index
-            options.referenceLine = (shell.engine.config.performanceThreshold, "threshold")
+            if config.performanceVsBaseline == .off {
+                options.referenceLine = (metric == .brier ? config.brierThreshold : config.performanceThreshold, "threshold")
+            }
         default:
             throw ShellError.usage(command: chart, message: "unknown chart '\(args.positionals[0])': expected accuracy, price or live")
         }
@@ -151,7 +148,7 @@ extension Commands {
             let trends = ModelKind.allCases.map { engine.trend($0) }
             let fields: [(String, JSON)] = [
                 ("training_in_progress", .bool(engine.trainingInProgress)),
-                ("recent_performance", .object(perfFields(performance))),
+                ("recent_performance", .object(perfFields(performance, config: engine.config))),
                 ("prediction_log_size", .int(engine.log.entries.count)),
                 ("last_training", .object(Tier.all.map { ($0.label, .time(engine.lastTraining[$0.number])) })),
                 ("config", .object(configFields(engine.config))),
@@ -189,7 +186,7 @@ extension Commands {
             auto      \(autoLine)
             session   \(shell.sessionLine())
             settings  \(changedSettingsLine(engine.config))\(adaptiveLine(engine).map { "\nadaptive  " + $0 } ?? "")
-            live      \(performance.accuracy.map { Format.percent($0) } ?? "—") over the last \(performance.evaluationWindow) (\(engine.log.totalLogged) scored, \(engine.log.entries.count) in memory)\(engine.pending.map { "; pending \($0.signal.rawValue)" } ?? "")
+            live      \(liveLine(performance, config: engine.config)) (\(engine.log.totalLogged) scored, \(engine.log.entries.count) in memory)\(engine.pending.map { "; pending \($0.signal.rawValue)" } ?? "")
 
             \(shell.table(["tier", "models", "last trained", "due", "why"], tierRows))
 
@@ -197,6 +194,39 @@ extension Commands {
             """
             return CommandOutput(fields: fields, text: text)
         })
+
+    /// The performance metric over each full window of the log (at most ~400 windows, evenly spread, ending with the
+    /// latest) and the naive baseline the trigger compares it with, on the same predictions: what `perf` shows, over time.
+    static func rollingLiveScores(_ entries: [ScoredPrediction], window: Int, metric: PerformanceMetric)
+        -> [(sequence: Double, live: Double, baseline: Double?)] {
+        guard entries.count >= window else { return [] }
+        let ends = Array(window - 1..<entries.count)
+        let stride = max(1, (ends.count + 399) / 400)
+        var picked = Swift.stride(from: ends.count - 1, through: 0, by: -stride).map { ends[$0] }
+        picked.reverse()
+        return picked.compactMap { end in
+            let scores = LiveScores(entries[(end - window + 1)...end])
+            guard let live = scores.metrics[metric.metric]?.value else { return nil }
+            return (Double(entries[end].sequence), live, scores.baseline(metric.baseline)?[metric.metric]?.value)
+        }
+    }
+
+    /// `directional accuracy 57.1% ± 18.7 pts (n 7) vs always_up 50.0% over the last 10`: the score the performance
+    /// trigger reads, its standard error (how noisy the window is) and its naive baseline on the same predictions.
+    static func liveLine(_ summary: PerformanceSummary, config: LoopConfig) -> String {
+        let metric = config.performanceMetric, window = summary.evaluationWindow
+        guard windowIsFull(summary) else { return "\(summary.windowPredictions) of \(window) predictions scored — no live score yet" }
+        guard let score = summary.live.metrics[metric.metric] else {
+            return "no \(metric.label) over the last \(window) (no prediction it counts)"
+        }
+        let error = score.standardError.map {
+            " ± " + (metric.metric.higherIsBetter ? Format.fixed($0 * 100, 1) + " pts" : Format.fixed($0))
+        } ?? ""
+        let baseline = summary.live.baseline(metric.baseline)?[metric.metric]
+        let flag = summary.live.failsToBeatBaselines(metric.metric) == true ? " ⚑ no better than a naive rule" : ""
+        return "\(metric.label) \(metricText(metric.metric, score.value))\(error) (n \(score.n)) vs \(metric.baseline.rawValue) "
+            + "\(metricText(metric.metric, baseline?.value)) over the last \(window)\(flag)"
+    }
 
     /// The config keys whose value differs from the default, with their value as `config` shows it.
     static func changedSettings(_ config: LoopConfig) -> [(name: String, display: String, json: JSON)] {

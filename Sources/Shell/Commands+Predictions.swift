@@ -105,56 +105,132 @@ extension Commands {
     static let perf: CommandSpec = CommandSpec(
         "perf", group: .predictions,
         synopsis: "perf",
-        abstract: "Live accuracy over the last evaluation_window scored predictions",
+        abstract: "Live scores over the last evaluation_window scored predictions, beside naive baselines",
         discussion: """
-        accuracy is null until evaluation_window predictions are scored. JSON pairs count the same predictions: \
-        window_correct of window_total (the last evaluation_window scored), lifetime_correct of lifetime_total \
-        (every scored prediction; total_correct and total_predictions are the same pair's older names). \
-        models gives each model's own signal (its probability against buy_threshold and sell_threshold) scored \
-        against the same outcomes, over the predictions in the window it took part in.
+        Scores the last evaluation_window scored predictions: accuracy (three classes: BUY, SELL, HOLD against \
+        outcomes split by hold_band), directional_accuracy (BUY/SELL signals whose move had a direction: sign right \
+        or wrong), coverage (share not HOLD), and the Brier score and log loss of the ensemble's P(up) (lower is \
+        better; 0.25 and 0.693 are a constant 0.5). Each has its standard error (s/√n, steps taken as independent: \
+        how noisy a short window is) and its naive baselines on the same predictions: constant (the best single \
+        signal in hindsight, an upper bound), persistence (repeat the last outcome), always_up, climatology (P(up) = \
+        the share of up moves so far). A score that does not beat persistence, always_up or climatology is flagged. \
+        Outcomes logged by hand have no return: they count for direction by their class (BUY up, SELL down) and \
+        for Brier only with their prediction's P(up). Scores are null until evaluation_window predictions are \
+        scored. JSON pairs count the same predictions: window_correct of window_total (the last evaluation_window \
+        scored), lifetime_correct of lifetime_total (every scored prediction; total_correct and total_predictions \
+        are the same pair's older names). models gives each model's own signal (its probability against \
+        buy_threshold and sell_threshold) scored against the same outcomes, over the predictions in the window it \
+        took part in. trigger is what the performance trigger reads from this window (performance_metric).
         """,
         examples: ["perf"],
         run: { shell, _ in
             let summary = shell.engine.performance()
-            return CommandOutput(fields: perfFields(summary), text: perfText(summary, shell: shell))
+            return CommandOutput(fields: perfFields(summary, config: shell.engine.config),
+                                 text: perfText(summary, config: shell.engine.config, shell: shell))
         })
 
-    static func perfFields(_ summary: PerformanceSummary) -> [(String, JSON)] {
+    /// The window is full: scores are shown (every score is null before, like `accuracy`).
+    static func windowIsFull(_ summary: PerformanceSummary) -> Bool { summary.windowPredictions >= summary.evaluationWindow }
+
+    static func perfFields(_ summary: PerformanceSummary, config: LoopConfig) -> [(String, JSON)] {
+        let full = windowIsFull(summary), metrics = summary.live.metrics
+        func perMetric(_ value: (Score) -> JSON) -> JSON {
+            .object(MetricName.allCases.map { name in (name.rawValue, full ? metrics[name].map(value) ?? .null : .null) })
+        }
         // Each pair counts the same predictions: window_* the last evaluation_window scored, lifetime_* every
         // scored one. total_predictions/total_correct are kept as the lifetime pair's older names.
-        [("accuracy", .number(summary.accuracy)),
-         ("window_correct", .int(summary.correctPredictions)),
-         ("window_total", .int(summary.windowPredictions)),
-         ("lifetime_correct", .int(summary.totalCorrect)),
-         ("lifetime_total", .int(summary.totalPredictions)),
-         ("total_predictions", .int(summary.totalPredictions)),
-         ("total_correct", .int(summary.totalCorrect)),
-         ("evaluation_window", .int(summary.evaluationWindow)),
-         ("models", .object(ModelKind.allCases.compactMap { kind in
-             summary.models[kind].map { record in
-                 (kind.rawValue, .object([("accuracy", .number(record.accuracy)), ("correct", .int(record.correct)),
-                                          ("scored", .int(record.scored))]))
-             }
-         }))]
+        return [("accuracy", .number(summary.accuracy))]
+            + MetricName.allCases.filter { $0 != .accuracy }.map { ($0.rawValue, JSON.number(full ? metrics[$0]?.value : nil)) }
+            + [("standard_error", perMetric { .number($0.standardError) }),
+               ("n", perMetric { .int($0.n) }),
+               ("naive", full ? naiveField(summary.live.steps) : .null),
+               ("beats_naive", .object(MetricName.allCases.filter { $0 != .coverage }.map { name in
+                   (name.rawValue, full ? summary.live.failsToBeatBaselines(name).map { .bool(!$0) } ?? .null : .null)
+               })),
+               ("trigger", triggerField(PerformanceVerdict.judge(summary.live.window, config: config))),
+               ("window_correct", .int(summary.correctPredictions)),
+               ("window_total", .int(summary.windowPredictions)),
+               ("lifetime_correct", .int(summary.totalCorrect)),
+               ("lifetime_total", .int(summary.totalPredictions)),
+               ("total_predictions", .int(summary.totalPredictions)),
+               ("total_correct", .int(summary.totalCorrect)),
+               ("evaluation_window", .int(summary.evaluationWindow)),
+               ("models", .object(ModelKind.allCases.compactMap { kind in
+                   summary.models[kind].map { record in
+                       (kind.rawValue, .object([("accuracy", .number(record.accuracy)), ("correct", .int(record.correct)),
+                                                ("scored", .int(record.scored))]))
+                   }
+               }))]
     }
 
-    static func perfText(_ summary: PerformanceSummary, shell: ShellContext) -> String {
-        let threshold = shell.engine.config.performanceThreshold
-        guard let accuracy = summary.accuracy else {
-            return "recent accuracy: not enough scored predictions (\(summary.windowPredictions) of \(summary.evaluationWindow))\n"
-                + "all time \(summary.totalCorrect)/\(summary.totalPredictions) correct"
+    /// The performance trigger's reading: `{metric, score, threshold | baseline, below}`.
+    static func triggerField(_ verdict: PerformanceVerdict) -> JSON {
+        switch verdict {
+        case .notEnoughOutcomes(let scored, let window):
+            return .object([("below", .null), ("scored", .int(scored)), ("window", .int(window))])
+        case .fine(let metric, let score, _):
+            return .object([("metric", .string(metric.rawValue)), ("score", .number(score)), ("below", .bool(false))])
+        case .belowThreshold(let metric, let score, let threshold, _):
+            return .object([("metric", .string(metric.rawValue)), ("score", .number(score)),
+                            ("threshold", .number(threshold)), ("below", .bool(true))])
+        case .belowBaseline(let metric, let score, let baseline, let baselineScore, _):
+            return .object([("metric", .string(metric.rawValue)), ("score", .number(score)), ("baseline", .string(baseline.rawValue)),
+                            ("baseline_score", .number(baselineScore)), ("below", .bool(true))])
         }
-        let verdict = accuracy < threshold
-            ? shell.paint.red("below threshold \(Format.percent(threshold)) — tiers will retrain")
-            : shell.paint.green("at or above threshold \(Format.percent(threshold))")
-        var text = """
-        recent accuracy \(Format.percent(accuracy)) (\(summary.correctPredictions)/\(summary.windowPredictions) of the last \(summary.evaluationWindow)), \(verdict)
-        all time \(summary.totalCorrect)/\(summary.totalPredictions) correct
-        """
+    }
+
+    /// A metric's value as people read it: percentages for hit rates, three decimals for Brier and log loss.
+    static func metricText(_ name: MetricName, _ value: Double?) -> String {
+        guard let value else { return "—" }
+        return name.higherIsBetter ? Format.percent(value) : Format.fixed(value)
+    }
+
+    static func perfText(_ summary: PerformanceSummary, config: LoopConfig, shell: ShellContext) -> String {
+        let lifetime = "all time \(summary.totalCorrect)/\(summary.totalPredictions) correct (three classes)"
+        guard windowIsFull(summary) else {
+            return "live scores: not enough scored predictions (\(summary.windowPredictions) of \(summary.evaluationWindow))\n" + lifetime
+        }
+        let live = summary.live
+        let baselines = NaiveBaseline.allCases.map { live.baseline($0) }
+        let rows = MetricName.allCases.map { name -> [String] in
+            let score = live.metrics[name]
+            let error = score?.standardError.map { name.higherIsBetter ? Format.fixed($0 * 100, 1) + " pts" : Format.fixed($0) } ?? "—"
+            let flag = live.failsToBeatBaselines(name) == true ? " ⚑" : ""
+            return [name.rawValue.replacingOccurrences(of: "_", with: " "), metricText(name, score?.value) + flag, error,
+                    score.map { String($0.n) } ?? "0"] + baselines.map { metricText(name, $0?[name]?.value) }
+        }
+        var text = "live scores over the last \(summary.evaluationWindow) scored predictions\n"
+        text += shell.table(["metric", "live", "± s.e.", "n"] + NaiveBaseline.allCases.map { $0 == .constant ? "constant*" : $0.rawValue },
+                            rows, right: Set(1...(3 + NaiveBaseline.allCases.count)))
+        text += "\n* best single signal in hindsight: an upper bound for any constant rule, not a rule one could follow"
+        let flagged = MetricName.allCases.filter { live.failsToBeatBaselines($0) == true }
+        if !flagged.isEmpty {
+            text += "\n⚑ does not beat a naive rule (persistence, always up, climatology) on the same predictions: "
+                + flagged.map { $0.rawValue.replacingOccurrences(of: "_", with: " ") }.joined(separator: ", ")
+        }
+        text += "\n" + triggerLine(PerformanceVerdict.judge(live.window, config: config), shell: shell)
+        text += "\n" + lifetime
         let perModel = ModelKind.allCases.compactMap { kind in
             summary.models[kind].map { "\(kind.rawValue) \(Format.percent($0.accuracy)) (\($0.correct)/\($0.scored))" }
         }
-        if !perModel.isEmpty { text += "\nper model, own signal: " + perModel.joined(separator: ", ") }
+        if !perModel.isEmpty { text += "\nper model, own signal (three classes): " + perModel.joined(separator: ", ") }
         return text
+    }
+
+    /// What the performance trigger reads from a window, in words.
+    static func triggerLine(_ verdict: PerformanceVerdict, shell: ShellContext) -> String {
+        switch verdict {
+        case .notEnoughOutcomes(let scored, let window):
+            return "trigger: \(scored) of \(window) scored predictions — not judged yet"
+        case .fine(let metric, let score, _):
+            return "trigger: " + shell.paint.green("\(metric.label) \(metricText(metric.metric, score)) — not below its mark")
+        case .belowThreshold(let metric, let score, let threshold, _):
+            let relation = metric == .brier ? ">" : "<"
+            return "trigger: " + shell.paint.red("\(metric.label) \(metricText(metric.metric, score)) \(relation) threshold "
+                + "\(metricText(metric.metric, threshold)) — tiers trained before this window will retrain")
+        case .belowBaseline(let metric, let score, let baseline, let baselineScore, _):
+            return "trigger: " + shell.paint.red("\(metric.label) \(metricText(metric.metric, score)) worse than \(baseline.rawValue) "
+                + "\(metricText(metric.metric, baselineScore)) — tiers trained before this window will retrain")
+        }
     }
 }

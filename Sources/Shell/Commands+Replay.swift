@@ -271,7 +271,8 @@ extension Commands {
             ("scored", .int(main.scored)), ("steps", .int(main.steps)),
             ("start", .time(main.start)), ("end", .time(main.end)),
             ("tiers", .array(tiers.sorted().map { .string("tier\($0)") })),
-            ("rolling_accuracy", .array(main.rollingAccuracy.map { .array([.time($0.time), .number($0.accuracy)]) })),
+            ("rolling_metric", .string(main.rollingMetric.metric.rawValue)),
+            ("rolling_score", .array(main.rollingScore.map { .array([.time($0.time), .number($0.score)]) })),
             ("retrains", .object(Tier.all.filter { tiers.contains($0.number) }.map { tier in
                 let causes = main.retrains[tier.number] ?? [:]
                 return (tier.label, .object([("count", .int(causes.values.reduce(0, +)))]
@@ -449,19 +450,22 @@ extension Commands {
             "tier\(tier): " + causes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
         }
         if !causes.isEmpty { text += "\nretrains by cause — " + causes.joined(separator: "; ") }
-        guard !main.rollingAccuracy.isEmpty else { return text }
+        guard !main.rollingScore.isEmpty else { return text }
+        let metric = main.rollingMetric
         var options = LineChartOptions()
         options.width = shell.terminal.width
-        options.title = "rolling live accuracy (\(config.evaluationWindow) predictions); ▲ retrains above tier 1"
-        options.yFormat = .percent
+        options.title = "rolling live \(metric.label) (\(config.evaluationWindow) predictions); ▲ retrains above tier 1"
+        options.yFormat = metric == .brier ? .auto : .percent
         options.yRange = 0...1
         options.xAxis = .time
-        options.referenceLine = (config.performanceThreshold, "threshold")
-        let curve = ChartSeries(name: "rolling accuracy", points: main.rollingAccuracy.map { ChartPoint(x: $0.time, y: $0.accuracy) })
+        if config.performanceVsBaseline == .off {
+            options.referenceLine = (metric == .brier ? config.brierThreshold : config.performanceThreshold, "threshold")
+        }
+        let curve = ChartSeries(name: "rolling \(metric.label)", points: main.rollingScore.map { ChartPoint(x: $0.time, y: $0.score) })
         // Retrain markers sit on the curve at the moment of each retraining.
         let markers = main.notableRetrainTimes.compactMap { moment -> ChartPoint? in
-            guard let last = main.rollingAccuracy.last(where: { $0.time <= moment }) else { return nil }
-            return ChartPoint(x: moment, y: last.accuracy)
+            guard let last = main.rollingScore.last(where: { $0.time <= moment }) else { return nil }
+            return ChartPoint(x: moment, y: last.score)
         }
         text += "\n" + LineChart.render([curve, ChartSeries(name: "retrain", points: markers)], options: options, style: shell.chartStyle)
         return text

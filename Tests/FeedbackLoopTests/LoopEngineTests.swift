@@ -293,7 +293,7 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         try engine.logOutcome(actual: .sell, predicted: .buy)
         let decision = engine.decision(for: Tier.all[0])
         #expect(decision == TriggerDecision(tier: 1, due: true,
-                                            reason: .performanceBelowThreshold(accuracy: 0, threshold: 0.55, window: 10)))
+                                            reason: .performanceBelowThreshold(metric: .directional, score: 0, threshold: 0.55, window: 10)))
         #expect(engine.cycle().status == .success)
         // The bad streak happened before this training: it must not trigger again.
         #expect(!engine.decision(for: Tier.all[0]).due)

@@ -34,7 +34,11 @@ import Testing
         }
         let bars = later.bars.suffix(2).map(\.close)
         #expect(realised == bars[1] / bars[0] - 1)
-        #expect(entry.actual == LoopEngine.outcome(ofReturn: realised, band: 0.001))
+        // The default band is auto: a third of a sigma of the 24 returns ending at the predicted bar.
+        let band = LoopConfig.HoldBand.auto.band(at: later.count - 2, bars: later.bars)
+        #expect(band > 0)
+        #expect(entry.actual == LoopEngine.outcome(ofReturn: realised, band: band))
+        #expect(entry.realisedReturn == realised, "kept for directional accuracy, Brier and log loss")
         #expect(entry.predicted == prediction.signal && entry.prediction == prediction)
         #expect(engine.pending == nil && engine.log.totalLogged == 1)
     }

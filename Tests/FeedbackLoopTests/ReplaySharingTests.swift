@@ -27,7 +27,7 @@ import Testing
     func summary(_ report: ReplayReport) -> String {
         let retrains = report.retrains.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.sorted { $0.key < $1.key })" }
         return "\(report.policy) \(report.steps) \(report.scored) \(report.correct) \(retrains) \(report.retrainTimes) "
-            + "\(report.notableRetrainTimes) \(report.rollingAccuracy.map { "\($0.time)=\($0.accuracy.bitPattern)" }) "
+            + "\(report.notableRetrainTimes) \(report.rollingScore.map { "\($0.time)=\($0.score.bitPattern)" }) "
             + "\(report.start) \(report.end) \(report.cancelled)"
     }
 

@@ -24,7 +24,7 @@ import Testing
         let first = try engine.replay(from: 180, stepBars: 2, tiers: [1, 2], policy: .triggers).report
         let second = try engine.replay(from: 180, stepBars: 2, tiers: [1, 2], policy: .triggers).report
         #expect(first.correct == second.correct && first.scored == second.scored)
-        #expect(first.rollingAccuracy.map(\.accuracy) == second.rollingAccuracy.map(\.accuracy))
+        #expect(first.rollingScore.map(\.score) == second.rollingScore.map(\.score))
         #expect(first.retrains == second.retrains)
     }
 
@@ -93,7 +93,7 @@ import Testing
     func figures(_ report: ReplayReport) -> String {
         let retrains = report.retrains.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.sorted { $0.key < $1.key })" }
         return "\(report.policy) \(report.steps) \(report.scored) \(report.correct) \(retrains) \(report.retrainTimes) "
-            + "\(report.notableRetrainTimes) \(report.rollingAccuracy.map { "\($0.time)=\($0.accuracy.bitPattern)" }) "
+            + "\(report.notableRetrainTimes) \(report.rollingScore.map { "\($0.time)=\($0.score.bitPattern)" }) "
             + "\(report.start) \(report.end)"
     }
 

@@ -7,7 +7,7 @@ import Testing
     // The fixed series: signals BUY, SELL, HOLD, BUY, SELL, BUY; returns +0.002, +0.0005, −0.003, 0, −0.002, −0.002.
 
     @Test func holdGoesFlatByDefaultAndFeesArePaidPerUnitOfChange() throws {
-        let pnl = SignalPnL(try fixedSteps(), settings: try PnLSettings())
+        let pnl = try SignalPnL(try fixedSteps(), settings: try PnLSettings())
         #expect(pnl.settings.hold == .flat && pnl.feeBps == 10 && pnl.settings.shorting)
         #expect(pnl.positions == [1, -1, 0, 1, -1, 1])
         // w·r − 0.001·|Δw|: 0.002 − 0.001; −0.0005 − 0.002; 0 − 0.001; 0 − 0.001; 0.002 − 0.002; −0.002 − 0.002.
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func holdCanKeepThePosition() throws {
-        let pnl = SignalPnL(try fixedSteps(), settings: try PnLSettings(hold: .keep))
+        let pnl = try SignalPnL(try fixedSteps(), settings: try PnLSettings(hold: .keep))
         #expect(pnl.positions == [1, -1, -1, 1, -1, 1])
         for (got, expected) in zip(pnl.stepReturns, [0.001, -0.0025, 0.003, -0.002, 0, -0.004]) {
             #expect(isClose(got, expected, 1e-15))
@@ -34,25 +34,25 @@ import Testing
     }
 
     @Test func withoutShortingSellGoesFlat() throws {
-        let pnl = SignalPnL(try fixedSteps(), settings: try PnLSettings(feeBps: 10, shorting: false))
+        let pnl = try SignalPnL(try fixedSteps(), settings: try PnLSettings(feeBps: 10, shorting: false))
         #expect(pnl.positions == [1, 0, 0, 1, 0, 1])
         for (got, expected) in zip(pnl.stepReturns, [0.001, -0.001, 0, -0.001, -0.001, -0.003]) {
             #expect(isClose(got, expected, 1e-15))
         }
         #expect(isClose(pnl.strategyReturn, -0.00499399800699718))
         #expect(pnl.trades == 5 && pnl.exposure == 0.5)
-        let free = SignalPnL(try fixedSteps(), settings: try PnLSettings(feeBps: 0, shorting: false))
+        let free = try SignalPnL(try fixedSteps(), settings: try PnLSettings(feeBps: 0, shorting: false))
         #expect(isClose(free.strategyReturn, 1.002 * 0.998 - 1))
     }
 
     @Test func buyAndHoldIsTheAssetsReturnOverTheSpan() throws {
         let closes = [100.0, 101.5, 99.0, 99.0, 103.25, 102.0, 104.5]
         let returns = zip(closes.dropFirst(), closes).map { $0 / $1 - 1 }
-        let pnl = SignalPnL(try steps(signals: [.buy, .sell, .hold, .sell, .buy, .hold], returns: returns),
+        let pnl = try SignalPnL(try steps(signals: [.buy, .sell, .hold, .sell, .buy, .hold], returns: returns),
                             settings: try PnLSettings())
         #expect(isClose(pnl.buyAndHoldReturn, 104.5 / 100 - 1, 1e-12))
         // Always long with no fees is buy-and-hold.
-        let long = SignalPnL(try steps(signals: Array(repeating: .buy, count: 6), returns: returns),
+        let long = try SignalPnL(try steps(signals: Array(repeating: .buy, count: 6), returns: returns),
                              settings: try PnLSettings(feeBps: 0))
         #expect(isClose(long.strategyReturn, long.buyAndHoldReturn, 1e-12) && long.trades == 1 && long.exposure == 1)
     }
@@ -61,8 +61,8 @@ import Testing
         let returns = [0.01, -0.005, 0.02, 0]
         #expect(isClose(SignalPnL.sharpe(returns, barsPerYear: 8766), 52.780726451478124, 1e-9))
         let signals: [Signal] = [.buy, .buy, .buy, .buy]
-        let hourly = SignalPnL(try steps(signals: signals, returns: returns, spacing: 3600), settings: try PnLSettings(feeBps: 0))
-        let daily = SignalPnL(try steps(signals: signals, returns: returns, spacing: 86_400), settings: try PnLSettings(feeBps: 0))
+        let hourly = try SignalPnL(try steps(signals: signals, returns: returns, spacing: 3600), settings: try PnLSettings(feeBps: 0))
+        let daily = try SignalPnL(try steps(signals: signals, returns: returns, spacing: 86_400), settings: try PnLSettings(feeBps: 0))
         #expect(isClose(hourly.barsPerYear, 8766, 1e-9) && isClose(daily.barsPerYear, 365.25, 1e-9))
         // Same step returns (the entry fee is zero), so the ratio is √24.
         #expect(isClose(hourly.sharpe, 52.780726451478124, 1e-9))
@@ -84,10 +84,10 @@ import Testing
     }
 
     @Test func noStepsAndAllHold() throws {
-        let empty = SignalPnL([], settings: try PnLSettings())
+        let empty = try SignalPnL([], settings: try PnLSettings())
         #expect(empty.strategyReturn == 0 && empty.buyAndHoldReturn == 0 && empty.trades == 0)
         #expect(empty.exposure == nil && empty.sharpe == nil && empty.maxDrawdown == 0)
-        let holds = SignalPnL(try steps(signals: [.hold, .hold, .hold], returns: [0.01, -0.02, 0.03]), settings: try PnLSettings())
+        let holds = try SignalPnL(try steps(signals: [.hold, .hold, .hold], returns: [0.01, -0.02, 0.03]), settings: try PnLSettings())
         #expect(holds.strategyReturn == 0 && holds.trades == 0 && holds.exposure == 0 && holds.sharpe == nil)
         #expect(isClose(holds.buyAndHoldReturn, 1.01 * 0.98 * 1.03 - 1))
     }

@@ -37,22 +37,24 @@ struct DataIdentityStorageTests {
         try database.save(to: saved, overwrite: false)
         let copy = try SessionDatabase.readValidated(path: saved)
         #expect(copy.history == expected.history && copy.models == expected.models)
-        #expect(try userVersion(saved) == 3)
+        #expect(try userVersion(saved) == Schema.currentVersion)
     }
 
-    @Test("a format-2 file loads with unknown identity, and opening it upgrades it to format 3")
+    @Test("a format-2 file loads with unknown identity, and opening it upgrades it to the current format")
     func formatTwoLoads() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeDirectory(directory) }
-        let (path, expected) = try writeRichSession(in: directory)
-        // Turn it back into the format-2 file an earlier lgc-shell wrote: no identity columns, no v3 migration.
+        let (path, expected) = try writeRichSession(in: directory, realisedReturns: false)
+        // Turn it back into the format-2 file an earlier lgc-shell wrote: no identity columns, no realised returns,
+        // no v3 or v4 migration.
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in
             for table in ["training_runs", "model_versions"] {
                 try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_interval")
                 try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_symbol")
             }
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3'")
+            try db.execute(sql: "ALTER TABLE outcomes DROP COLUMN realised_return")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v3', 'v4')")
             try db.execute(sql: "PRAGMA user_version = 2")
         }
         try queue.close()
@@ -62,7 +64,7 @@ struct DataIdentityStorageTests {
         #expect(read.history.allSatisfy { $0.dataSymbol == nil && $0.dataInterval == nil })
         #expect(try userVersion(path) == 2, "load's check leaves the file as it is")
         let database = try SessionDatabase.open(at: path)
-        #expect(try userVersion(path) == 3)
+        #expect(try userVersion(path) == Schema.currentVersion)
         #expect(try database.read() == expected)
         database.close()
     }

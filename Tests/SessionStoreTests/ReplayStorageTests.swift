@@ -42,13 +42,15 @@ private func writeFormatOneSession(at path: String) throws -> SessionState {
         try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v1')")
         try db.execute(sql: "PRAGMA user_version = 1")
     }
-    let (changes, expected) = richChanges()
+    let (changes, expected) = richChanges(realisedReturns: false)
     try queue.write { db in
-        // Today's writer also fills format 3's identity columns (NULL here): lend them for the writing only.
+        // Today's writer also fills format 3's identity columns and format 4's realised returns: lend them for the
+        // writing only (NULL in what is read back through the migrations, as in a real format-1 file).
         for table in ["training_runs", "model_versions"] {
             try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN data_symbol TEXT")
             try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN data_interval REAL")
         }
+        try db.execute(sql: "ALTER TABLE outcomes ADD COLUMN realised_return REAL")
         let writer = SessionWriter(db: db)
         try writer.initialise(createdAt: 1_700_000_000)
         // Format 1 has no replays table: these changes touch only its tables.
@@ -57,6 +59,7 @@ private func writeFormatOneSession(at path: String) throws -> SessionState {
             try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_interval")
             try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_symbol")
         }
+        try db.execute(sql: "ALTER TABLE outcomes DROP COLUMN realised_return")
     }
     try queue.close()
     return expected

@@ -68,8 +68,9 @@ func blob(_ model: ModelKind, version: Int, bytes: Int, seed: UInt64) -> ModelBl
                      data: data, dataStart: 1_700_000_000.3, dataEnd: 1_700_099_999.9)
 }
 
-/// `count` scored predictions continuing a log that holds `after` entries.
-func outcomes(_ count: Int, after: Int = 0, seed: UInt64 = 3) -> [ScoredPrediction] {
+/// `count` scored predictions continuing a log that holds `after` entries; with `realisedReturns`, those scored with
+/// a prediction carry the move (awkward values: thirds, a total loss, a tiny gain), as automatic scoring records it.
+func outcomes(_ count: Int, after: Int = 0, seed: UInt64 = 3, realisedReturns: Bool = true) -> [ScoredPrediction] {
     var generator = SeededGenerator(state: seed)
     var log = PredictionLog(capacity: 0)
     // Advance the log's counter to `after` so sequences continue the stored ones.
@@ -84,21 +85,24 @@ func outcomes(_ count: Int, after: Int = 0, seed: UInt64 = 3) -> [ScoredPredicti
             weights: [(.logistic, 0.3), (.xgboost, 0.5)] + (index % 2 == 0 ? [(.lstm, 0.2)] : []),
             price: 40_000 + Double(index) / 7, barTime: 1_700_000_000 + Double(after + index) * 3600,
             madeAt: 1_700_000_000 + Double(after + index) * 3600 + 0.001)
+        let moves = [1.0 / 3, -1, 5e-324, -0.001_7]
         return log.append(predicted: predicted, actual: actual, at: 1_700_000_000 + Double(after + index) * 3600 + 3599.5,
-                          prediction: prediction)
+                          prediction: prediction,
+                          realisedReturn: realisedReturns && prediction != nil ? moves[index % moves.count] : nil)
     }
 }
 
 /// A session touching every table, as the changes that built it and the state they should read back as.
-func richChanges() -> (changes: [SessionChange], expected: SessionState) {
+/// `realisedReturns: false` leaves the outcomes' returns out, as files before format 4 have none.
+func richChanges(realisedReturns: Bool = true) -> (changes: [SessionChange], expected: SessionState) {
     var config = LoopConfig()
     try! config.set("tier1_interval", to: "90m")
     try! config.set("performance_threshold", to: "0.5731")
     try! config.set("xgboost.learning_rate", to: "0.0333")
     try! config.set("lstm.patience", to: "7")
     let series = awkwardSeries(count: 600)
-    let first = outcomes(40)
-    let second = outcomes(25, after: 40, seed: 11)
+    let first = outcomes(40, realisedReturns: realisedReturns)
+    let second = outcomes(25, after: 40, seed: 11, realisedReturns: realisedReturns)
     let pending = makePrediction(signal: .buy, ensemble: 0.61, models: [(.logistic, 0.6), (.xgboost, 0.62)],
                                  weights: [(.logistic, 0.375), (.xgboost, 0.625)], price: 43_210.987_654_321,
                                  barTime: 1_700_360_000, madeAt: 1_700_360_000.25)
@@ -147,11 +151,12 @@ func richChanges() -> (changes: [SessionChange], expected: SessionState) {
 }
 
 /// A session file holding `richChanges()`; returns its path.
-func writeRichSession(in directory: String, name: String = "work.lgc") throws -> (path: String, expected: SessionState) {
+func writeRichSession(in directory: String, name: String = "work.lgc",
+                      realisedReturns: Bool = true) throws -> (path: String, expected: SessionState) {
     let path = directory + "/" + name
     let database = try SessionDatabase.create(at: path)
     defer { database.close() }
-    let (changes, expected) = richChanges()
+    let (changes, expected) = richChanges(realisedReturns: realisedReturns)
     for change in changes { try database.apply(change) }
     return (path, expected)
 }

@@ -321,7 +321,7 @@ struct SessionBadInputTests {
         try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 7") }
         try queue.close()
         let error = thrownError { _ = try SessionDatabase.readValidated(path: path) }
-        #expect(error?.description == "'\(path)' was written by a newer lgc-shell (format 7; this one reads up to 3)")
+        #expect(error?.description == "'\(path)' was written by a newer lgc-shell (format 7; this one reads up to 4)")
         #expect(thrownError { _ = try SessionDatabase.open(at: path) } == error)
     }
 

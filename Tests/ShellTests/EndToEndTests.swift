@@ -373,7 +373,11 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(report["command"] as? String == "replay")
         #expect(report["steps"] as? Int == 48 && report["scored"] as? Int == 47)
         #expect(report["accuracy"] is Double && report["training_seconds"] is Double)
-        #expect((report["rolling_accuracy"] as? [[Any]])?.count == 38, "one point per scored prediction once the window is full")
+        // One point per scored prediction once the window is full, where the window has a BUY or SELL to judge.
+        #expect(report["rolling_metric"] as? String == "directional_accuracy")
+        let rolling = try #require(report["rolling_score"] as? [[Any]])
+        #expect((1...38).contains(rolling.count))
+        #expect(rolling.allSatisfy { ($0.last as? Double).map { (0...1).contains($0) } == true })
         let tier1 = try #require((report["retrains"] as? [String: Any])?["tier1"] as? [String: Any])
         #expect(tier1["count"] as? Int == 48 && tier1["never_trained"] as? Int == 1)
         let baselines = try #require(report["baselines"] as? [String: [String: Any]])
