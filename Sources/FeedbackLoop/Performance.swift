@@ -52,27 +52,54 @@ public enum TrendDirection: String, Sendable, Codable {
 /// How a model's holdout accuracy moved over its last trainings.
 public struct Trend: Sendable, Equatable {
     public let model: ModelKind
+    /// The `improvement_threshold` rule: above +threshold improving, below −threshold degrading, else stable.
     public let direction: TrendDirection
     /// Last minus first accuracy of the window; nil with fewer than two trainings.
     public let improvement: Double?
     public let recentAccuracy: Double?
     public let averageAccuracy: Double?
     public let records: [TrainingRecord]
+    /// Standard error of `improvement`, treating the two holdouts as independent samples: an accuracy a over m test
+    /// rows has standard error √(a(1 − a)/m), so the change has √(se₁² + se₂²). Nil with fewer than two trainings or
+    /// when either holdout has no rows. A rough yardstick, not an exact test: successive holdouts often share rows
+    /// (which makes it too wide) and neighbouring bars are dependent (which makes it too narrow).
+    public let changeStandardError: Double?
+    /// Whether |improvement| > `noiseZ` × `changeStandardError` (a two-sided test at 95 %); nil when the standard
+    /// error is. Independent of `direction`: a change can pass the threshold and still be within the holdouts' noise.
+    public let exceedsNoise: Bool?
 
-    /// Compares the first and last of the last `window` records: a change beyond ±threshold is a trend.
+    /// 1.96: the normal quantile of a two-sided 95 % interval.
+    public static let noiseZ = 1.96
+
+    /// √(se₁² + se₂²) of two holdout accuracies (see `changeStandardError`); nil when either has no rows or no score.
+    public static func changeStandardError(from first: TrainingRecord, to last: TrainingRecord) -> Double? {
+        func variance(_ record: TrainingRecord) -> Double? {
+            guard record.testRows > 0, record.accuracy.isFinite else { return nil }
+            return record.accuracy * (1 - record.accuracy) / Double(record.testRows)
+        }
+        guard let v1 = variance(first), let v2 = variance(last) else { return nil }
+        return (v1 + v2).squareRoot()
+    }
+
+    /// Compares the first and last of the last `window` records: a change beyond ±threshold is a trend
+    /// (`direction`); `exceedsNoise` says whether it is also beyond the holdouts' own 95 % noise.
     public static func of(_ model: ModelKind, history: [TrainingRecord], window: Int, threshold: Double) -> Trend {
         let records = Array(history.lazy.filter { $0.model == model }.suffix(window))
         guard records.count >= 2, let first = records.first, let last = records.last else {
             return Trend(model: model, direction: .insufficientData, improvement: nil,
                          recentAccuracy: records.last?.accuracy,
-                         averageAccuracy: records.isEmpty ? nil : records[0].accuracy, records: records)
+                         averageAccuracy: records.isEmpty ? nil : records[0].accuracy, records: records,
+                         changeStandardError: nil, exceedsNoise: nil)
         }
         let improvement = last.accuracy - first.accuracy
         let direction: TrendDirection = improvement > threshold ? .improving
             : improvement < -threshold ? .degrading : .stable
         let average = records.reduce(0) { $0 + $1.accuracy } / Double(records.count)
+        let standardError = changeStandardError(from: first, to: last)
         return Trend(model: model, direction: direction, improvement: improvement,
-                     recentAccuracy: last.accuracy, averageAccuracy: average, records: records)
+                     recentAccuracy: last.accuracy, averageAccuracy: average, records: records,
+                     changeStandardError: standardError,
+                     exceedsNoise: standardError.map { abs(improvement) > noiseZ * $0 })
     }
 }
 

@@ -8,7 +8,8 @@ public struct LSTMTrainingResult: Sendable {
     /// Directional accuracy on the validation part: predicted next price above the current
     /// price vs the actual move (a tie counts as "not up" on both sides).
     public let accuracy: Double
-    /// Accuracy of "same direction as the last move" on the same sequences.
+    /// The majority-class baseline every model's holdout reports (`Metrics.majorityClassBaseline`): the majority
+    /// direction (up vs not up) of the training sequences' targets, scored on the validation sequences' targets.
     public let baselineAccuracy: Double
     /// Validation MSE of the next-price forecast, in the scaler's units.
     public let valMSE: Double
@@ -243,16 +244,14 @@ public struct LSTMRegressor: Sendable, Equatable {
         // Final scores with the weights the model keeps.
         let predictions = predictScaled(parameters: parameters, workspace: evaluator,
                                         series: scaledFloat, starts: validationStarts)
-        var hits = 0, baselineHits = 0
+        var hits = 0
         var squaredError = 0.0, naiveSquaredError = 0.0, returnError = 0.0
         for (k, s) in validationStarts.enumerated() {
             let current = prices[s + steps - 1]
             let actual = prices[s + steps]
-            let previous = prices[s + steps - 2]
             let predicted = lo + predictions[k] * range
             let actualUp = actual > current
             if (predicted > current) == actualUp { hits += 1 }
-            if (current > previous) == actualUp { baselineHits += 1 }
             let e = predictions[k] - scaled[s + steps]
             squaredError += e * e
             let naive = scaled[s + steps - 1] - scaled[s + steps]
@@ -261,10 +260,15 @@ public struct LSTMRegressor: Sendable, Equatable {
             returnError += r * r
         }
         let n = Double(validation)
+        // The same baseline as the feature models' holdouts (the Dataset's labels: next close above the current
+        // one), so the `baseline` column means one thing for every model.
+        func upLabel(_ s: Int) -> Double { prices[s + steps] > prices[s + steps - 1] ? 1 : 0 }
+        let baseline = Metrics.majorityClassBaseline(train: (0..<training).map(upLabel),
+                                                     test: validationStarts.map(upLabel))
         let sigma = max((returnError / n).squareRoot(), minimumSigma)
         let model = LSTMRegressor(configuration: configuration, scalerMin: lo, scalerMax: hi,
                                   sigma: sigma, parameters: parameters)
-        return LSTMTrainingResult(model: model, accuracy: Double(hits) / n, baselineAccuracy: Double(baselineHits) / n,
+        return LSTMTrainingResult(model: model, accuracy: Double(hits) / n, baselineAccuracy: baseline,
                                   valMSE: squaredError / n, naiveValMSE: naiveSquaredError / n,
                                   epochsRun: history.count, bestEpoch: bestEpoch,
                                   finalLoss: history.last?.loss ?? .nan, history: history,

@@ -361,7 +361,7 @@ final class AutoScheduler: @unchecked Sendable {
             let trained = try shell.engine.finishTraining(try result.get())
             let models = trained.records.map { record in
                 let kept = record.extra["promoted"].map { $0 == 1 } ?? true
-                return "\(record.model.rawValue) v\(record.version) \(Format.percent(record.accuracy))\(kept ? "" : " (not promoted)")"
+                return "\(record.model.rawValue) v\(record.version) \(Format.holdoutPhrase(record))\(kept ? "" : " (not promoted)")"
             }
             record.eventful = true
             record.parts.append("tier\(tier) trained (\(reason), \(Format.seconds(trained.seconds))): \(models.joined(separator: ", "))")

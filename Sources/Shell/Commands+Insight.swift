@@ -17,7 +17,9 @@ extension Commands {
         abstract: "Is a model's holdout accuracy improving, degrading or stable?",
         discussion: """
         Compares the first and the last of the model's last N trainings (default trend_window = 5): a change \
-        above improvement_threshold is improving, below minus it degrading, else stable.
+        above improvement_threshold is improving, below minus it degrading, else stable. Beside it the change's \
+        standard error from the two holdouts' sizes (√(a(1−a)/m) each, combined as independent samples): a change \
+        of at most 1.96 standard errors is within the holdouts' noise, whatever the threshold says.
         """,
         examples: ["trend logistic", "trend logistic --window 10"],
         positionals: 1...1,
@@ -32,7 +34,8 @@ extension Commands {
             let trend = shell.engine.trend(model, window: window)
             var text = "\(model.rawValue): \(trend.direction.rawValue.replacingOccurrences(of: "_", with: " "))"
             if let improvement = trend.improvement {
-                text += " (\(Format.signedPercent(improvement)) over \(trend.records.count) trainings; latest \(Format.percent(trend.recentAccuracy)), mean \(Format.percent(trend.averageAccuracy)))"
+                text += " (\(Format.signedPercent(improvement)) over \(trend.records.count) trainings; latest \(trend.records.last.map(Format.holdoutPhrase) ?? "—"), mean \(Format.percent(trend.averageAccuracy)))"
+                text += " — " + noiseText(trend)
             } else {
                 text += " — \(trend.records.count) training(s); at least 2 are needed"
             }
@@ -56,7 +59,19 @@ extension Commands {
          ("improvement", .number(trend.improvement)),
          ("recent_accuracy", .number(trend.recentAccuracy)),
          ("avg_accuracy", .number(trend.averageAccuracy)),
+         ("standard_error", .number(trend.changeStandardError)),
+         ("exceeds_noise", trend.exceedsNoise.map(JSON.bool) ?? .null),
          ("trainings", .int(trend.records.count))]
+    }
+
+    /// Whether the change stands out from the holdouts' own noise, with the 95 % margin and the standard error.
+    static func noiseText(_ trend: Trend) -> String {
+        guard let standardError = trend.changeStandardError, let exceeds = trend.exceedsNoise else {
+            return "no standard error: a holdout has no rows"
+        }
+        let margin = String(format: "±%.1f pp at 95 %%, standard error %.1f pp",
+                            Trend.noiseZ * standardError * 100, standardError * 100)
+        return (exceeds ? "beyond" : "within") + " the holdouts' noise (\(margin))"
     }
 
     static let chart: CommandSpec = CommandSpec(
@@ -136,6 +151,15 @@ extension Commands {
         return CommandOutput(fields: json, text: text)
     }
 
+    /// Under status's model table: what `!` and the noise words mean.
+    static func statusFootnote(_ trends: [Trend]) -> String {
+        var lines = ["within / beyond noise: the change inside / outside the holdouts' 95 % margin ('trend MODEL')"]
+        if trends.contains(where: { $0.records.last?.beatsBaseline == false }) {
+            lines.insert("! = latest holdout accuracy not above its baseline (training majority class, same holdout)", at: 0)
+        }
+        return lines.joined(separator: "\n")
+    }
+
     static let status: CommandSpec = CommandSpec(
         "status", group: .insight,
         synopsis: "status",
@@ -177,7 +201,9 @@ extension Commands {
             }
             let modelRows = trends.map { trend in
                 [trend.model.rawValue, engine.versions[trend.model].map { "v\($0)" } ?? "-",
-                 Format.percent(trend.recentAccuracy), trend.direction.rawValue.replacingOccurrences(of: "_", with: " ")]
+                 trend.records.last.map(Format.holdout) ?? "—",
+                 trend.direction.rawValue.replacingOccurrences(of: "_", with: " ")
+                    + (trend.exceedsNoise.map { $0 ? ", beyond noise" : ", within noise" } ?? "")]
             }
             let text = """
             clock     \(ISOTime.format(engine.clock.now)) (offset \(DurationText.format(engine.clock.offset)))
@@ -191,7 +217,7 @@ extension Commands {
             \(shell.table(["tier", "models", "last trained", "due", "why"], tierRows))
 
             \(shell.table(["model", "version", "latest acc.", "trend"], modelRows, right: [2]))
-            """
+            """ + (trends.contains { !$0.records.isEmpty } ? "\n" + statusFootnote(trends) : "")
             return CommandOutput(fields: fields, text: text)
         })
 

@@ -145,7 +145,7 @@ extension Commands {
             let current = engine.models.mapValues(\.record.version)
             let rows = records.map { record in
                 [record.model.rawValue, (current[record.model] == record.version ? "*" : " ") + "v\(record.version)",
-                 ISOTime.short(record.time), "tier\(record.tier)", Format.percent(record.accuracy),
+                 ISOTime.short(record.time), "tier\(record.tier)", Format.holdout(record),
                  Format.percent(record.baselineAccuracy),
                  record.dataStart.map { ISOTime.short($0) + " → " + ISOTime.short(record.dataEnd ?? $0) } ?? "—"]
             }
@@ -154,11 +154,13 @@ extension Commands {
                          ("current", .bool(current[record.model] == record.version)), ("trained_at", .time(record.time)),
                          ("tier", .int(record.tier)), ("accuracy", .number(record.accuracy)),
                          ("baseline_accuracy", .number(record.baselineAccuracy)),
+                         ("beats_baseline", record.beatsBaseline.map(JSON.bool) ?? .null),
                          ("data_start", .time(record.dataStart)), ("data_end", .time(record.dataEnd))])
             }))]
             let text = records.isEmpty
                 ? "no trained models yet — 'train tier1' trains one"
                 : shell.table(["model", "version", "trained", "tier", "accuracy", "baseline", "data"], rows, right: [4, 5])
+                    + "\n" + Format.baselineFootnote(records)
             return CommandOutput(fields: json, text: text)
         })
 
@@ -178,7 +180,7 @@ extension Commands {
             let record = try session.use(model, version: version, engine: shell.engine)
             return CommandOutput(fields: [("model", .string(model.rawValue)), ("version", .int(version)),
                                           ("accuracy", .number(record.accuracy))],
-                                 text: "\(model.rawValue) v\(version) (trained \(ISOTime.short(record.time)), holdout \(Format.percent(record.accuracy))) is current again")
+                                 text: "\(model.rawValue) v\(version) (trained \(ISOTime.short(record.time)), holdout \(Format.holdoutPhrase(record))) is current again")
         })
 }
 

@@ -12,7 +12,8 @@ extension Commands {
         discussion: """
         tier1 = logistic regression; tier2 adds XGBoost; tier3 adds the LSTM. Features are causal; each model \
         trains on the first (1 - test_fraction) of the rows and is scored on the later rows (chronological \
-        holdout) beside the majority-class baseline. Training a tier restarts the clocks of the tiers it covers.
+        holdout) beside the same baseline for every model, the LSTM included: the majority class (up / not up) of \
+        its training part, scored on its holdout; ! marks an accuracy not above it. Training a tier restarts the clocks of the tiers it covers.
         """,
         examples: ["train tier1"],
         positionals: 1...1,
@@ -29,6 +30,7 @@ extension Commands {
             ("version", .int(record.version)),
             ("accuracy", .number(record.accuracy)),
             ("baseline_accuracy", .number(record.baselineAccuracy)),
+            ("beats_baseline", record.beatsBaseline.map(JSON.bool) ?? .null),
             ("train_rows", .int(record.trainRows)),
             ("test_rows", .int(record.testRows)),
             ("seconds", .number(record.seconds)),
@@ -47,13 +49,14 @@ extension Commands {
 
     static func trainingText(_ result: TierTrainingResult, shell: ShellContext) -> String {
         let rows = result.records.map { record in
-            [record.model.rawValue, "v\(record.version)", Format.percent(record.accuracy),
+            [record.model.rawValue, "v\(record.version)", Format.holdout(record),
              Format.percent(record.baselineAccuracy), String(record.trainRows), String(record.testRows),
              Format.seconds(record.seconds)]
         }
         var text = "tier\(result.tier) trained in \(Format.seconds(result.seconds))\n"
             + shell.table(["model", "version", "accuracy", "baseline", "train", "test", "time"], rows,
                           right: [2, 3, 4, 5, 6])
+            + "\n" + Format.baselineFootnote(result.records)
         for record in result.records {
             if let promoted = record.extra["promoted"], let challenger = record.extra["challenger_holdout"],
                let incumbent = record.extra["incumbent_holdout"] {
@@ -108,7 +111,7 @@ extension Commands {
                 let mark = outcome.error != nil ? "✗" : outcome.result != nil ? "✓" : "·"
                 var line = "  \(shell.terminal.unicode ? mark : (mark == "✓" ? "+" : mark == "✗" ? "x" : "-")) tier\(outcome.decision.tier)  \(outcome.decision.reason.explanation)"
                 if let result = outcome.result {
-                    let summary = result.records.map { "\($0.model.rawValue) v\($0.version) \(Format.percent($0.accuracy))" }
+                    let summary = result.records.map { "\($0.model.rawValue) v\($0.version) \(Format.holdoutPhrase($0))" }
                     line += " → " + summary.joined(separator: ", ")
                 }
                 // A tier's error is shown like any error: one line, escaped.

@@ -15,6 +15,24 @@ enum Format {
         return String(format: "%+.1f pp", value * 100)
     }
 
+    /// A holdout accuracy, with `!` when it does not beat its baseline (explained by `baselineFootnote`).
+    static func holdout(_ record: TrainingRecord) -> String {
+        percent(record.accuracy) + (record.beatsBaseline == false ? " !" : "")
+    }
+
+    /// A holdout accuracy in a sentence: says so when it does not beat its baseline.
+    static func holdoutPhrase(_ record: TrainingRecord) -> String {
+        percent(record.accuracy)
+            + (record.beatsBaseline == false ? " (not above its baseline \(percent(record.baselineAccuracy)))" : "")
+    }
+
+    /// What the `baseline` column means — one rule for every model, the LSTM included — and, when one of `records`
+    /// carries it, what `!` marks.
+    static func baselineFootnote(_ records: [TrainingRecord]) -> String {
+        "baseline: majority class (up / not up) of the training part, scored on the same holdout"
+            + (records.contains { $0.beatsBaseline == false } ? "\n! = accuracy not above its baseline" : "")
+    }
+
     static func price(_ value: Double) -> String {
         let decimals = value >= 1000 ? 2 : value >= 1 ? 4 : 6
         let formatted = String(format: "%.\(decimals)f", value)

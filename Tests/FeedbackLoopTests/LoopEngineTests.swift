@@ -394,4 +394,46 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         #expect(abs(average - expectedAverage) < 1e-12)
         #expect(Trend.of(.xgboost, history: records([0.5, 0.6]), window: 5, threshold: 0.02).records.isEmpty)
     }
+
+    func records(_ scores: [(accuracy: Double, testRows: Int)]) -> [TrainingRecord] {
+        scores.enumerated().map { index, score in
+            TrainingRecord(time: Double(index), model: .logistic, version: index + 1, tier: 1, accuracy: score.accuracy,
+                           baselineAccuracy: 0.5, trainRows: 10, testRows: score.testRows, seconds: 0.001)
+        }
+    }
+
+    @Test("+6 pp on holdouts of 100 rows is within noise: SE = √(.5·.5/100 + .56·.44/100) ≈ 7.05 pp")
+    func withinNoise() throws {
+        let trend = Trend.of(.logistic, history: records([(0.50, 100), (0.56, 100)]), window: 5, threshold: 0.02)
+        #expect(trend.direction == .improving, "the threshold rule is unchanged")
+        #expect(abs(try #require(trend.changeStandardError) - 0.070455659815) < 1e-9)
+        #expect(trend.exceedsNoise == false)
+    }
+
+    @Test("+6 pp on holdouts of 2,000 rows is beyond noise: SE ≈ 1.58 pp, 1.96 × SE ≈ 3.09 pp")
+    func beyondNoise() throws {
+        let trend = Trend.of(.logistic, history: records([(0.50, 2000), (0.56, 2000)]), window: 5, threshold: 0.02)
+        #expect(abs(try #require(trend.changeStandardError) - 0.015754364475) < 1e-9)
+        #expect(trend.exceedsNoise == true)
+        // Downward by as much: the rule is on |change|.
+        let down = Trend.of(.logistic, history: records([(0.56, 2000), (0.50, 2000)]), window: 5, threshold: 0.02)
+        #expect(down.direction == .degrading && down.exceedsNoise == true)
+    }
+
+    @Test("the standard error uses each end's own test rows; the middle trainings do not enter it")
+    func unequalHoldouts() throws {
+        // First 0.5 over 40 rows, last 0.6 over 60: √(.25/40 + .24/60) ≈ 10.12 pp; the middle record is ignored.
+        let trend = Trend.of(.logistic, history: records([(0.5, 40), (0.9, 5), (0.6, 60)]), window: 5, threshold: 0.02)
+        #expect(abs(try #require(trend.changeStandardError) - 0.101242283657) < 1e-9)
+        #expect(trend.exceedsNoise == false)
+    }
+
+    @Test("no standard error or verdict with one training or an empty holdout")
+    func noStandardError() {
+        let one = Trend.of(.logistic, history: records([(0.5, 100)]), window: 5, threshold: 0.02)
+        #expect(one.changeStandardError == nil && one.exceedsNoise == nil)
+        let empty = Trend.of(.logistic, history: records([(0.5, 100), (0.7, 0)]), window: 5, threshold: 0.02)
+        #expect(empty.improvement != nil)
+        #expect(empty.changeStandardError == nil && empty.exceedsNoise == nil)
+    }
 }

@@ -153,6 +153,30 @@ struct LSTMTrainingTests {
         #expect(c.valMSE != a.valMSE)
     }
 
+    /// Closes from 100 by the given moves: +1 up, -1 down, 0 flat.
+    static func closes(_ moves: [Double]) -> [Double] {
+        moves.reduce(into: [100.0]) { $0.append($0.last! + $1) }
+    }
+
+    /// Windows of 2 and half the 12 sequences validating: sequence s (0…11) targets move s+1, so moves 1–6 are the
+    /// training targets and moves 7–12 the validation targets. Persistence ("same as the last move"), the rule the
+    /// LSTM used before, scores 1/6 on both series, so it cannot pass for the majority-class baseline.
+    @Test("the baseline is the training part's majority direction scored on validation, as for the other models",
+          arguments: [
+              // Training targets U U U D U U: majority up; validation D U D U U flat = 0 1 0 1 1 0 → 3/6.
+              ([1, 1, 1, 1, -1, 1, 1, -1, 1, -1, 1, 1, 0], 3.0 / 6),
+              // Training targets D D U D flat D: majority not up (a flat move is not up); validation U D U D U U
+              // = 1 0 1 0 1 1 → "not up" is right 2/6.
+              ([-1, -1, -1, 1, -1, 0, -1, 1, -1, 1, -1, 1, 1], 2.0 / 6),
+          ] as [([Double], Double)])
+    func majorityClassBaseline(moves: [Double], expected: Double) throws {
+        let config = LSTMConfiguration(epochs: 1, units: 2, sequenceLength: 2, batchSize: 4,
+                                       learningRate: 0.01, dropout: 0, denseUnits: 2, seed: 1)
+        let result = try LSTMRegressor.train(prices: Self.closes(moves), configuration: config, validationFraction: 0.5)
+        #expect(result.trainSequences == 6 && result.validationSequences == 6)
+        #expect(abs(result.baselineAccuracy - expected) < 1e-12, "baseline \(result.baselineAccuracy), expected \(expected)")
+    }
+
     @Test("a noisy sine is learned: validation MSE well below persistence")
     func learnsSine() throws {
         let prices = LSTMFixtures.noisySine(count: 400)
