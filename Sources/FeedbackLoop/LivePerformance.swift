@@ -1,4 +1,5 @@
 import Foundation
+import MarketData
 
 /// What the performance trigger judges (`performance_metric`).
 public enum PerformanceMetric: String, Sendable, Codable, CaseIterable {
@@ -49,11 +50,18 @@ public struct LiveScores: Sendable, Equatable {
     /// In `NaiveBaseline.allCases` order.
     public let baselines: [BaselineScores]
 
-    public init(_ entries: ArraySlice<ScoredPrediction>) {
+    /// `prior`: the moves known before the first step, for climatology (`UpCount(series:through:)`).
+    public init(_ entries: ArraySlice<ScoredPrediction>, prior: UpCount = .none) {
         window = entries
         steps = entries.compactMap(\.step)
         metrics = HonestMetrics.score(steps)
-        baselines = HonestMetrics.baselines(steps)
+        baselines = HonestMetrics.baselines(steps, prior: prior)
+    }
+
+    /// The climatology prior for `entries` on `series`: its moves up to the first entry's bar.
+    public static func prior(for entries: ArraySlice<ScoredPrediction>, series: PriceSeries?) -> UpCount {
+        guard let series, let first = entries.first?.step else { return .none }
+        return UpCount(series: series, through: first.barTime)
     }
 
     public func baseline(_ baseline: NaiveBaseline) -> MetricSet? {
@@ -79,11 +87,15 @@ public enum PerformanceVerdict: Sendable, Equatable {
     case belowBaseline(metric: PerformanceMetric, score: Double, baseline: NaiveBaseline, baselineScore: Double, window: Int)
 
     /// Judges the last `config.evaluationWindow` entries of `entries` (the log after a tier's training).
-    public static func judge(_ entries: ArraySlice<ScoredPrediction>, config: LoopConfig) -> PerformanceVerdict {
+    /// `series`: the loaded data, whose history before the window is climatology's prior.
+    public static func judge(_ entries: ArraySlice<ScoredPrediction>, config: LoopConfig, series: PriceSeries?) -> PerformanceVerdict {
         let window = config.evaluationWindow
         guard entries.count >= window else { return .notEnoughOutcomes(scored: entries.count, window: window) }
         let metric = config.performanceMetric
-        let live = LiveScores(entries.suffix(window))
+        let recent = entries.suffix(window)
+        // Only the Brier baseline (climatology) reads the history: skip the scan otherwise.
+        let needsPrior = config.performanceVsBaseline == .on && metric.baseline == .climatology
+        let live = LiveScores(recent, prior: needsPrior ? LiveScores.prior(for: recent, series: series) : .none)
         guard let score = live.metrics[metric.metric] else { return .notEnoughOutcomes(scored: entries.count, window: window) }
         if config.performanceVsBaseline == .on {
             guard let baseline = live.baseline(metric.baseline)?[metric.metric] else {

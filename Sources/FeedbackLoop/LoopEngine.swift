@@ -287,7 +287,7 @@ public final class LoopEngine {
 
     /// The performance trigger on the last `evaluationWindow` outcomes scored after log position `mark`.
     public func performanceVerdict(since mark: Int) -> PerformanceVerdict {
-        PerformanceVerdict.judge(log.recent(config.evaluationWindow, after: mark), config: config)
+        PerformanceVerdict.judge(log.recent(config.evaluationWindow, after: mark), config: config, series: series)
     }
 
     // MARK: Training
@@ -540,7 +540,8 @@ public final class LoopEngine {
                                   correctPredictions: correct, totalPredictions: log.totalLogged,
                                   totalCorrect: log.totalCorrect,
                                   models: perModel.mapValues { ModelPerformance(correct: $0.correct, scored: $0.scored) },
-                                  live: LiveScores(recent))
+                                  live: LiveScores(recent, prior: LiveScores.prior(for: recent, series: series)),
+                                  trigger: PerformanceVerdict.judge(recent, config: config, series: series))
     }
 
     public func trend(_ model: ModelKind, window: Int? = nil) -> Trend {

@@ -1,4 +1,5 @@
 import Foundation
+import MarketData
 
 /// The naive baselines every score is reported beside, computed on exactly the same steps and outcomes.
 public enum NaiveBaseline: String, Sendable, Codable, CaseIterable {
@@ -46,6 +47,18 @@ public struct UpCount: Sendable, Equatable {
     /// Counts the up moves among the non-zero `returns`.
     public init(returns: [Double]) {
         self.init(ups: returns.filter { $0 > 0 }.count, moves: returns.filter { $0 != 0 }.count)
+    }
+
+    /// The moves of `series` known at `time`: close[j] / close[j−1] − 1 for every bar j at or before `time` — the
+    /// history climatology starts from when the first scored step is made at `time` (its own move comes after).
+    public init(series: PriceSeries, through time: TimeInterval) {
+        var ups = 0, moves = 0
+        for j in series.bars.indices.dropFirst() where series.bars[j].time <= time {
+            let close = series.bars[j].close, previous = series.bars[j - 1].close
+            if close != previous { moves += 1 }
+            if close > previous { ups += 1 }
+        }
+        self.init(ups: ups, moves: moves)
     }
 }
 

@@ -118,6 +118,8 @@ public struct PerformanceSummary: Sendable, Equatable {
     public let models: [ModelKind: ModelPerformance]
     /// The honest scores of the same window's predictions, with the naive baselines on the same steps.
     public let live: LiveScores
+    /// What the performance trigger reads from this window (a tier judges only the outcomes after its training).
+    public let trigger: PerformanceVerdict
 }
 
 /// One model's live record within the evaluation window.

@@ -41,14 +41,15 @@ public enum ReplayAnalysis {
         return (left, right)
     }
 
-    /// `a` against `b` on each compared metric; the block length is about one day of the steps' own spacing.
-    /// Metrics neither policy has a value for on any common bar are left out.
+    /// `a` against `b` on each compared metric. The block length is about one day of the steps' own spacing, and at
+    /// least n^(1/3) of the common steps: on daily bars "one day" is a single bar, which would resample as if the
+    /// steps were independent. Metrics neither policy has a value for on any common bar are left out.
     public static func compare(_ a: (name: String, steps: [ScoredStep]), _ b: (name: String, steps: [ScoredStep]),
                                seed: UInt64 = BlockBootstrap.defaultSeed) -> [Comparison] {
         let (left, right) = aligned(a.steps, b.steps)
         guard !left.isEmpty else { return [] }
         let spacing = BlockBootstrap.medianBarInterval(left.map(\.barTime))
-        let block = spacing.map { BlockBootstrap.blockLength(barInterval: $0) }
+        let block = max(spacing.map { BlockBootstrap.blockLength(barInterval: $0) } ?? 1, BlockBootstrap.blockLength(count: left.count))
         return comparedMetrics.compactMap { metric in
             guard let differences = try? HonestMetrics.pairedDifferences(metric, a: left, b: right), !differences.isEmpty,
                   let interval = try? BlockBootstrap.interval(of: differences, blockLength: block, seed: seed) else { return nil }

@@ -117,7 +117,8 @@ extension Commands {
         case "live":
             guard args.positionals.count == 1 else { throw ShellError.usage(command: chart, message: "chart live takes no models") }
             let config = shell.engine.config, metric = config.performanceMetric
-            let rolling = rollingLiveScores(shell.engine.log.entries, window: config.evaluationWindow, metric: metric)
+            let rolling = rollingLiveScores(shell.engine.log.entries, window: config.evaluationWindow, metric: metric,
+                                            series: shell.engine.series)
             series = [ChartSeries(name: "live \(metric.label)", points: rolling.map { ChartPoint(x: $0.sequence, y: $0.live) }),
                       ChartSeries(name: "naive: \(metric.baseline.rawValue)",
                                   points: rolling.compactMap { point in point.baseline.map { ChartPoint(x: point.sequence, y: $0) } })]
@@ -223,7 +224,7 @@ extension Commands {
 
     /// The performance metric over each full window of the log (at most ~400 windows, evenly spread, ending with the
     /// latest) and the naive baseline the trigger compares it with, on the same predictions: what `perf` shows, over time.
-    static func rollingLiveScores(_ entries: [ScoredPrediction], window: Int, metric: PerformanceMetric)
+    static func rollingLiveScores(_ entries: [ScoredPrediction], window: Int, metric: PerformanceMetric, series: PriceSeries?)
         -> [(sequence: Double, live: Double, baseline: Double?)] {
         guard entries.count >= window else { return [] }
         let ends = Array(window - 1..<entries.count)
@@ -231,7 +232,8 @@ extension Commands {
         var picked = Swift.stride(from: ends.count - 1, through: 0, by: -stride).map { ends[$0] }
         picked.reverse()
         return picked.compactMap { end in
-            let scores = LiveScores(entries[(end - window + 1)...end])
+            let slice = entries[(end - window + 1)...end]
+            let scores = LiveScores(slice, prior: metric.baseline == .climatology ? LiveScores.prior(for: slice, series: series) : .none)
             guard let live = scores.metrics[metric.metric]?.value else { return nil }
             return (Double(entries[end].sequence), live, scores.baseline(metric.baseline)?[metric.metric]?.value)
         }

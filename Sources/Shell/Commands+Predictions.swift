@@ -143,11 +143,11 @@ extension Commands {
             + MetricName.allCases.filter { $0 != .accuracy }.map { ($0.rawValue, JSON.number(full ? metrics[$0]?.value : nil)) }
             + [("standard_error", perMetric { .number($0.standardError) }),
                ("n", perMetric { .int($0.n) }),
-               ("naive", full ? naiveField(summary.live.steps) : .null),
+               ("naive", full ? naiveField(summary.live.baselines) : .null),
                ("beats_naive", .object(MetricName.allCases.filter { $0 != .coverage }.map { name in
                    (name.rawValue, full ? summary.live.failsToBeatBaselines(name).map { .bool(!$0) } ?? .null : .null)
                })),
-               ("trigger", triggerField(PerformanceVerdict.judge(summary.live.window, config: config))),
+               ("trigger", triggerField(summary.trigger)),
                ("window_correct", .int(summary.correctPredictions)),
                ("window_total", .int(summary.windowPredictions)),
                ("lifetime_correct", .int(summary.totalCorrect)),
@@ -208,7 +208,7 @@ extension Commands {
             text += "\n⚑ does not beat a naive rule (persistence, always up, climatology) on the same predictions: "
                 + flagged.map { $0.rawValue.replacingOccurrences(of: "_", with: " ") }.joined(separator: ", ")
         }
-        text += "\n" + triggerLine(PerformanceVerdict.judge(live.window, config: config), shell: shell)
+        text += "\n" + triggerLine(summary.trigger, shell: shell)
         text += "\n" + lifetime
         let perModel = ModelKind.allCases.compactMap { kind in
             summary.models[kind].map { "\(kind.rawValue) \(Format.percent($0.accuracy)) (\($0.correct)/\($0.scored))" }

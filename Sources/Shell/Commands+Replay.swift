@@ -112,7 +112,8 @@ extension Commands {
         if apply, !cancelled, let replayed { application = try engine.adopt(replay: replayed) }
         let id = main.steps > 0 ? shell.session?.nextReplayID : nil
         var json: [(String, JSON)] = [("replay_id", id.map(JSON.int) ?? .null)]
-        json += reportFields(main, baselines: Array(reports.dropFirst()), tiers: tiers, pnl: engine.config.pnlSettings)
+        json += reportFields(main, baselines: Array(reports.dropFirst()), tiers: tiers, pnl: engine.config.pnlSettings,
+                             series: engine.series)
         json.append(("cancelled", .bool(cancelled)))
         json += provenance(shell, config: engine.config.forReplay, series: series, startIndex: startIndex, endIndex: endIndex,
                            stepBars: stepBars, tiers: tiers, baselines: policies.count > 1, compare: nil)
@@ -220,13 +221,26 @@ extension Commands {
                         ("hold", .string(pnl.settings.hold.rawValue))])
     }
 
-    static func naiveField(_ steps: [ScoredStep]) -> JSON {
-        .object(HonestMetrics.baselines(steps).map { baseline in
+    /// The naive baselines on a replay's steps; climatology starts from the loaded history before the first step.
+    static func replayBaselines(_ steps: [ScoredStep], series: PriceSeries?) -> [BaselineScores] {
+        let prior = series.flatMap { series in steps.first.map { UpCount(series: series, through: $0.barTime) } } ?? .none
+        return HonestMetrics.baselines(steps, prior: prior)
+    }
+
+    /// Each baseline's scores; the hindsight constant also says what it chose (`signal` for accuracy and coverage,
+    /// `directional_signal` for direction, `probability_up` for Brier and log loss).
+    static func naiveField(_ baselines: [BaselineScores]) -> JSON {
+        .object(baselines.map { baseline in
             var fields: [(String, JSON)] = []
             for metric in baseline.baseline.metrics {
                 fields.append((metric.rawValue, .number(baseline.metrics[metric]?.value)))
             }
             if baseline.isHindsightUpperBound { fields.append(("hindsight", .bool(true))) }
+            if let choice = baseline.constantChoice {
+                fields += [("signal", .optionalString(choice.accuracySignal?.rawValue)),
+                           ("directional_signal", .optionalString(choice.directionalSignal?.rawValue)),
+                           ("probability_up", .number(choice.probabilityUp))]
+            }
             return (baseline.baseline.rawValue, .object(fields))
         })
     }
@@ -260,12 +274,13 @@ extension Commands {
 
     /// One replay's figures: accuracy, span, rolling accuracy, retrains per tier and cause, baselines, training time,
     /// the honest scores with their naive baselines, paired comparisons with intervals, and P&L against buy-and-hold.
-    static func reportFields(_ main: ReplayReport, baselines: [ReplayReport], tiers: Set<Int>, pnl: PnLSettings) -> [(String, JSON)] {
+    static func reportFields(_ main: ReplayReport, baselines: [ReplayReport], tiers: Set<Int>, pnl: PnLSettings,
+                             series: PriceSeries?) -> [(String, JSON)] {
         let mainScores = ReplayAnalysis.PolicyScores(main.scoredSteps, pnl: pnl)
         return [
             ("accuracy", .number(main.accuracy)),
         ] + scoreFields(mainScores.metrics) + [
-            ("naive", naiveField(main.scoredSteps)),
+            ("naive", naiveField(replayBaselines(main.scoredSteps, series: series))),
             ("pnl", pnlField(mainScores.pnl)),
             ("comparisons", comparisonFields(comparisons(main, baselines))),
             ("scored", .int(main.scored)), ("steps", .int(main.steps)),
@@ -334,7 +349,7 @@ extension Commands {
                 nextID = id + 1
                 var fields: [(String, JSON)] = [("replay_id", .int(id)),
                                                 ("compare", .object([("key", .string(key)), ("value", .string(value))]))]
-                fields += reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings)
+                fields += reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings, series: shell.engine.series)
                 fields.append(("cancelled", .bool(report.cancelled)))
                 fields.append(("applied", .bool(false)))
                 guard let series = shell.engine.series else { throw LoopError.noData }
@@ -394,8 +409,8 @@ extension Commands {
     static func returnText(_ value: Double) -> String { String(format: "%+.1f%%", value * 100) }
 
     /// The naive baselines on the loop's own steps, so its scores have something to beat.
-    static func naiveLine(_ steps: [ScoredStep]) -> String {
-        let baselines = Dictionary(uniqueKeysWithValues: HonestMetrics.baselines(steps).map { ($0.baseline, $0.metrics) })
+    static func naiveLine(_ scores: [BaselineScores]) -> String {
+        let baselines = Dictionary(uniqueKeysWithValues: scores.map { ($0.baseline, $0.metrics) })
         func value(_ baseline: NaiveBaseline, _ metric: MetricName, brier: Bool = false) -> String {
             guard let score = baselines[baseline]?[metric] else { return "—" }
             return brier ? Format.fixed(score.value) : Format.percent(score.value)
@@ -409,15 +424,16 @@ extension Commands {
     static func comparisonLine(_ comparison: ReplayAnalysis.Comparison) -> String {
         let interval = comparison.interval
         func points(_ value: Double) -> String { String(format: "%+.1f", value * 100) }
-        let name = comparison.metric == .accuracy ? "accuracy" : "direction"
+        // Direction pairs only the steps where both policies gave BUY or SELL: say how many that was.
+        let name = comparison.metric == .accuracy ? "accuracy" : "direction on the \(interval.n) steps both called"
         var line = "\(comparison.a) − \(comparison.b): \(name) \(interval.mean.map(points) ?? "—") pts"
         if let low = interval.low, let high = interval.high {
-            line += ", 95 % CI \(points(low))…\(points(high)) (n \(interval.n), block \(interval.blockLength))"
+            line += ", 95 % CI \(points(low))…\(points(high)) (\(comparison.metric == .accuracy ? "n \(interval.n), " : "")block \(interval.blockLength))"
             line += interval.significant
                 ? " — \((interval.mean ?? 0) > 0 ? comparison.a : comparison.b) does better"
                 : " — no detectable difference"
         } else {
-            line += " (too few steps for an interval: n \(interval.n), block \(interval.blockLength))"
+            line += " (too few steps for an interval: n \(interval.n), block \(interval.blockLength) — a longer replay gives one)"
         }
         return line
     }
@@ -436,7 +452,7 @@ extension Commands {
         }
         text += shell.table(["policy", "accuracy", "direction", "coverage", "Brier", "return", "retrains", "training time"],
                             rows, right: [1, 2, 3, 4, 5, 6, 7])
-        text += "\n" + naiveLine(main.scoredSteps)
+        text += "\n" + naiveLine(replayBaselines(main.scoredSteps, series: shell.engine.series))
         for comparison in comparisons(main, Array(reports.dropFirst())) where comparison.metric == .accuracy || comparison.metric == .directionalAccuracy {
             text += "\n" + comparisonLine(comparison)
         }

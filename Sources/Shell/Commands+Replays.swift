@@ -124,12 +124,24 @@ extension Commands {
             let x = left?.first { $0.0 == key }?.1 ?? .null, y = right?.first { $0.0 == key }?.1 ?? .null
             return x == y ? nil : (key, x, y)
         }
-        func results(_ entry: ReplayEntry) -> [(String, Double?)] {
-            [("accuracy", entry.accuracy), ("never_retrain.accuracy", entry.neverRetrainAccuracy),
-             ("retrain_every_step.accuracy", entry.everyStepAccuracy), ("steps", Double(entry.steps)),
-             ("scored", Double(entry.scored)), ("retrains", Double(entry.retrains))]
+        // The stored report's scores and P&L where it has them (reports from before issue 12 have accuracy only).
+        func results(_ entry: ReplayEntry, _ report: JSON) -> [(String, Double?)] {
+            func value(_ path: String...) -> Double? {
+                var node: JSON? = report
+                for key in path { node = node?[key] }
+                return node?.doubleValue
+            }
+            return [("accuracy", entry.accuracy), ("directional_accuracy", value("directional_accuracy")),
+                    ("coverage", value("coverage")), ("brier", value("brier")), ("log_loss", value("log_loss")),
+                    ("pnl.strategy_return", value("pnl", "strategy_return")),
+                    ("pnl.buy_and_hold_return", value("pnl", "buy_and_hold_return")),
+                    ("pnl.sharpe", value("pnl", "sharpe")), ("pnl.max_drawdown", value("pnl", "max_drawdown")),
+                    ("pnl.trades", value("pnl", "trades")),
+                    ("never_retrain.accuracy", entry.neverRetrainAccuracy),
+                    ("retrain_every_step.accuracy", entry.everyStepAccuracy), ("steps", Double(entry.steps)),
+                    ("scored", Double(entry.scored)), ("retrains", Double(entry.retrains))]
         }
-        let rows = zip(results(a.entry), results(b.entry)).map { x, y in
+        let rows = zip(results(a.entry, a.report), results(b.entry, b.report)).map { x, y in
             (x.0, x.1, y.1, x.1.flatMap { first in y.1.map { $0 - first } })
         }
         let json: [(String, JSON)] = [
@@ -156,16 +168,32 @@ extension Commands {
                 return [name, plain(x, key: name == key ? leaf : name), plain(y, key: name == key ? leaf : name)]
             }))
         }
+        enum Kind { case share, score, count }
+        func kind(_ metric: String) -> Kind {
+            if ["brier", "log_loss", "pnl.sharpe"].contains(metric) { return .score }
+            if ["steps", "scored", "retrains", "pnl.trades"].contains(metric) { return .count }
+            return .share
+        }
         func show(_ metric: String, _ value: Double?) -> String {
-            metric.hasSuffix("accuracy") ? Format.percent(value) : value.map { String(Int($0)) } ?? "—"
+            guard let value else { return "—" }
+            switch kind(metric) {
+            case .share: return Format.percent(value)
+            case .score: return Format.fixed(value)
+            case .count: return String(Int(value))
+            }
         }
         lines.append("results:")
         lines.append(shell.table(["result", "#\(a.id)", "#\(b.id)", "difference"], rows.map { metric, x, y, difference in
-            let change = difference.map { d in
-                metric.hasSuffix("accuracy") ? String(format: "%+.1f pts", d * 100) : String(format: "%+d", Int(d))
+            let change = difference.map { d -> String in
+                switch kind(metric) {
+                case .share: return String(format: "%+.1f pts", d * 100)
+                case .score: return String(format: "%+.3f", d)
+                case .count: return String(format: "%+d", Int(d))
+                }
             } ?? "—"
             return [metric, show(metric, x), show(metric, y), change]
         }, right: [1, 2, 3]))
+        lines.append("differences of stored point estimates; for an interval, compare in one run: 'replay --compare KEY=A,B'")
         return CommandOutput(fields: json, text: lines.joined(separator: "\n"))
     }
 

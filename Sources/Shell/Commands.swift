@@ -63,7 +63,9 @@ public enum Commands {
 
     static func helpFor(_ command: CommandSpec, shell: ShellContext) -> CommandOutput {
         let paint = shell.paint
-        var lines = [paint.bold("usage: ") + command.synopsis, "", command.abstract + "."]
+        // An abstract that ends in its own punctuation (a question) takes no full stop.
+        let abstract = command.abstract.last.map { ".?!".contains($0) } == true ? command.abstract : command.abstract + "."
+        var lines = [paint.bold("usage: ") + command.synopsis, "", abstract]
         if !command.discussion.isEmpty { lines += ["", wrap(command.discussion, width: min(shell.terminal.width, 100))] }
         if !command.flags.isEmpty {
             lines += ["", paint.bold("options:")] + optionLines(command.flags)

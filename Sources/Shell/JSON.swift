@@ -80,6 +80,15 @@ public indirect enum JSON: Sendable, Equatable {
         out += "\""
     }
 
+    /// The value of a number (nil for anything else).
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let value): return Double(value)
+        case .double(let value): return value
+        default: return nil
+        }
+    }
+
     /// Field lookup on objects (tests and tooling).
     public subscript(key: String) -> JSON? {
         guard case .object(let fields) = self else { return nil }

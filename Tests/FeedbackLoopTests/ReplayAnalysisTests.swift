@@ -51,6 +51,31 @@ import Testing
         #expect((brier.interval.mean ?? 0) > 0)
     }
 
+    @Test func dailyBarsGetABlockOfAboutTheCubeRootOfTheSteps() throws {
+        // 216 daily steps: one day is one bar, which would resample as if steps were independent; 216^(1/3) = 6.
+        let a = try (0..<216).map { try ScoredStep(signal: .buy, probabilityUp: 0.6, realisedReturn: $0 % 2 == 0 ? 0.01 : -0.01,
+                                                   band: 0.001, barTime: Double($0) * 86_400) }
+        let b = try a.map { try ScoredStep(signal: .sell, probabilityUp: 0.4, realisedReturn: $0.realisedReturn!, band: 0.001,
+                                           barTime: $0.barTime) }
+        let accuracy = try #require(ReplayAnalysis.compare(("a", a), ("b", b)).first { $0.metric == .accuracy })
+        #expect(accuracy.interval.blockLength == 6)
+    }
+
+    @Test func climatologyStartsFromTheHistoryBeforeTheFirstStep() throws {
+        // Closes 100, 101, 100, 102, 103: moves up, down, up, up. A step at bar 3 (t = 3 h) knows the first three.
+        let closes = [100.0, 101, 100, 102, 103]
+        let series = PriceSeries(symbol: "X", source: "test", bars: closes.enumerated().map {
+            Bar(time: Double($0.offset) * 3600, open: $0.element, high: $0.element, low: $0.element, close: $0.element, volume: 1)
+        })
+        #expect(UpCount(series: series, through: 3 * 3600) == UpCount(ups: 2, moves: 3))
+        #expect(UpCount(series: series, through: 0) == .none)
+        #expect(UpCount(series: series, through: 99 * 3600) == UpCount(ups: 3, moves: 4))
+        // With that prior the first step's climatology is 2/3, not a blind 0.5.
+        let step = try ScoredStep(signal: .buy, probabilityUp: 0.9, realisedReturn: 103.0 / 102 - 1, band: 0, barTime: 3 * 3600)
+        let brier = HonestMetrics.score(.climatology, on: [step], prior: UpCount(series: series, through: step.barTime)).metrics.brier
+        #expect(abs(brier!.value - (2.0 / 3 - 1) * (2.0 / 3 - 1)) < 1e-15)
+    }
+
     @Test func aReplayKeepsEveryScoredStepAndAStoppedOneCutsThemWithItsSteps() throws {
         let engine = LoopEngine(clock: LoopClock { 1_800_000_000 })
         let series = try DemoMarket.generate(days: 12, endingAt: 1_800_000_000)

@@ -142,6 +142,24 @@ import Testing
         #expect(retrains.split(separator: " ") == ["retrains", "\(entries[0].retrains)", "\(entries[1].retrains)",
                                                     "\(String(format: "%+d", entries[1].retrains - entries[0].retrains))"], "\(retrains)")
         #expect(lines.contains { $0.hasPrefix("accuracy ") })
+        // The honest scores and the P&L compare too, from the stored reports.
+        let reports = try self.reports(context)
+        for (name, path) in [("brier", ["brier"]), ("pnl.strategy_return", ["pnl", "strategy_return"]), ("pnl.trades", ["pnl", "trades"])] {
+            var a: JSON? = reports[0], b: JSON? = reports[1]
+            for key in path { a = a?[key]; b = b?[key] }
+            let row = try #require(lines.first { $0.hasPrefix(name + " ") }, "\(name) in \(text)")
+            if name == "brier", let x = a?.doubleValue, let y = b?.doubleValue {
+                #expect(row.hasSuffix(String(format: "%+.3f", y - x)), "\(row)")
+            }
+            if name == "pnl.trades", let x = a?.doubleValue, let y = b?.doubleValue {
+                #expect(row.hasSuffix(String(format: "%+d", Int(y - x))), "\(row)")
+            }
+        }
+        // The hindsight constant says what it chose.
+        let constant = try #require(reports[0]["naive"]?["constant"])
+        #expect(constant["hindsight"] == .bool(true))
+        #expect([JSON.string("BUY"), .string("SELL"), .string("HOLD")].contains(constant["signal"] ?? .null))
+        #expect(constant["probability_up"]?.doubleValue.map { (0...1).contains($0) } == true)
         // Two reports of the same settings on other data differ in their fingerprint only.
         #expect(context.execute("fetch demo 10 --end 2026-09-02") == .ok)
         #expect(context.execute("replay --days 1 --tiers 1") == .ok)

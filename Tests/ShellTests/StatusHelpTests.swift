@@ -57,6 +57,14 @@ import Testing
 }
 
 @Suite struct HelpLayout {
+    @Test("an abstract ends in one mark: a question keeps its question mark, others get a full stop")
+    func abstractPunctuation() throws {
+        let replay = Commands.helpFor(try #require(Commands.find("replay")), shell: quietShell()).text
+        #expect(replay.contains("would this retraining policy have done well?\n") && !replay.contains("?."))
+        let perf = Commands.helpFor(try #require(Commands.find("perf")), shell: quietShell()).text
+        #expect(perf.contains("beside naive baselines.\n"))
+    }
+
     @Test("no option name runs into its description, in any command's help", arguments: Commands.all.map(\.name))
     func optionsSeparated(name: String) throws {
         let command = try #require(Commands.find(name))
