@@ -71,10 +71,18 @@ public struct LiveScores: Sendable, Equatable {
     /// Whether the live score of `metric` is no better than every baseline one could have followed (the hindsight
     /// constant is left out: it is an upper bound, not a rule). Nil when the score or every such baseline is absent.
     public func failsToBeatBaselines(_ metric: MetricName) -> Bool? {
-        guard let live = metrics[metric]?.value else { return nil }
+        HonestMetrics.failsToBeat(metrics, baselines, on: metric)
+    }
+}
+
+extension HonestMetrics {
+    /// Whether `scores` on `metric` is no better than every baseline one could have followed (the hindsight constant
+    /// is left out: it is an upper bound, not a rule). Nil when the score or every such baseline is absent.
+    public static func failsToBeat(_ scores: MetricSet, _ baselines: [BaselineScores], on metric: MetricName) -> Bool? {
+        guard let value = scores[metric]?.value else { return nil }
         let rivals = baselines.filter { !$0.isHindsightUpperBound }.compactMap { $0.metrics[metric]?.value }
-        guard !rivals.isEmpty else { return nil }
-        return metric.higherIsBetter ? live <= rivals.max()! : live >= rivals.min()!
+        guard let best = metric.higherIsBetter ? rivals.max() : rivals.min() else { return nil }
+        return metric.higherIsBetter ? value <= best : value >= best
     }
 }
 

@@ -212,6 +212,16 @@ extension Commands {
          ("brier", .number(metrics.brier?.value)), ("log_loss", .number(metrics.logLoss?.value))]
     }
 
+    /// The metrics a naive rule competes on (coverage is activity, not skill).
+    static let flaggedMetrics: [MetricName] = [.accuracy, .directionalAccuracy, .brier, .logLoss]
+
+    /// Per metric, whether the scores beat every naive rule one could have followed on the same steps (null: no score).
+    static func beatsNaiveField(_ metrics: MetricSet, _ baselines: [BaselineScores]) -> JSON {
+        .object(flaggedMetrics.map { metric in
+            (metric.rawValue, HonestMetrics.failsToBeat(metrics, baselines, on: metric).map { .bool(!$0) } ?? .null)
+        })
+    }
+
     static func pnlField(_ pnl: SignalPnL?) -> JSON {
         guard let pnl else { return .null }
         return .object([("strategy_return", .number(pnl.strategyReturn)), ("buy_and_hold_return", .number(pnl.buyAndHoldReturn)),
@@ -277,10 +287,12 @@ extension Commands {
     static func reportFields(_ main: ReplayReport, baselines: [ReplayReport], tiers: Set<Int>, pnl: PnLSettings,
                              series: PriceSeries?) -> [(String, JSON)] {
         let mainScores = ReplayAnalysis.PolicyScores(main.scoredSteps, pnl: pnl)
+        let naive = replayBaselines(main.scoredSteps, series: series)
         return [
             ("accuracy", .number(main.accuracy)),
         ] + scoreFields(mainScores.metrics) + [
-            ("naive", naiveField(replayBaselines(main.scoredSteps, series: series))),
+            ("naive", naiveField(naive)),
+            ("beats_naive", beatsNaiveField(mainScores.metrics, naive)),
             ("pnl", pnlField(mainScores.pnl)),
             ("comparisons", comparisonFields(comparisons(main, baselines))),
             ("scored", .int(main.scored)), ("steps", .int(main.steps)),
@@ -297,7 +309,8 @@ extension Commands {
                 let scores = ReplayAnalysis.PolicyScores(report.scoredSteps, pnl: pnl)
                 return (policyKey(report.policy),
                         .object([("accuracy", .number(report.accuracy))] + scoreFields(scores.metrics)
-                                + [("pnl", pnlField(scores.pnl)), ("retrains", .int(report.retrainTimes.count)),
+                                + [("beats_naive", beatsNaiveField(scores.metrics, replayBaselines(report.scoredSteps, series: series))),
+                                   ("pnl", pnlField(scores.pnl)), ("retrains", .int(report.retrainTimes.count)),
                                    ("training_seconds", .number(report.trainingSeconds))]))
             })),
             ("training_seconds", .number(main.trainingSeconds)),
@@ -443,16 +456,25 @@ extension Commands {
         let main = reports[0]
         var text = "replay \(ISOTime.short(main.start)) → \(ISOTime.short(main.end)) UTC: \(main.steps) steps, \(main.scored) scored predictions, tiers \(tiers.sorted().map(String.init).joined(separator: ","))\n"
         let scores = reports.map { ReplayAnalysis.PolicyScores($0.scoredSteps, pnl: config.pnlSettings) }
+        var anyFlag = false
         let rows = zip(reports, scores).map { report, scores in
-            [report.policy == .triggers ? "the loop's triggers" : report.policy == .never ? "never retrain" : "retrain every step",
-             Format.percent(report.accuracy), Format.percent(scores.metrics.directionalAccuracy?.value),
-             Format.percent(scores.metrics.coverage?.value), scores.metrics.brier.map { Format.fixed($0.value) } ?? "—",
+            // ⚑: no better than a naive rule (persistence, always up, climatology) on this policy's own steps.
+            let naive = replayBaselines(report.scoredSteps, series: shell.engine.series)
+            func flag(_ metric: MetricName) -> String {
+                guard HonestMetrics.failsToBeat(scores.metrics, naive, on: metric) == true else { return "" }
+                anyFlag = true
+                return " ⚑"
+            }
+            return [report.policy == .triggers ? "the loop's triggers" : report.policy == .never ? "never retrain" : "retrain every step",
+             Format.percent(report.accuracy) + flag(.accuracy), Format.percent(scores.metrics.directionalAccuracy?.value) + flag(.directionalAccuracy),
+             Format.percent(scores.metrics.coverage?.value), (scores.metrics.brier.map { Format.fixed($0.value) } ?? "—") + flag(.brier),
              scores.pnl.map { returnText($0.strategyReturn) } ?? "—",
              String(report.retrainTimes.count), Format.seconds(report.trainingSeconds)]
         }
         text += shell.table(["policy", "accuracy", "direction", "coverage", "Brier", "return", "retrains", "training time"],
                             rows, right: [1, 2, 3, 4, 5, 6, 7])
         text += "\n" + naiveLine(replayBaselines(main.scoredSteps, series: shell.engine.series))
+        if anyFlag { text += "\n⚑ no better than a naive rule one could have followed (persistence, always up, climatology) on the same steps" }
         for comparison in comparisons(main, Array(reports.dropFirst())) where comparison.metric == .accuracy || comparison.metric == .directionalAccuracy {
             text += "\n" + comparisonLine(comparison)
         }

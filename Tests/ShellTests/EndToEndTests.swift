@@ -378,6 +378,16 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         let rolling = try #require(report["rolling_score"] as? [[Any]])
         #expect((1...38).contains(rolling.count))
         #expect(rolling.allSatisfy { ($0.last as? Double).map { (0...1).contains($0) } == true })
+        // The flag agrees with the numbers beside it: beaten only by a rule one could have followed.
+        let naive = try #require(report["naive"] as? [String: [String: Any]])
+        let beats = try #require(report["beats_naive"] as? [String: Any])
+        if let direction = report["directional_accuracy"] as? Double {
+            let rules = ["persistence", "always_up"].compactMap { naive[$0]?["directional_accuracy"] as? Double }
+            #expect(beats["directional_accuracy"] as? Bool == (direction > rules.max()!))
+        }
+        if let brier = report["brier"] as? Double, let climatology = naive["climatology"]?["brier"] as? Double {
+            #expect(beats["brier"] as? Bool == (brier < climatology))
+        }
         let tier1 = try #require((report["retrains"] as? [String: Any])?["tier1"] as? [String: Any])
         #expect(tier1["count"] as? Int == 48 && tier1["never_trained"] as? Int == 1)
         let baselines = try #require(report["baselines"] as? [String: [String: Any]])
