@@ -49,7 +49,7 @@ extension LoopEngine {
             return TrainingRecord(time: record.time, model: record.model, version: version, tier: record.tier,
                                   accuracy: record.accuracy, baselineAccuracy: record.baselineAccuracy,
                                   trainRows: record.trainRows, testRows: record.testRows, seconds: record.seconds,
-                                  extra: record.extra, dataStart: record.dataStart, dataEnd: record.dataEnd,
+                                  details: record.details, dataStart: record.dataStart, dataEnd: record.dataEnd,
                                   dataSymbol: record.dataSymbol, dataInterval: record.dataInterval)
         }
         var current = models

@@ -340,7 +340,8 @@ public final class LoopEngine {
             if let incumbent = job.incumbents[kind] {
                 let challengerScore = try ModelTrainer.holdoutAccuracy(of: outcome.model, dataset: dataset, series: job.series)
                 let incumbentScore = try ModelTrainer.holdoutAccuracy(of: incumbent, dataset: dataset, series: job.series)
-                model.verdict = (challengerScore >= incumbentScore + job.config.improvementThreshold, challengerScore, incumbentScore)
+                model.verdict = PromotionVerdict(promoted: challengerScore >= incumbentScore + job.config.improvementThreshold,
+                                                 challengerHoldout: challengerScore, incumbentHoldout: incumbentScore)
             }
             fitted.append(model)
         }
@@ -369,16 +370,12 @@ public final class LoopEngine {
             let kind = outcome.model.kind
             let version = (versions[kind] ?? 0) + 1
             versions[kind] = version
-            var extra = outcome.extra
-            if let verdict = fittedModel.verdict {
-                extra["promoted"] = verdict.promoted ? 1 : 0
-                extra["challenger_holdout"] = verdict.challenger
-                extra["incumbent_holdout"] = verdict.incumbent
-            }
+            var details = outcome.details
+            details.promotion = fittedModel.verdict
             let record = TrainingRecord(time: now, model: kind, version: version, tier: job.tier.number,
                                         accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
                                         trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: fittedModel.seconds,
-                                        extra: extra, dataStart: series.first?.time, dataEnd: series.last?.time,
+                                        details: details, dataStart: series.first?.time, dataEnd: series.last?.time,
                                         dataSymbol: series.symbol, dataInterval: series.interval)
             let slot = ModelSlot(model: outcome.model, record: record)
             lastFitted[kind] = slot
@@ -576,7 +573,7 @@ public struct FittedTier: @unchecked Sendable {
     struct Model {
         let outcome: FitOutcome
         let seconds: Double
-        var verdict: (promoted: Bool, challenger: Double, incumbent: Double)?
+        var verdict: PromotionVerdict?
     }
     public let job: TrainingJob
     let models: [Model]

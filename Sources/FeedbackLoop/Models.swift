@@ -80,8 +80,8 @@ public struct FitOutcome: Sendable {
     public let baselineAccuracy: Double
     public let trainRows: Int
     public let testRows: Int
-    /// Model-specific metrics (the LSTM's `val_mse`, `naive_val_mse`, `epochs`).
-    public var extra: [String: Double] = [:]
+    /// Model-specific measurements (the LSTM's validation).
+    public var details = TrainingDetails.none
 }
 
 /// Fits each model kind on a dataset's chronological split and scores it on the later part.
@@ -117,8 +117,9 @@ public enum ModelTrainer {
             return FitOutcome(model: LSTMModel(regressor: result.model), accuracy: result.accuracy,
                               baselineAccuracy: result.baselineAccuracy, trainRows: result.trainSequences,
                               testRows: result.validationSequences,
-                              extra: ["val_mse": result.valMSE, "naive_val_mse": result.naiveValMSE,
-                                      "epochs": Double(result.epochsRun), "best_epoch": Double(result.bestEpoch)])
+                              details: TrainingDetails(sequenceValidation: SequenceValidation(
+                                  mse: result.valMSE, naiveMSE: result.naiveValMSE, epochs: result.epochsRun,
+                                  bestEpoch: result.bestEpoch)))
         } catch .cancelled {
             throw LoopError.cancelled
         }

@@ -13,8 +13,8 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
     public let trainRows: Int
     public let testRows: Int
     public let seconds: Double
-    /// Model-specific metrics, e.g. the LSTM's `val_mse` and `naive_val_mse` (scaled units).
-    public let extra: [String: Double]
+    /// Model-specific measurements (the LSTM's validation, a promotion verdict).
+    public let details: TrainingDetails
     /// The span of the bars it was trained on.
     public let dataStart: TimeInterval?
     public let dataEnd: TimeInterval?
@@ -24,7 +24,7 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
     public let dataInterval: TimeInterval?
 
     public init(time: TimeInterval, model: ModelKind, version: Int, tier: Int, accuracy: Double,
-                baselineAccuracy: Double, trainRows: Int, testRows: Int, seconds: Double, extra: [String: Double] = [:],
+                baselineAccuracy: Double, trainRows: Int, testRows: Int, seconds: Double, details: TrainingDetails = .none,
                 dataStart: TimeInterval? = nil, dataEnd: TimeInterval? = nil,
                 dataSymbol: String? = nil, dataInterval: TimeInterval? = nil) {
         self.time = time
@@ -36,7 +36,7 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
         self.trainRows = trainRows
         self.testRows = testRows
         self.seconds = seconds
-        self.extra = extra
+        self.details = details
         self.dataStart = dataStart
         self.dataEnd = dataEnd
         self.dataSymbol = dataSymbol
@@ -131,5 +131,50 @@ public struct ModelPerformance: Sendable, Equatable {
     public init(correct: Int, scored: Int) {
         self.correct = correct
         self.scored = scored
+    }
+}
+
+/// What a training measured beyond its holdout accuracy, as typed fields (never a bag of named numbers whose meaning
+/// consumers guess from the key).
+public struct TrainingDetails: Sendable, Equatable, Codable {
+    /// The LSTM's validation: MSE against the persistence forecast's on the same sequences (scaled units).
+    public var sequenceValidation: SequenceValidation?
+    /// Under `promotion better`: whether the new version replaced the current model, and both holdout scores.
+    public var promotion: PromotionVerdict?
+
+    public init(sequenceValidation: SequenceValidation? = nil, promotion: PromotionVerdict? = nil) {
+        self.sequenceValidation = sequenceValidation
+        self.promotion = promotion
+    }
+
+    public static let none = TrainingDetails()
+}
+
+public struct SequenceValidation: Sendable, Equatable, Codable {
+    public let mse: Double
+    /// The persistence forecast's MSE on the same validation sequences.
+    public let naiveMSE: Double
+    /// Epochs run and the epoch whose weights were kept; nil in records written before they were kept.
+    public let epochs: Int?
+    public let bestEpoch: Int?
+
+    public init(mse: Double, naiveMSE: Double, epochs: Int?, bestEpoch: Int?) {
+        self.mse = mse
+        self.naiveMSE = naiveMSE
+        self.epochs = epochs
+        self.bestEpoch = bestEpoch
+    }
+}
+
+/// A retrained model against the current one on the same most recent holdout (`promotion better`).
+public struct PromotionVerdict: Sendable, Equatable, Codable {
+    public let promoted: Bool
+    public let challengerHoldout: Double
+    public let incumbentHoldout: Double
+
+    public init(promoted: Bool, challengerHoldout: Double, incumbentHoldout: Double) {
+        self.promoted = promoted
+        self.challengerHoldout = challengerHoldout
+        self.incumbentHoldout = incumbentHoldout
     }
 }

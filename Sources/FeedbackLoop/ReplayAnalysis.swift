@@ -26,6 +26,9 @@ public enum ReplayAnalysis {
         public let b: String
         public let metric: MetricName
         public let interval: BootstrapInterval
+        /// Every paired difference is zero: the two policies scored the same on each paired step (often the same
+        /// calls), which an interval of +0…+0 alone does not tell.
+        public let identical: Bool
     }
 
     /// The steps of `a` and `b` at the bars both scored, in bar order: policies can start predicting at different
@@ -53,7 +56,8 @@ public enum ReplayAnalysis {
         return comparedMetrics.compactMap { metric in
             guard let differences = try? HonestMetrics.pairedDifferences(metric, a: left, b: right), !differences.isEmpty,
                   let interval = try? BlockBootstrap.interval(of: differences, blockLength: block, seed: seed) else { return nil }
-            return Comparison(a: a.name, b: b.name, metric: metric, interval: interval)
+            return Comparison(a: a.name, b: b.name, metric: metric, interval: interval,
+                              identical: differences.allSatisfy { $0 == 0 })
         }
     }
 }

@@ -213,9 +213,9 @@ struct SessionReader {
         try within(dataEnd, .time, "\(what) data end")
         let dataSymbol = try row.decode(String?.self, atIndex: 12), dataInterval = try optionalDouble(row, 13)
         try within(dataInterval, .duration, "\(what) bar interval")
-        let extra: [String: Double]
+        let details: TrainingDetails
         do {
-            extra = try ExtraCoding.decode(try string(row, 9))
+            details = try ExtraCoding.decode(try string(row, 9))
         } catch {
             throw damaged("\(what) has unreadable extra metrics")
         }
@@ -223,7 +223,7 @@ struct SessionReader {
                               accuracy: try optionalDouble(row, 4) ?? .nan,
                               baselineAccuracy: try optionalDouble(row, 5) ?? .nan,
                               trainRows: trainRows, testRows: testRows, seconds: try optionalDouble(row, 8) ?? .nan,
-                              extra: extra, dataStart: dataStart, dataEnd: dataEnd,
+                              details: details, dataStart: dataStart, dataEnd: dataEnd,
                               dataSymbol: dataSymbol, dataInterval: dataInterval)
     }
 

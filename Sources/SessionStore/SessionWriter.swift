@@ -156,13 +156,10 @@ struct SessionWriter {
               (record.dataSymbol?.utf8.count ?? 0) <= SessionLimits.maxStringBytes else {
             throw SessionError.invalidChange("training record of \(record.model.rawValue) v\(record.version) has an invalid data symbol or bar interval")
         }
-        guard record.extra.count <= 1000 else {
-            throw SessionError.invalidChange("training record of \(record.model.rawValue) has over 1000 extra metrics")
-        }
         // NaN metrics become NULL (SQLite has no NaN) and read back as NaN.
         return [record.time, record.model.rawValue, record.version, record.tier, nanAsNull(record.accuracy),
                 nanAsNull(record.baselineAccuracy), record.trainRows, record.testRows, nanAsNull(record.seconds),
-                try ExtraCoding.encode(record.extra), record.dataStart, record.dataEnd, record.dataSymbol, record.dataInterval]
+                try ExtraCoding.encode(record.details), record.dataStart, record.dataEnd, record.dataSymbol, record.dataInterval]
     }
 
     private func insertRecord(_ record: TrainingRecord) throws {
@@ -371,22 +368,67 @@ struct SessionWriter {
     private func nanAsNull(_ value: Double) -> Double? { value.isNaN ? nil : value }
 }
 
-/// `TrainingRecord.extra` as JSON text; non-finite metrics are written as the strings "NaN", "Infinity", "-Infinity".
+/// `TrainingRecord.details` in the `extra` column: a JSON object of named numbers, the layout every format has used
+/// (`val_mse`, `naive_val_mse`, `epochs`, `best_epoch`; `promoted` 1/0, `challenger_holdout`, `incumbent_holdout`).
+/// Non-finite values are the strings "NaN", "Infinity", "-Infinity". Only this type knows the names.
 enum ExtraCoding {
-    static func encode(_ extra: [String: Double]) throws -> String {
+    enum Key: String, CaseIterable {
+        case valMSE = "val_mse", naiveValMSE = "naive_val_mse", epochs, bestEpoch = "best_epoch"
+        case promoted, challengerHoldout = "challenger_holdout", incumbentHoldout = "incumbent_holdout"
+    }
+
+    /// A stored object that is not a whole set of known names (one of a pair missing, a count that is not whole).
+    struct Inconsistent: Error {}
+
+    static func encode(_ details: TrainingDetails) throws -> String {
+        var values: [String: Double] = [:]
+        if let validation = details.sequenceValidation {
+            values[Key.valMSE.rawValue] = validation.mse
+            values[Key.naiveValMSE.rawValue] = validation.naiveMSE
+            if let epochs = validation.epochs { values[Key.epochs.rawValue] = Double(epochs) }
+            if let best = validation.bestEpoch { values[Key.bestEpoch.rawValue] = Double(best) }
+        }
+        if let verdict = details.promotion {
+            values[Key.promoted.rawValue] = verdict.promoted ? 1 : 0
+            values[Key.challengerHoldout.rawValue] = verdict.challengerHoldout
+            values[Key.incumbentHoldout.rawValue] = verdict.incumbentHoldout
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
                                                                       negativeInfinity: "-Infinity", nan: "NaN")
-        return String(decoding: try encoder.encode(extra), as: UTF8.self)
+        return String(decoding: try encoder.encode(values), as: UTF8.self)
     }
 
-    static func decode(_ text: String) throws -> [String: Double] {
-        if text == "{}" { return [:] }
+    /// Names this build does not know are passed over (a newer build's measurements); known names must form
+    /// whole sets.
+    static func decode(_ text: String) throws -> TrainingDetails {
+        if text == "{}" { return .none }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity",
                                                                         negativeInfinity: "-Infinity", nan: "NaN")
-        return try decoder.decode([String: Double].self, from: Data(text.utf8))
+        let values = try decoder.decode([String: Double].self, from: Data(text.utf8))
+        func value(_ key: Key) -> Double? { values[key.rawValue] }
+        func count(_ key: Key) throws -> Int? {
+            guard let number = value(key) else { return nil }
+            guard number.isFinite, number == number.rounded(), number >= 0, number <= 1e9 else { throw Inconsistent() }
+            return Int(number)
+        }
+        var details = TrainingDetails.none
+        switch (value(.valMSE), value(.naiveValMSE)) {
+        case (nil, nil): break
+        case (let mse?, let naive?):
+            details.sequenceValidation = SequenceValidation(mse: mse, naiveMSE: naive, epochs: try count(.epochs),
+                                                            bestEpoch: try count(.bestEpoch))
+        default: throw Inconsistent()
+        }
+        switch (value(.promoted), value(.challengerHoldout), value(.incumbentHoldout)) {
+        case (nil, nil, nil): break
+        case (let promoted?, let challenger?, let incumbent?) where promoted == 0 || promoted == 1:
+            details.promotion = PromotionVerdict(promoted: promoted == 1, challengerHoldout: challenger, incumbentHoldout: incumbent)
+        default: throw Inconsistent()
+        }
+        return details
     }
 }
 

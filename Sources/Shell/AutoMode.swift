@@ -360,7 +360,7 @@ final class AutoScheduler: @unchecked Sendable {
         do {
             let trained = try shell.engine.finishTraining(try result.get())
             let models = trained.records.map { record in
-                let kept = record.extra["promoted"].map { $0 == 1 } ?? true
+                let kept = record.details.promotion?.promoted ?? true
                 return "\(record.model.rawValue) v\(record.version) \(Format.holdoutPhrase(record))\(kept ? "" : " (not promoted)")"
             }
             record.eventful = true

@@ -171,7 +171,8 @@ extension Commands {
             for record in state.history {
                 text += "\(ISOTime.format(record.time)),\(record.model.rawValue),\(record.version),\(record.tier),\(record.accuracy),"
                 text += "\(record.baselineAccuracy),\(record.trainRows),\(record.testRows),\(record.seconds),"
-                text += (record.extra["val_mse"].map { "\($0)" } ?? "") + "," + (record.extra["naive_val_mse"].map { "\($0)" } ?? "") + "\n"
+                let validation = record.details.sequenceValidation
+                text += (validation.map { "\($0.mse)" } ?? "") + "," + (validation.map { "\($0.naiveMSE)" } ?? "") + "\n"
             }
             rows = state.history.count
         }

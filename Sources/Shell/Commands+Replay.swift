@@ -262,7 +262,8 @@ extension Commands {
                      ("ci_high", .number(comparison.interval.high)), ("significant", .bool(comparison.interval.significant)),
                      ("n", .int(comparison.interval.n)), ("block_length", .int(comparison.interval.blockLength)),
                      ("resamples", .int(comparison.interval.resamples)),
-                     ("no_interval", noIntervalField(comparison.interval.noInterval))])
+                     ("no_interval", noIntervalField(comparison.interval.noInterval)),
+                     ("identical", .bool(comparison.identical))])
         })
     }
 
@@ -440,7 +441,9 @@ extension Commands {
         // Direction pairs only the steps where both policies gave BUY or SELL: say how many that was.
         let name = comparison.metric == .accuracy ? "accuracy" : "direction on the \(interval.n) steps both called"
         var line = "\(comparison.a) − \(comparison.b): \(name) \(interval.mean.map(points) ?? "—") pts"
-        if let low = interval.low, let high = interval.high {
+        if comparison.identical {
+            line += " — the same on every one of the \(interval.n) paired steps"
+        } else if let low = interval.low, let high = interval.high {
             line += ", 95 % CI \(points(low))…\(points(high)) (\(comparison.metric == .accuracy ? "n \(interval.n), " : "")block \(interval.blockLength))"
             line += interval.significant
                 ? " — \((interval.mean ?? 0) > 0 ? comparison.a : comparison.b) does better"

@@ -177,7 +177,7 @@ extension Commands {
         func show(_ metric: String, _ value: Double?) -> String {
             guard let value else { return "—" }
             switch kind(metric) {
-            case .share: return Format.percent(value)
+            case .share: return metric.hasSuffix("_return") ? returnText(value) : Format.percent(value)
             case .score: return Format.fixed(value)
             case .count: return String(Int(value))
             }

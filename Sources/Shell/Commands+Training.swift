@@ -35,10 +35,22 @@ extension Commands {
             ("test_rows", .int(record.testRows)),
             ("seconds", .number(record.seconds)),
             ("trained_at", .time(record.time)),
-        ] + record.extra.sorted { $0.key < $1.key }.map { key, value in
-            (key, key.hasSuffix("epoch") || key == "epochs" ? .int(Int(value))
-                : key == "promoted" ? .bool(value == 1) : .number(value))
-        })
+        ] + detailFields(record.details))
+    }
+
+    /// A training's typed details under the JSON names they have always had, in that (alphabetical) order.
+    static func detailFields(_ details: TrainingDetails) -> [(String, JSON)] {
+        var fields: [(String, JSON)] = []
+        if let validation = details.sequenceValidation {
+            fields += [("val_mse", .number(validation.mse)), ("naive_val_mse", .number(validation.naiveMSE))]
+            if let epochs = validation.epochs { fields.append(("epochs", .int(epochs))) }
+            if let best = validation.bestEpoch { fields.append(("best_epoch", .int(best))) }
+        }
+        if let verdict = details.promotion {
+            fields += [("promoted", .bool(verdict.promoted)), ("challenger_holdout", .number(verdict.challengerHoldout)),
+                       ("incumbent_holdout", .number(verdict.incumbentHoldout))]
+        }
+        return fields.sorted { $0.0 < $1.0 }
     }
 
     static func trainingFields(_ result: TierTrainingResult) -> [(String, JSON)] {
@@ -58,15 +70,15 @@ extension Commands {
                           right: [2, 3, 4, 5, 6])
             + "\n" + Format.baselineFootnote(result.records)
         for record in result.records {
-            if let promoted = record.extra["promoted"], let challenger = record.extra["challenger_holdout"],
-               let incumbent = record.extra["incumbent_holdout"] {
-                text += "\n\(record.model.rawValue) v\(record.version) " + (promoted == 1 ? "promoted" : "kept as a challenger")
-                    + ": \(Format.percent(challenger)) vs the current model's \(Format.percent(incumbent)) on the same holdout"
+            if let verdict = record.details.promotion {
+                text += "\n\(record.model.rawValue) v\(record.version) " + (verdict.promoted ? "promoted" : "kept as a challenger")
+                    + ": \(Format.percent(verdict.challengerHoldout)) vs the current model's \(Format.percent(verdict.incumbentHoldout)) on the same holdout"
             }
         }
         for record in result.records {
-            guard let mse = record.extra["val_mse"], let naive = record.extra["naive_val_mse"] else { continue }
-            let epochs = record.extra["epochs"].map { " after \(Int($0)) epochs" } ?? ""
+            guard let validation = record.details.sequenceValidation else { continue }
+            let mse = validation.mse, naive = validation.naiveMSE
+            let epochs = validation.epochs.map { " after \($0) epochs" } ?? ""
             text += String(format: "\n%@: validation MSE %.3g vs persistence %.3g (ratio %.2f)%@ (its train/test counts are sequences)",
                            record.model.rawValue, mse, naive, naive > 0 ? mse / naive : .nan, epochs)
         }

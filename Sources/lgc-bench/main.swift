@@ -104,7 +104,7 @@ if !arguments.contains("--quick") && wanted("tier3") {
         let result = try engine.train(Tier.all[2])
         if let lstm = result.records.last {
             lstmSeconds.append(lstm.seconds)
-            ratio = (lstm.extra["val_mse"] ?? .nan) / (lstm.extra["naive_val_mse"] ?? .nan)
+            ratio = lstm.details.sequenceValidation.map { $0.mse / $0.naiveMSE } ?? .nan
         }
     }
     results.append(Measurement(name: "tier3_720", samples: samples, targetMilliseconds: nil,

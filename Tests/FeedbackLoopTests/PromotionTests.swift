@@ -10,7 +10,7 @@ import Testing
         try engine.train(Tier.all[0])
         try engine.train(Tier.all[0])
         #expect(engine.models[.logistic]?.record.version == 2)
-        #expect(engine.history.last?.extra["promoted"] == nil)
+        #expect(engine.history.last?.details.promotion == nil)
     }
 
     @Test func aChallengerThatDoesNotBeatTheCurrentModelIsKeptAsAVersionOnly() throws {
@@ -25,8 +25,7 @@ import Testing
         #expect(engine.models[.logistic]?.record.version == 1 && engine.models[.xgboost]?.record.version == 1)
         #expect(engine.lastFitted[.logistic]?.record.version == 2)
         let rejected = try #require(engine.history.last)
-        #expect(rejected.extra["promoted"] == 0)
-        #expect(rejected.extra["challenger_holdout"] != nil && rejected.extra["incumbent_holdout"] != nil)
+        #expect(rejected.details.promotion?.promoted == false)
         // The current models are the first ones: on the first data they predict exactly as before.
         engine.load(try DemoMarket.generate(days: 30, endingAt: fixedNow))
         #expect(try engine.predict().models == first.models)
@@ -39,8 +38,8 @@ import Testing
         try engine.train(Tier.all[0])
         try engine.train(Tier.all[0])   // same data, same fit: equal on the holdout, so it is promoted
         let record = try #require(engine.history.last)
-        #expect(record.extra["promoted"] == 1)
-        #expect(record.extra["challenger_holdout"] == record.extra["incumbent_holdout"])
+        #expect(record.details.promotion?.promoted == true)
+        #expect(record.details.promotion?.challengerHoldout == record.details.promotion?.incumbentHoldout)
         #expect(engine.models[.logistic]?.record.version == 2)
     }
 

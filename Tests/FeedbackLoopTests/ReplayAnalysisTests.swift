@@ -51,6 +51,16 @@ import Testing
         #expect((brier.interval.mean ?? 0) > 0)
     }
 
+    @Test func policiesThatScoreAlikeOnEveryStepAreCalledIdentical() throws {
+        let a = try (0..<60).map { try Self.step($0 % 3 == 0 ? .sell : .buy, p: 0.6, r: $0 % 2 == 0 ? 0.01 : -0.01, at: $0) }
+        let same = ReplayAnalysis.compare(("a", a), ("b", a))
+        #expect(!same.isEmpty && same.allSatisfy(\.identical))
+        let other = try a.map { try Self.step(.buy, p: 0.55, r: $0.realisedReturn!, at: Int($0.barTime / 3600)) }
+        let differing = ReplayAnalysis.compare(("a", a), ("b", other))
+        #expect(differing.first { $0.metric == .accuracy }?.identical == false)
+        #expect(differing.first { $0.metric == .brier }?.identical == false)
+    }
+
     @Test func dailyBarsGetABlockOfAboutTheCubeRootOfTheSteps() throws {
         // 216 daily steps: one day is one bar, which would resample as if steps were independent; 216^(1/3) = 6.
         let a = try (0..<216).map { try ScoredStep(signal: .buy, probabilityUp: 0.6, realisedReturn: $0 % 2 == 0 ? 0.01 : -0.01,

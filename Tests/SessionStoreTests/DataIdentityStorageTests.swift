@@ -9,7 +9,7 @@ private func identified(_ model: ModelKind, version: Int, symbol: String, interv
     let base = record(model, version: version, time: 1_700_200_000 + Double(version))
     return TrainingRecord(time: base.time, model: model, version: version, tier: base.tier, accuracy: base.accuracy,
                           baselineAccuracy: base.baselineAccuracy, trainRows: base.trainRows, testRows: base.testRows,
-                          seconds: base.seconds, extra: base.extra, dataStart: base.dataStart, dataEnd: base.dataEnd,
+                          seconds: base.seconds, details: base.details, dataStart: base.dataStart, dataEnd: base.dataEnd,
                           dataSymbol: symbol, dataInterval: interval)
 }
 

@@ -54,9 +54,9 @@ func awkwardSeries(count: Int, seed: UInt64 = 7) -> PriceSeries {
     return PriceSeries(symbol: "BTC-USD", source: "csv:/data/btc ü.csv", bars: bars)
 }
 
-func record(_ model: ModelKind, version: Int, time: TimeInterval, extra: [String: Double] = [:]) -> TrainingRecord {
+func record(_ model: ModelKind, version: Int, time: TimeInterval, details: TrainingDetails = .none) -> TrainingRecord {
     TrainingRecord(time: time, model: model, version: version, tier: model.tier, accuracy: 0.5 + Double(version) / 97,
-                   baselineAccuracy: 1.0 / 3, trainRows: 800, testRows: 200, seconds: 0.012_345_678_9, extra: extra,
+                   baselineAccuracy: 1.0 / 3, trainRows: 800, testRows: 200, seconds: 0.012_345_678_9, details: details,
                    dataStart: 1_700_000_000.3, dataEnd: time - 0.7)
 }
 
@@ -109,7 +109,9 @@ func richChanges(realisedReturns: Bool = true) -> (changes: [SessionChange], exp
     let models = [blob(.logistic, version: 1, bytes: 300, seed: 1), blob(.xgboost, version: 1, bytes: 40_000, seed: 2),
                   blob(.logistic, version: 2, bytes: 310, seed: 3), blob(.lstm, version: 1, bytes: 0, seed: 4)]
     let history = [models[0].record, models[1].record, models[2].record,
-                   record(.lstm, version: 1, time: 1_700_200_000, extra: ["val_mse": 0.001_234_5, "epochs": 50])]
+                   record(.lstm, version: 1, time: 1_700_200_000, details: TrainingDetails(
+                       sequenceValidation: SequenceValidation(mse: 0.001_234_5, naiveMSE: 1.0 / 3, epochs: 50, bestEpoch: nil),
+                       promotion: PromotionVerdict(promoted: false, challengerHoldout: 0.5, incumbentHoldout: 2.0 / 3)))]
 
     var changes = [SessionChange]()
     changes.append(SessionChange(series: series, config: config,

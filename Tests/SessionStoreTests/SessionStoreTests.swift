@@ -82,6 +82,21 @@ struct SessionRoundTripTests {
                 == .invalidChange("model logistic v1 is stored already"))
     }
 
+    @Test("stored details keep the column's names; half a set or a fractional count is damage, unknown names pass")
+    func detailsColumn() throws {
+        let details = TrainingDetails(sequenceValidation: SequenceValidation(mse: 0.25, naiveMSE: 0.5, epochs: 7, bestEpoch: 3),
+                                      promotion: PromotionVerdict(promoted: true, challengerHoldout: 0.6, incumbentHoldout: 0.55))
+        let text = try ExtraCoding.encode(details)
+        #expect(text == #"{"best_epoch":3,"challenger_holdout":0.6,"epochs":7,"incumbent_holdout":0.55,"naive_val_mse":0.5,"promoted":1,"val_mse":0.25}"#)
+        #expect(try ExtraCoding.decode(text) == details)
+        #expect(try ExtraCoding.decode(#"{"val_mse":0.1,"naive_val_mse":0.2,"from_the_future":9}"#)
+                == TrainingDetails(sequenceValidation: SequenceValidation(mse: 0.1, naiveMSE: 0.2, epochs: nil, bestEpoch: nil)))
+        for bad in [#"{"val_mse":0.1}"#, #"{"val_mse":0.1,"naive_val_mse":0.2,"epochs":2.5}"#, #"{"promoted":2,"challenger_holdout":1,"incumbent_holdout":1}"#,
+                    #"{"promoted":1}"#] {
+            #expect(throws: ExtraCoding.Inconsistent.self) { _ = try ExtraCoding.decode(bad) }
+        }
+    }
+
     @Test("NaN metrics round trip as NaN; long command output is cut to the string limit")
     func nanAndCut() throws {
         let directory = try makeTemporaryDirectory()
@@ -89,12 +104,15 @@ struct SessionRoundTripTests {
         let database = try SessionDatabase.create(at: directory + "/nan.lgc")
         defer { database.close() }
         let nanRecord = TrainingRecord(time: 5, model: .lstm, version: 1, tier: 3, accuracy: .nan, baselineAccuracy: 0.5,
-                                       trainRows: 1, testRows: 0, seconds: 1, extra: ["val_mse": .nan, "big": .infinity])
+                                       trainRows: 1, testRows: 0, seconds: 1,
+                                       details: TrainingDetails(sequenceValidation: SequenceValidation(
+                                           mse: .nan, naiveMSE: .infinity, epochs: nil, bestEpoch: nil)))
         let huge = String(repeating: "é", count: SessionLimits.maxStringBytes)
         try database.apply(SessionChange(newRecords: [nanRecord], command: CommandEntry(at: 1, text: "export", output: huge, ok: true)))
         let state = try database.read()
         let stored = try #require(state.history.first)
-        #expect(stored.accuracy.isNaN && stored.extra["val_mse"]!.isNaN && stored.extra["big"] == .infinity)
+        #expect(stored.accuracy.isNaN && stored.details.sequenceValidation!.mse.isNaN
+                && stored.details.sequenceValidation!.naiveMSE == .infinity)
         let output = try #require(state.commands.first?.output)
         #expect(output.utf8.count <= SessionLimits.maxStringBytes && output.hasSuffix(" … [cut]") && output.hasPrefix("éé"))
     }

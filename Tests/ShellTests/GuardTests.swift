@@ -156,7 +156,7 @@ private func foreignError(trained: String, loaded: String, tier: Int = 1, comman
         func forget(_ r: TrainingRecord) -> TrainingRecord {
             TrainingRecord(time: r.time, model: r.model, version: r.version, tier: r.tier, accuracy: r.accuracy,
                            baselineAccuracy: r.baselineAccuracy, trainRows: r.trainRows, testRows: r.testRows,
-                           seconds: r.seconds, extra: r.extra, dataStart: r.dataStart, dataEnd: r.dataEnd)
+                           seconds: r.seconds, details: r.details, dataStart: r.dataStart, dataEnd: r.dataEnd)
         }
         state.history = state.history.map(forget)
         for index in state.models.indices { state.models[index].record = forget(state.models[index].record) }
