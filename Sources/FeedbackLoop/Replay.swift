@@ -25,7 +25,7 @@ public struct ReplayReport: Sendable {
     /// What `rollingScore` measures: the run's `performance_metric`.
     public let rollingMetric: PerformanceMetric
     /// Per tier, per cause (`never_trained`, `interval_elapsed`, …): how often it retrained.
-    public let retrains: [Int: [String: Int]]
+    public let retrains: [Int: [RetrainCause: Int]]
     /// Bar times at which some tier retrained.
     public let retrainTimes: [TimeInterval]
     /// Bar times of the retrainings worth marking on a chart: any tier above 1, or a retraining for a reason
@@ -51,7 +51,7 @@ public struct ReplayReport: Sendable {
         let scored: Int
         let correct: Int
         let rolling: Int
-        let retrains: [Int: [String: Int]]
+        let retrains: [Int: [RetrainCause: Int]]
         let retrainTimes: Int
         let notable: Int
         let trainingSeconds: Double
@@ -565,7 +565,7 @@ final class ReplaySimulation {
     private let highest: Tier
     private var steps = 0
     private var rolling: [(TimeInterval, Double)] = []
-    private var retrains: [Int: [String: Int]] = [:]
+    private var retrains: [Int: [RetrainCause: Int]] = [:]
     private var retrainTimes: [TimeInterval] = []
     private var notable: [TimeInterval] = []
     private var trainingSeconds = 0.0
@@ -626,7 +626,7 @@ final class ReplaySimulation {
             rolling.append((time.now, score.value))
         }
         let fitSecondsBefore = cache?.fitSeconds ?? 0
-        var trained: [(tier: Int, cause: String, seconds: Double)] = []
+        var trained: [(tier: Int, cause: RetrainCause, seconds: Double)] = []
         switch policy {
         case .triggers:
             let report = loop.cycle(tiers: range.tiers)
@@ -641,13 +641,13 @@ final class ReplaySimulation {
                 throw ReplayError.rangeTooShort(failure.error ?? report.message)
             }
             for outcome in report.tiers {
-                if let result = outcome.result {
-                    trained.append((outcome.decision.tier, outcome.decision.reason.code, Self.fitSeconds(of: result)))
+                if let result = outcome.result, let cause = outcome.decision.reason.retrainCause {
+                    trained.append((outcome.decision.tier, cause, Self.fitSeconds(of: result)))
                 }
             }
         case .never, .everyStep:
             if policy == .everyStep || loop.models.isEmpty, let result = try? loop.train(highest) {
-                trained.append((highest.number, policy == .never ? "first_training" : "every_step", Self.fitSeconds(of: result)))
+                trained.append((highest.number, policy == .never ? .firstTraining : .everyStep, Self.fitSeconds(of: result)))
             }
         }
         for item in trained {
@@ -657,7 +657,7 @@ final class ReplaySimulation {
         // that used them: it is what the policy costs on its own).
         trainingSeconds += cache.map { $0.fitSeconds - fitSecondsBefore } ?? trained.reduce(0) { $0 + $1.seconds }
         if !trained.isEmpty { retrainTimes.append(time.now) }
-        if trained.contains(where: { $0.tier > 1 || $0.cause != "interval_elapsed" }) { notable.append(time.now) }
+        if trained.contains(where: { $0.tier > 1 || $0.cause != .intervalElapsed }) { notable.append(time.now) }
         if !loop.models.isEmpty { _ = try loop.predict() }
         steps += 1
         index += range.step

@@ -27,6 +27,23 @@ public struct Tier: Sendable, Equatable {
     }
 }
 
+/// Why a policy retrained a tier: the trigger that fired, or a baseline policy's rule. `rawValue` is the code
+/// reports carry (`retrains.tier1.interval_elapsed`).
+public enum RetrainCause: String, Sendable, Codable, CaseIterable, Comparable {
+    case neverTrained = "never_trained"
+    case intervalElapsed = "interval_elapsed"
+    case performanceBelowThreshold = "performance_below_threshold"
+    case performanceBelowBaseline = "performance_below_baseline"
+    case driftDetected = "drift_detected"
+    case coveredByHigherTier = "covered_by_higher_tier"
+    /// The never-retrain baseline's one training.
+    case firstTraining = "first_training"
+    /// The retrain-every-step baseline.
+    case everyStep = "every_step"
+
+    public static func < (a: RetrainCause, b: RetrainCause) -> Bool { a.rawValue < b.rawValue }
+}
+
 /// Why a tier is or is not due for training.
 public enum TriggerReason: Sendable, Equatable {
     case neverTrained
@@ -40,6 +57,19 @@ public enum TriggerReason: Sendable, Equatable {
     case notDue(nextIn: TimeInterval)
     case trainingInProgress
     case coveredByTier(Int)
+
+    /// The cause a training for this reason is counted under; nil for reasons that do not train.
+    public var retrainCause: RetrainCause? {
+        switch self {
+        case .neverTrained: return .neverTrained
+        case .intervalElapsed: return .intervalElapsed
+        case .performanceBelowThreshold: return .performanceBelowThreshold
+        case .performanceBelowBaseline: return .performanceBelowBaseline
+        case .driftDetected: return .driftDetected
+        case .coveredByTier: return .coveredByHigherTier
+        case .notDue, .trainingInProgress: return nil
+        }
+    }
 
     /// A stable machine-readable code for JSON.
     public var code: String {

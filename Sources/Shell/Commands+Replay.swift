@@ -304,7 +304,7 @@ extension Commands {
             ("retrains", .object(Tier.all.filter { tiers.contains($0.number) }.map { tier in
                 let causes = main.retrains[tier.number] ?? [:]
                 return (tier.label, .object([("count", .int(causes.values.reduce(0, +)))]
-                                            + causes.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) }))
+                                            + causes.sorted { $0.key < $1.key }.map { ($0.key.rawValue, JSON.int($0.value)) }))
             })),
             ("baselines", .object(baselines.map { report in
                 let scores = ReplayAnalysis.PolicyScores(report.scoredSteps, pnl: pnl)
@@ -488,7 +488,7 @@ extension Commands {
                 + " — research and education only, not trading advice"
         }
         let causes = main.retrains.sorted { $0.key < $1.key }.map { tier, causes in
-            "tier\(tier): " + causes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
+            "tier\(tier): " + causes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
         }
         if !causes.isEmpty { text += "\nretrains by cause — " + causes.joined(separator: "; ") }
         guard !main.rollingScore.isEmpty else { return text }

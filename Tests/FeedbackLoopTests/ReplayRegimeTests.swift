@@ -50,13 +50,13 @@ func regimeChangeMarket(bars count: Int, change: Int, seed: UInt64 = 7) -> Price
         let runs = [ReplayPolicy.triggers, .never].map { ReplayRun(policy: $0, configuration: engine.config) }
         let results = try engine.replay(runs, from: 200, stepBars: 1, tiers: [1])
         let (triggers, triggersLoop) = results[0], (_, neverLoop) = results[1]
-        let cause = detector == "off" ? "performance_below_threshold" : "drift_detected"
+        let cause: RetrainCause = detector == "off" ? .performanceBelowThreshold : .driftDetected
         let changeTime = series.bars[Self.change].time
         let retrains = triggersLoop.history.map(\.time)
         // The first training at the start, then nothing until the regime changes.
-        #expect(triggers.retrains[1]?["never_trained"] == 1)
+        #expect(triggers.retrains[1]?[.neverTrained] == 1)
         #expect((triggers.retrains[1]?[cause] ?? 0) >= 1)
-        #expect(triggers.retrains[1]?.keys.sorted() == [cause, "never_trained"].sorted())
+        #expect(triggers.retrains[1]?.keys.sorted() == [cause, .neverTrained].sorted())
         #expect(retrains.dropFirst().allSatisfy { $0 > changeTime }, "no retraining before the change")
         let firstAfter = try #require(retrains.dropFirst().first)
         #expect(firstAfter <= changeTime + 30 * 3600, "the trigger fires within 30 bars of the change")

@@ -13,8 +13,8 @@ import Testing
         #expect(report.steps == 40)
         #expect(report.scored == 39, "each step's prediction is scored at the next step")
         #expect(loop.log.totalLogged == 39)
-        #expect(report.retrains[1]?["never_trained"] == 1)
-        #expect(report.retrains[1]?["interval_elapsed"] == 39, "tier 1's hour passes at every hourly step")
+        #expect(report.retrains[1]?[.neverTrained] == 1)
+        #expect(report.retrains[1]?[.intervalElapsed] == 39, "tier 1's hour passes at every hourly step")
         #expect(report.start == engine.series!.bars[200].time && report.end == engine.series!.bars[239].time)
         #expect((engine.history.count, engine.log.totalLogged, engine.models[.logistic]?.record.version) == before)
     }
@@ -45,7 +45,7 @@ import Testing
         let engine = try makeEngine(days: 10)
         let never = try engine.replay(from: 220, stepBars: 1, tiers: [1], policy: .never).report
         let every = try engine.replay(from: 220, stepBars: 1, tiers: [1], policy: .everyStep).report
-        #expect(never.retrainTimes.count == 1 && never.retrains[1]?["first_training"] == 1)
+        #expect(never.retrainTimes.count == 1 && never.retrains[1]?[.firstTraining] == 1)
         #expect(every.retrainTimes.count == every.steps)
     }
 
