@@ -37,9 +37,14 @@ public struct TierTrainingResult: Sendable {
 public struct CycleTierOutcome: Sendable {
     public let decision: TriggerDecision
     public let result: TierTrainingResult?
-    public let error: String?
+    /// Why the training failed: the error itself, so callers branch on its type and the shell words it.
+    public let error: (any Error)?
+
     /// The tier failed only because the data had too few rows for it yet (a replay's early steps): not fatal.
-    public var needsMoreData = false
+    public var needsMoreData: Bool {
+        if let error, case MarketDataError.tooFewRows = error { return true }
+        return false
+    }
 }
 
 public enum CycleStatus: String, Sendable {
@@ -434,17 +439,14 @@ public final class LoopEngine {
                     coveredBy[lower.number] = tier.number
                 }
             } catch {
-                var tooFewRows = false
-                if case MarketDataError.tooFewRows = error { tooFewRows = true }
-                outcomes[tier.number] = CycleTierOutcome(decision: decision, result: nil, error: String(describing: error),
-                                                         needsMoreData: tooFewRows)
+                outcomes[tier.number] = CycleTierOutcome(decision: decision, result: nil, error: error)
             }
         }
         let ordered = Tier.all.compactMap { outcomes[$0.number] }
         let trained = ordered.filter { $0.result != nil }.count
         let failed = ordered.filter { $0.error != nil }
         if let first = failed.first {
-            return CycleReport(status: .error, message: "tier\(first.decision.tier) failed: \(first.error ?? "")",
+            return CycleReport(status: .error, message: "tier\(first.decision.tier) failed: \(first.error.map { String(describing: $0) } ?? "")",
                                tiers: ordered)
         }
         if trained > 0 {

@@ -85,12 +85,20 @@ extension LoopEngine {
     }
 }
 
-public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
-    case rangeTooShort(String)
+public enum ReplayError: Error, Sendable, CustomStringConvertible {
+    /// The range leaves fewer than two bars to step through.
+    case tooFewBars
+    /// A tier's training failed in the replay for a reason other than too few rows yet.
+    case tierFailed(tier: Int, error: any Error)
+    /// No model could be trained anywhere in the range.
+    case noModelTrained
 
     public var description: String {
         switch self {
-        case .rangeTooShort(let message): return message
+        case .tooFewBars: return "the replay range must leave at least two bars to step through"
+        case .tierFailed(_, let error): return String(describing: error)
+        case .noModelTrained:
+            return "no model could be trained in the replay range — start it later (fewer --days) or fetch more history"
         }
     }
 }
@@ -412,7 +420,7 @@ extension LoopEngine {
         guard let series else { throw LoopError.noData }
         let lastIndex = min(endIndex ?? series.count - 1, series.count - 1)
         guard startIndex >= 0, startIndex < lastIndex else {
-            throw ReplayError.rangeTooShort("the replay range must leave at least two bars to step through")
+            throw ReplayError.tooFewBars
         }
         let range = ReplayRange(start: startIndex, last: lastIndex, step: max(1, stepBars), tiers: tiers)
         return Self.coveringCommonSteps(try replay(runs, range: range, series: series, execution: execution))
@@ -637,8 +645,8 @@ final class ReplaySimulation {
                 return false
             }
             if report.status == .error, let failure = report.tiers.first(where: { $0.error != nil }),
-               !failure.needsMoreData {
-                throw ReplayError.rangeTooShort(failure.error ?? report.message)
+               !failure.needsMoreData, let error = failure.error {
+                throw ReplayError.tierFailed(tier: failure.decision.tier, error: error)
             }
             for outcome in report.tiers {
                 if let result = outcome.result, let cause = outcome.decision.reason.retrainCause {
@@ -672,7 +680,7 @@ final class ReplaySimulation {
         if let cache { cache.memo.advance(run: cache.run, to: .max) }
         loop.replayCache = nil
         guard !loop.history.isEmpty || (cancelled && steps == 0) else {
-            throw ReplayError.rangeTooShort("no model could be trained in the replay range — start it later (fewer --days) or fetch more history")
+            throw ReplayError.noModelTrained
         }
         var report = ReplayReport(policy: run.policy, steps: steps, scored: loop.log.totalLogged, correct: loop.log.totalCorrect,
                                   rollingScore: rolling, rollingMetric: run.configuration.performanceMetric, retrains: retrains, retrainTimes: retrainTimes,

@@ -115,7 +115,7 @@ extension Commands {
                     ("trained", .bool(outcome.result != nil)),
                 ]
                 if let result = outcome.result { fields += trainingFields(result).filter { $0.0 != "tier" } }
-                if let error = outcome.error { fields.append(("error", .string(SafeText.escaped(error)))) }
+                if let error = outcome.error { fields.append(("error", .string(ShellContext.message(for: error)))) }
                 return ("tier\(outcome.decision.tier)", .object(fields))
             }
             var lines = ["cycle: \(report.status.rawValue) — \(report.message)"]
@@ -127,7 +127,7 @@ extension Commands {
                     line += " → " + summary.joined(separator: ", ")
                 }
                 // A tier's error is shown like any error: one line, escaped.
-                if let error = outcome.error { line += " → error: \(SafeText.escaped(error))" }
+                if let error = outcome.error { line += " → error: \(ShellContext.message(for: error))" }
                 lines.append(line)
             }
             let output = CommandOutput(fields: [("status", .string(report.status.rawValue)),
