@@ -63,7 +63,7 @@ public enum LoopEvent: Sendable {
     /// A long-running model finished one epoch (or similar step) of its training.
     case progress(TrainingProgress)
     case trainingFinished(TierTrainingResult)
-    case trainingFailed(tier: Tier, message: String)
+    case trainingFailed(tier: Tier, error: any Error)
 }
 
 /// One step of a long training, for progress bars.
@@ -362,7 +362,7 @@ public final class LoopEngine {
         let series = job.series
         guard job.stateGeneration == stateGeneration else {
             let error = LoopError.trainingSuperseded(tier: job.tier.number)
-            if job.announce { onEvent?(.trainingFailed(tier: job.tier, message: error.description)) }
+            if job.announce { onEvent?(.trainingFailed(tier: job.tier, error: error)) }
             throw error
         }
         // Intervals run from the start of a training, so a check every hour retrains an hourly tier every hour
@@ -402,7 +402,7 @@ public final class LoopEngine {
     /// Ends a training that failed or was cancelled; every previous model stays.
     public func abandonTraining(_ job: TrainingJob, error: Error) {
         trainingInProgress = false
-        if job.announce { onEvent?(.trainingFailed(tier: job.tier, message: String(describing: error))) }
+        if job.announce { onEvent?(.trainingFailed(tier: job.tier, error: error)) }
     }
 
     /// One feedback-loop cycle: trains the due tiers, highest first; a trained tier covers the lower ones.
