@@ -55,6 +55,40 @@ extension ArgumentProblem {
     }
 }
 
+/// Why a command's words do not fit its declaration as a whole (as opposed to one word its kind refused).
+public enum BindingProblem: Error, Equatable, Sendable {
+    case unknownOption(String, suggestion: String?)
+    case missingValue(option: String, valueName: String)
+    /// A word after the last positional; `subcommand` when it is a sub-verb's.
+    case extraArgument(String, takesNone: Bool, subcommand: String?)
+    case missingArgument
+    /// A sub-verb without all of its positionals: `takes` is its synopsis (`A B`), `missing` the absent ones.
+    case missingSubcommandArgument(subcommand: String, takes: String, missing: [String])
+    case unknownSubcommand(String, expected: [String])
+    /// Alternatives of an exclusive group, each written `--from/--to`.
+    case conflicting([String])
+
+    var message: String {
+        switch self {
+        case .unknownOption(let name, let suggestion):
+            return "unknown option '--\(name)'" + (suggestion.map { " — did you mean '--\($0)'?" } ?? "")
+        case .missingValue(let option, let valueName):
+            return "option '--\(option)' needs a value (\(valueName))"
+        case .extraArgument(let word, let takesNone, let subcommand):
+            guard takesNone else { return "too many arguments ('\(word)' is extra)" }
+            return subcommand.map { "'\($0)' takes no arguments ('\(word)' is extra)" } ?? "takes no arguments"
+        case .missingArgument:
+            return "missing argument"
+        case .missingSubcommandArgument(let subcommand, let takes, let missing):
+            return "'\(subcommand)' takes \(takes): missing \(missing.joined(separator: " and "))"
+        case .unknownSubcommand(let word, let expected):
+            return "unknown subcommand '\(word)' — expected \(ArgumentProblem.list(expected, quoted: true))"
+        case .conflicting(let alternatives):
+            return "give \(alternatives.joined(separator: " or ")), not both"
+        }
+    }
+}
+
 /// How one word of a command is read: it parses and validates the word into a typed value, completes it, and
 /// writes its part of the synopsis. Positional arguments and flag values are declared with a kind, so dispatch,
 /// usage lines, errors and Tab completion all come from the declaration.

@@ -114,8 +114,8 @@ public struct CommandSpec: Sendable {
                 name = String(name[..<equals])
             }
             guard let flag = flags.first(where: { $0.name == name }) else {
-                let suggestion = Suggest.closest(to: name, in: flags.map(\.name)).map { " — did you mean '--\($0)'?" } ?? ""
-                throw ShellError.usage(command: self, message: "unknown option '--\(name)'\(suggestion)")
+                throw ShellError.binding(command: self,
+                                         problem: .unknownOption(name, suggestion: Suggest.closest(to: name, in: flags.map(\.name))))
             }
             guard let valueName = flag.valueName, let parse = flag.parse else {
                 arguments.switches.insert(name)
@@ -128,7 +128,7 @@ public struct CommandSpec: Sendable {
                 value = words[index]
                 index += 1
             } else {
-                throw ShellError.usage(command: self, message: "option '--\(name)' needs a value (\(valueName))")
+                throw ShellError.binding(command: self, problem: .missingValue(option: name, valueName: valueName))
             }
             do {
                 arguments.values["--" + name] = try parse(value)
@@ -142,8 +142,8 @@ public struct CommandSpec: Sendable {
         for group in exclusive {
             let given = group.filter { names in names.contains { arguments.has($0) } }
             if given.count > 1 {
-                let alternatives = given.map { $0.map { "--" + $0 }.joined(separator: "/") }
-                throw ShellError.usage(command: self, message: "give \(alternatives.joined(separator: " or ")), not both")
+                throw ShellError.binding(command: self,
+                                         problem: .conflicting(given.map { $0.map { "--" + $0 }.joined(separator: "/") }))
             }
         }
         return arguments
@@ -156,11 +156,10 @@ public struct CommandSpec: Sendable {
         }
         guard let verb = words.first else {
             if subcommandOptional { return }
-            throw ShellError.usage(command: self, message: "missing argument")
+            throw ShellError.binding(command: self, problem: .missingArgument)
         }
         guard let sub = subcommands.first(where: { $0.name == verb.lowercased() }) else {
-            let list = ArgumentProblem.list(subcommands.map(\.synopsis), quoted: true)
-            throw ShellError.usage(command: self, message: "unknown subcommand '\(verb)' — expected \(list)")
+            throw ShellError.binding(command: self, problem: .unknownSubcommand(verb, expected: subcommands.map(\.synopsis)))
         }
         arguments.subcommand = sub.name
         try bind(words.dropFirst(), to: sub.positionals, subcommand: sub.name, into: &arguments)
@@ -173,10 +172,8 @@ public struct CommandSpec: Sendable {
             // order (`fetch 90 bitcoin`); when none does, the first with room, whose kind then says what is wrong.
             let open = specs.filter { (arguments.lists[$0.name]?.count ?? 0) < $0.maxCount }
             guard let spec = open.first(where: { $0.admits(word) }) ?? open.first else {
-                let message = specs.isEmpty
-                    ? (subcommand.map { "'\($0)' takes no arguments ('\(word)' is extra)" } ?? "takes no arguments")
-                    : "too many arguments ('\(word)' is extra)"
-                throw ShellError.usage(command: self, message: message)
+                throw ShellError.binding(command: self,
+                                         problem: .extraArgument(word, takesNone: specs.isEmpty, subcommand: subcommand))
             }
             do {
                 arguments.lists[spec.name, default: []].append(try spec.parse(word))
@@ -186,9 +183,9 @@ public struct CommandSpec: Sendable {
         }
         let missing = specs.filter { !$0.isOptional && arguments.lists[$0.name] == nil }
         guard !missing.isEmpty else { return }
-        guard let subcommand else { throw ShellError.usage(command: self, message: "missing argument") }
-        throw ShellError.usage(command: self,
-                               message: "'\(subcommand)' takes \(Synopsis.fragments(specs).joined(separator: " ")): missing \(missing.map(\.fragment).joined(separator: " and "))")
+        guard let subcommand else { throw ShellError.binding(command: self, problem: .missingArgument) }
+        throw ShellError.binding(command: self, problem: .missingSubcommandArgument(
+            subcommand: subcommand, takes: Synopsis.fragments(specs).joined(separator: " "), missing: missing.map(\.fragment)))
     }
 }
 
@@ -224,6 +221,8 @@ public struct CommandOutput {
 public enum ShellError: Error, CustomStringConvertible {
     case unknownCommand(String, suggestion: String?)
     case usage(command: CommandSpec, message: String)
+    /// Words that do not fit the command's declaration.
+    case binding(command: CommandSpec, problem: BindingProblem)
     /// A word a kind refused; `argument` names it (`--days`, `DAYS`), nil for a choice.
     case argument(command: CommandSpec, argument: String?, problem: ArgumentProblem)
     case invalid(String)
@@ -235,6 +234,8 @@ public enum ShellError: Error, CustomStringConvertible {
             return "unknown command '\(name)' — type 'help' for the list of commands"
         case .usage(let command, let message):
             return "\(command.name): \(message) — usage: \(command.synopsis)"
+        case .binding(let command, let problem):
+            return "\(command.name): \(problem.message) — usage: \(command.synopsis)"
         case .argument(let command, let argument, let problem):
             return "\(command.name): \(problem.message(argument: argument)) — usage: \(command.synopsis)"
         case .invalid(let message):

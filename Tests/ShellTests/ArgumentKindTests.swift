@@ -57,6 +57,35 @@ import Testing
         #expect(args.value(of: Commands.FetchRequest.days) == days)
     }
 
+    /// The kind of each error is a value (what was wrong, with its data); only `description` words it.
+    @Test("errors carry their kind and data", arguments: [
+        ("replay --days 3 --to 2026-11-01", .conflicting(["--days", "--from/--to"])),
+        ("replays diff 1", .missingSubcommandArgument(subcommand: "diff", takes: "A B", missing: ["B"])),
+        ("check sideways", .unknownSubcommand("sideways", expected: ["lookahead", "warmup"])),
+        ("fetch --sauce demo", .unknownOption("sauce", suggestion: "source")),
+        ("fetch --seed", .missingValue(option: "seed", valueName: "N")),
+        ("status now", .extraArgument("now", takesNone: true, subcommand: nil)),
+        ("train", .missingArgument),
+    ] as [(String, BindingProblem)])
+    func bindingProblems(line: String, expected: BindingProblem) throws {
+        let words = try LineParser.parse(line).words
+        do {
+            _ = try #require(Commands.find(words[0])).bind(words.dropFirst())
+            Issue.record("\(line) was accepted")
+        } catch ShellError.binding(_, let problem) {
+            #expect(problem == expected)
+        }
+    }
+
+    @Test func argumentProblemsAreTyped() throws {
+        do {
+            _ = try Commands.auto.bind(["on", "--tiers", "1,9"])
+            Issue.record("accepted")
+        } catch ShellError.argument(_, let argument, let problem) {
+            #expect(argument == "--tiers" && problem == .unknownTier("9"))
+        }
+    }
+
     @Test func kindsParseTypedValues() throws {
         #expect(try TierListKind().parse("tier3,1,t1") == [1, 3])
         #expect(try DurationKind().parse("1h30m") == 5400)
