@@ -56,6 +56,11 @@ public struct Subcommand: Sendable {
         self.positionals = positionals
     }
 
+    /// A sub-verb named by an enum case, so the handler switches over the enum, exhaustively.
+    public init<Verb: RawRepresentable>(_ verb: Verb, _ positionals: [PositionalSpec] = []) where Verb.RawValue == String {
+        self.init(verb.rawValue, positionals)
+    }
+
     /// `diff A B`, `accuracy ?MODEL…?`.
     var synopsis: String { ([name] + Synopsis.fragments(positionals)).joined(separator: " ") }
 }
@@ -80,6 +85,11 @@ public struct Arguments: Sendable {
 
     public func option(_ name: String) -> String? { options[name] }
     public func has(_ name: String) -> Bool { switches.contains(name) || options[name] != nil }
+
+    /// The sub-verb given as the enum its `Subcommand`s were declared with; nil when none was given.
+    public func subcommand<Verb: RawRepresentable>(as verb: Verb.Type) -> Verb? where Verb.RawValue == String {
+        subcommand.flatMap(Verb.init(rawValue:))
+    }
 
     /// The typed value of `--name`, or nil when it was not given.
     public func value<V>(of option: Option<V>) -> V? { values["--" + option.name] as? V }

@@ -13,13 +13,13 @@ extension Commands {
         earlier bars changes its value by at most 1e-9, at N bars (default 5) of the later half of the series.
         """,
         examples: ["check lookahead", "check lookahead --samples 100", "check warmup"],
-        subcommands: [Subcommand("lookahead"), Subcommand("warmup")],
+        subcommands: [Subcommand(LeakageCheckKind.lookahead), Subcommand(LeakageCheckKind.warmup)],
         flags: [FlagSpec(checkSamples)],
         run: { shell, args in
             guard let series = shell.engine.series else { throw LoopError.noData }
             let samples = args.value(of: checkSamples)
             do {
-                if args.subcommand == "lookahead" {
+                if args.subcommand(as: LeakageCheckKind.self) == .lookahead {
                     let models = ModelKind.allCases.compactMap { shell.engine.models[$0]?.model }
                     let report = try LeakageCheck.lookahead(series: series, models: models, samples: samples ?? 20)
                     return lookaheadOutput(report, shell: shell)
@@ -30,6 +30,10 @@ extension Commands {
                 throw ShellError.invalid("too little data to check (\(rows) feature rows) — fetch or import more bars first")
             }
         })
+
+    enum LeakageCheckKind: String {
+        case lookahead, warmup
+    }
 
     static let checkSamples = Option("samples", "N", WholeKind(1...1_000), "bars to cut the series at (lookahead: 20, warmup: 5)")
 

@@ -67,19 +67,25 @@ extension Commands {
         then renamed; PATH must be a new or regular file (not a folder, link, device, FIFO or socket).
         """,
         examples: ["export features features.csv", "export model xgboost model.json"],
-        subcommands: [Subcommand("features", [exportCSV.spec]),
-                      Subcommand("model", [exportModelName.spec, exportJSON.spec]),
-                      Subcommand("notebook", [exportMarkdown.spec]), Subcommand("log", [exportCSV.spec]),
-                      Subcommand("perf", [exportCSV.spec])],
+        subcommands: [Subcommand(ExportTarget.features, [exportCSV.spec]),
+                      Subcommand(ExportTarget.model, [exportModelName.spec, exportJSON.spec]),
+                      Subcommand(ExportTarget.notebook, [exportMarkdown.spec]), Subcommand(ExportTarget.log, [exportCSV.spec]),
+                      Subcommand(ExportTarget.perf, [exportCSV.spec])],
         run: { shell, args in
-            switch args.subcommand {
-            case "features": return try exportFeatures(shell, path: args[exportCSV])
-            case "model": return try exportModel(shell, model: args[exportModelName], path: args[exportJSON])
-            case "notebook": return try exportSessionRecord(shell, kind: "notebook", path: args[exportMarkdown])
-            case let kind?: return try exportSessionRecord(shell, kind: kind, path: args[exportCSV])
+            switch args.subcommand(as: ExportTarget.self) {
+            case .features?: return try exportFeatures(shell, path: args[exportCSV])
+            case .model?: return try exportModel(shell, model: args[exportModelName], path: args[exportJSON])
+            case .notebook?: return try exportSessionRecord(shell, kind: ExportTarget.notebook.rawValue, path: args[exportMarkdown])
+            case .log?: return try exportSessionRecord(shell, kind: ExportTarget.log.rawValue, path: args[exportCSV])
+            case .perf?: return try exportSessionRecord(shell, kind: ExportTarget.perf.rawValue, path: args[exportCSV])
             case nil: preconditionFailure("export's subcommand is required by its declaration")
             }
         })
+
+    /// What `export` writes.
+    enum ExportTarget: String {
+        case features, model, notebook, log, perf
+    }
 
     static func exportFeatures(_ shell: ShellContext, path: String) throws -> CommandOutput {
         guard let series = shell.engine.series else { throw LoopError.noData }

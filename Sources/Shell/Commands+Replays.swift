@@ -17,9 +17,13 @@ extension Commands {
         A B' lists the settings in which two reports differ (and whether their data did) and their results side by side.
         """,
         examples: ["replays", "replays show 1", "replays diff 1 2"],
-        subcommands: [Subcommand("show", [replayID.spec]), Subcommand("diff", [replayA.spec, replayB.spec])],
+        subcommands: [Subcommand(ReplaysVerb.show, [replayID.spec]), Subcommand(ReplaysVerb.diff, [replayA.spec, replayB.spec])],
         subcommandOptional: true,
         run: runReplays)
+
+    enum ReplaysVerb: String {
+        case show, diff
+    }
 
     static let replayID = Positional("ID", ReplayIDKind())
     static let replayA = Positional("A", ReplayIDKind())
@@ -28,14 +32,14 @@ extension Commands {
     static func runReplays(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
         let session = try requireSession(shell)
         let stored = try session.database.replays()
-        switch args.subcommand {
-        case "show":
+        switch args.subcommand(as: ReplaysVerb.self) {
+        case .show?:
             let (id, entry, report) = try storedReport(args[replayID], in: stored)
             return CommandOutput(fields: [("id", .int(id)), ("report", report)], text: entry.reportText)
-        case "diff":
+        case .diff?:
             let a = try storedReport(args[replayA], in: stored), b = try storedReport(args[replayB], in: stored)
             return diffReplays(a, b, shell: shell)
-        default:
+        case nil:
             return listReplays(stored, shell: shell)
         }
     }
