@@ -7,8 +7,12 @@ public enum Completion {
         // Complete the current statement only (after the last `;`).
         let statement = lineBeforeCursor.split(separator: ";", omittingEmptySubsequences: false).last.map(String.init) ?? ""
         let endsWithSpace = statement.last?.isWhitespace ?? false
-        var words = statement.split(whereSeparator: \.isWhitespace).map(String.init)
-        let partial = endsWithSpace || words.isEmpty ? "" : words.removeLast()
+        var split = statement.split(whereSeparator: \.isWhitespace).map(String.init)
+        let partial = endsWithSpace || split.isEmpty ? "" : split.removeLast()
+        // The words before it as the command will read them (quotes, escapes); whitespace split while a quote is
+        // still open.
+        let before = String(statement.dropLast(partial.count))
+        let words = (try? LineParser.parse(before).words) ?? split
         let unquotedPartial = partial.hasPrefix("\"") ? String(partial.dropFirst()) : partial
         var candidates: [String] = []
         if words.isEmpty {
@@ -44,7 +48,12 @@ public enum Completion {
                                               shell: shell)
                 return (flag.candidates?(value) ?? []).map { partial[...equals] + $0 }
             }
-            return command.flags.map { "--" + $0.name }
+            // Flags not given yet, and not the alternatives of one given (replay --days excludes --from/--to).
+            let given = Set(words.filter { $0.hasPrefix("--") }.map { String($0.dropFirst(2).prefix { $0 != "=" }) })
+            let excluded = command.exclusive.flatMap { group in
+                group.contains { !given.isDisjoint(with: $0) } ? Array(group.filter { given.isDisjoint(with: $0) }.joined()) : []
+            }
+            return command.flags.filter { !given.contains($0.name) && !excluded.contains($0.name) }.map { "--" + $0.name }
         }
         if let pending { return pending.candidates?(context) ?? [] }
         var specs = command.arguments

@@ -191,6 +191,11 @@ import Testing
         ("use xgboost ", []),
         ("train --nosuch t", ["tier1", "tier2", "tier3"]),
         ("help tr", ["train", "trend"]),
+        ("replay --days 3 --", ["--step", "--tiers", "--baselines", "--apply", "--compare"]),
+        ("replay --apply --from 2026-11-01 --", ["--to", "--step", "--tiers", "--baselines"]),
+        ("save \"my run\" --", ["--force"]),
+        // Words before the cursor are read as the command reads them: quotes removed.
+        ("set \"performance_vs_baseline\" ", ["off", "on"]),
     ])
     func candidates(line: String, expected: [String]) {
         #expect(Completion.complete(line, shell: quietShell()).candidates == expected)
