@@ -17,6 +17,8 @@ public enum ArgumentProblem: Error, Equatable, Sendable {
     /// `--compare` text that is not `KEY=V1,V2…`.
     case notKeyValues(String)
     case notReplayID(String)
+    /// A value that `key` can never take, whatever the rest of the config (`expected` is the key's own wording).
+    case invalidSetting(key: String, text: String, expected: String)
 
     /// The problem in words; `argument` names what was given (`--days`, `DURATION`), nil for a choice whose words
     /// are its own name (`on|off`).
@@ -40,6 +42,8 @@ public enum ArgumentProblem: Error, Equatable, Sendable {
             return "unknown config key '\(key)' — 'config' lists every key"
         case .notKeyValues(let text):
             return "invalid \(argument ?? "value") '\(text)': expected KEY=V1,V2 such as performance_threshold=0.5,0.6"
+        case .invalidSetting(let key, let text, let expected):
+            return "invalid value '\(text)' for \(key): expected \(expected)"
         case .notReplayID(let text):
             return "invalid \(argument ?? "ID") '\(text)': expected a replay number such as 3 or #3"
         }
@@ -100,6 +104,9 @@ public protocol ArgumentKind<Value>: Sendable {
     /// Whether an error should name the argument (a choice's words already say what it is).
     var namedInErrors: Bool { get }
     func parse(_ word: String) throws(ArgumentProblem) -> Value
+    /// `parse` for a positional whose reading depends on those before it (`set KEY VALUE`); `earlier` holds their
+    /// values in order. By default the same as `parse(word)`.
+    func parse(_ word: String, after earlier: [any Sendable]) throws(ArgumentProblem) -> Value
     /// Whether `word` has this kind's shape at all: an optional positional that does not admit a word is skipped
     /// (`fetch 90` gives DAYS, not COIN).
     func admits(_ word: String) -> Bool
@@ -110,6 +117,7 @@ public protocol ArgumentKind<Value>: Sendable {
 extension ArgumentKind {
     public var placeholder: String? { nil }
     public var namedInErrors: Bool { true }
+    public func parse(_ word: String, after earlier: [any Sendable]) throws(ArgumentProblem) -> Value { try parse(word) }
     public func admits(_ word: String) -> Bool { true }
     public func candidates(_ context: CompletionContext) -> [String] { [] }
 }
@@ -320,12 +328,38 @@ public struct ConfigKeyKind: ArgumentKind {
     public func candidates(_ context: CompletionContext) -> [String] { Commands.configKeyNames }
 }
 
-/// A setting's value. What it may be depends on the key before it, and whether it fits depends on the rest of the
-/// config (sell below buy…), so the loop validates it when it is set; this kind completes it from the key's kind.
+/// A setting's value: what it may be depends on the key before it (a duration, a number in range, a choice,
+/// `auto`…), checked here and completed from the key's kind. Whether it fits the rest of the config (sell below
+/// buy…) only the live config can say: the loop checks that when it is set.
 public struct ConfigValueKind: ArgumentKind {
     public init() {}
 
+    /// Without its key (a flag value, say) any word; see `parse(_:after:)`.
     public func parse(_ word: String) throws(ArgumentProblem) -> String { word }
+
+    public func parse(_ word: String, after earlier: [any Sendable]) throws(ArgumentProblem) -> String {
+        if let key = earlier.last as? String { try Self.check(word, for: key) }
+        return word
+    }
+
+    /// Refuses `text` when `key` can never take it. The loop's own reading decides (on a scratch default config);
+    /// a value refused only for clashing with the defaults is left to the live config.
+    static func check(_ text: String, for key: String) throws(ArgumentProblem) {
+        if key == ShellSetting.format.rawValue {
+            guard OutputFormat(rawValue: text.lowercased()) != nil else {
+                throw .invalidSetting(key: key, text: text, expected: OutputFormat.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            return
+        }
+        var scratch = LoopConfig()
+        do {
+            try scratch.set(key, to: text)
+        } catch ConfigError.invalidValue(let name, _, let expected) {
+            throw .invalidSetting(key: name, text: text, expected: expected)
+        } catch {
+            // Inconsistent with the other defaults only (e.g. sell_threshold above the default buy_threshold).
+        }
+    }
 
     public func candidates(_ context: CompletionContext) -> [String] {
         guard let name = context.words.last?.lowercased() else { return [] }
@@ -381,6 +415,8 @@ public struct KeyValuesKind: ArgumentKind {
         guard let config = LoopConfig.key(named: key) else {
             throw .unknownConfigKey(key, suggestion: Suggest.closest(to: key, in: LoopConfig.keys.map(\.name)))
         }
+        // Every value is checked before any replay runs.
+        for value in values { try ConfigValueKind.check(value, for: config.name) }
         return Value(key: config.name, values: values)
     }
 

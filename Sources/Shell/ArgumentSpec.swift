@@ -8,7 +8,8 @@ public struct PositionalSpec: Sendable {
     public let maxCount: Int
     let placeholder: String?
     let namedInErrors: Bool
-    let parse: @Sendable (String) throws(ArgumentProblem) -> any Sendable
+    /// Reads a word given the values of the positionals before it (a setting's value depends on its key).
+    let parse: @Sendable (String, [any Sendable]) throws(ArgumentProblem) -> any Sendable
     let admits: @Sendable (String) -> Bool
     let candidates: @Sendable (CompletionContext) -> [String]
 
@@ -26,7 +27,7 @@ public struct Positional<Value: Sendable>: Sendable {
     where K.Value == Value {
         spec = PositionalSpec(name: name, isOptional: optional, maxCount: maxCount, placeholder: kind.placeholder,
                               namedInErrors: kind.namedInErrors,
-                              parse: { word throws(ArgumentProblem) in try kind.parse(word) },
+                              parse: { word, earlier throws(ArgumentProblem) in try kind.parse(word, after: earlier) },
                               admits: { kind.admits($0) }, candidates: { kind.candidates($0) })
     }
 }

@@ -176,7 +176,8 @@ public struct CommandSpec: Sendable {
                                          problem: .extraArgument(word, takesNone: specs.isEmpty, subcommand: subcommand))
             }
             do {
-                arguments.lists[spec.name, default: []].append(try spec.parse(word))
+                let earlier = specs.prefix { $0.name != spec.name }.flatMap { arguments.lists[$0.name] ?? [] }
+                arguments.lists[spec.name, default: []].append(try spec.parse(word, earlier))
             } catch {
                 throw ShellError.argument(command: self, argument: spec.label, problem: error)
             }
@@ -237,6 +238,9 @@ public enum ShellError: Error, CustomStringConvertible {
         case .binding(let command, let problem):
             return "\(command.name): \(problem.message) — usage: \(command.synopsis)"
         case .argument(let command, let argument, let problem):
+            // A refused setting reads as the loop words it wherever it comes from (set, --compare, a session
+            // file): the same mistake reads the same, and the message names the key already.
+            if case .invalidSetting = problem { return problem.message(argument: argument) }
             return "\(command.name): \(problem.message(argument: argument)) — usage: \(command.synopsis)"
         case .invalid(let message):
             return message

@@ -68,6 +68,10 @@ public enum Commands {
         let abstract = command.abstract.last.map { ".?!".contains($0) } == true ? command.abstract : command.abstract + "."
         var lines = [paint.bold("usage: ") + command.synopsis, "", abstract]
         if !command.discussion.isEmpty { lines += ["", wrap(command.discussion, width: min(shell.terminal.width, 100))] }
+        // One line per sub-verb: the synopsis joins them with `|`, which is hard to read for long ones (export).
+        if !command.subcommands.isEmpty {
+            lines += ["", paint.bold("subcommands:")] + command.subcommands.map { "  \(command.name) \($0.synopsis)" }
+        }
         if !command.flags.isEmpty {
             lines += ["", paint.bold("options:")] + optionLines(command.flags)
         }
@@ -78,6 +82,7 @@ public enum Commands {
         let json: [(String, JSON)] = [
             ("name", .string(command.name)), ("synopsis", .string(command.synopsis)),
             ("abstract", .string(command.abstract)), ("description", .string(command.discussion)),
+            ("subcommands", .array(command.subcommands.map { .string("\(command.name) \($0.synopsis)") })),
             ("examples", .array(command.examples.map(JSON.string))),
         ]
         return CommandOutput(fields: json, text: lines.joined(separator: "\n"))

@@ -37,6 +37,9 @@ import Testing
         ("get performance_treshold", "get: unknown config key 'performance_treshold' — did you mean 'performance_threshold'? — usage: get KEY"),
         ("replay --compare performance_threshold", "replay: invalid --compare 'performance_threshold': expected KEY=V1,V2 such as performance_threshold=0.5,0.6 — usage: \(Commands.replay.synopsis)"),
         ("replay --compare nosuch=1,2", "replay: unknown config key 'nosuch' — 'config' lists every key — usage: \(Commands.replay.synopsis)"),
+        ("set tier1_interval 0", "invalid value '0' for tier1_interval: expected a duration from 1s to 100 years, such as 90m, 6h or 2d"),
+        ("set format yaml", "invalid value 'yaml' for format: expected text or json"),
+        ("replay --compare performance_threshold=0.5,2", "invalid value '2' for performance_threshold: expected a number from 0 to 1"),
         ("replays show x", "replays: invalid ID 'x': expected a replay number such as 3 or #3 — usage: replays ?show ID|diff A B?"),
         // Subcommands and groups of flags that exclude each other.
         ("replays diff 1", "replays: 'diff' takes A B: missing B — usage: replays ?show ID|diff A B?"),
@@ -145,6 +148,19 @@ import Testing
         #expect(Set(shown).isSubset(of: Set(command.flags.map(\.name))), "\(name): \(shown)")
         // Each group of exclusive flags names declared flags.
         for name in command.exclusive.joined().joined() { #expect(command.flags.contains { $0.name == name }) }
+    }
+
+    @Test func helpListsSubcommandsOnePerLine() throws {
+        let text = Commands.helpFor(Commands.export, shell: quietShell()).text
+        #expect(text.contains("""
+        subcommands:
+          export features PATH.csv
+          export model xgboost|logistic PATH.json
+          export notebook PATH.md
+          export log PATH.csv
+          export perf PATH.csv
+        """))
+        #expect(!Commands.helpFor(Commands.train, shell: quietShell()).text.contains("subcommands:"))
     }
 
     /// `Commands.all` is a hand list: a command declared but left out of it would silently not exist.
