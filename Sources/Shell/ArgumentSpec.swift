@@ -47,6 +47,17 @@ public struct Option<Value: Sendable>: Sendable {
     }
 }
 
+/// A `--switch` without a value, declared once so the handler asks `args.has(force)`, not a spelling.
+public struct Switch: Sendable {
+    public let name: String
+    public let flag: FlagSpec
+
+    public init(_ name: String, _ summary: String) {
+        self.name = name
+        flag = FlagSpec(name, summary)
+    }
+}
+
 /// A sub-verb (`replays show ID`, `export model MODEL PATH`) with its own positionals.
 public struct Subcommand: Sendable {
     public let name: String
@@ -84,8 +95,14 @@ public struct Arguments: Sendable {
         self.subcommand = subcommand
     }
 
-    public func option(_ name: String) -> String? { options[name] }
-    public func has(_ name: String) -> Bool { switches.contains(name) || options[name] != nil }
+    /// By spelling, for binding itself; handlers ask by declaration (`has(force)`, `value(of:)`).
+    func option(_ name: String) -> String? { options[name] }
+    func has(_ name: String) -> Bool { switches.contains(name) || options[name] != nil }
+
+    public func has(_ flag: Switch) -> Bool { switches.contains(flag.name) }
+    public func has<V>(_ option: Option<V>) -> Bool { options[option.name] != nil }
+    /// The value of `--name` as it was typed, for messages that quote it.
+    public func written<V>(_ option: Option<V>) -> String? { options[option.name] }
 
     /// The sub-verb given as the enum its `Subcommand`s were declared with; nil when none was given.
     public func subcommand<Verb: RawRepresentable>(as verb: Verb.Type) -> Verb? where Verb.RawValue == String {

@@ -32,6 +32,9 @@ public struct FlagSpec: Sendable {
     /// An option declared with its kind.
     public init<V>(_ option: Option<V>) { self = option.flag }
 
+    /// A switch declared for `args.has(_:)`.
+    public init(_ flag: Switch) { self = flag.flag }
+
     init(name: String, valueName: String?, placeholder: String?, summary: String,
          parse: (@Sendable (String) throws(ArgumentProblem) -> any Sendable)?,
          candidates: (@Sendable (CompletionContext) -> [String])?) {

@@ -28,11 +28,11 @@ extension Commands {
         let engine = shell.engine
         switch args.value(of: autoMode) {
         case nil:
-            guard !args.has(autoEvery.name), !args.has(autoTiers.name) else {
+            guard !args.has(autoEvery), !args.has(autoTiers) else {
                 throw ShellError.usage(command: auto, message: "--every and --tiers go with 'auto on'")
             }
         case .off?:
-            guard !args.has(autoEvery.name), !args.has(autoTiers.name) else {
+            guard !args.has(autoEvery), !args.has(autoTiers) else {
                 throw ShellError.usage(command: auto, message: "--every and --tiers go with 'auto on', not 'auto off'")
             }
             let wasOn = engine.config.automation.enabled

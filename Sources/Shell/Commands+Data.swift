@@ -67,8 +67,9 @@ extension Commands {
                 if let seed = args.value(of: FetchRequest.seed) { self.seed = UInt64(seed) }
                 if let time = args.value(of: FetchRequest.end) { end = (time / 3600).rounded(.down) * 3600 }
             } else {
-                for flag in [FetchRequest.seed.name, FetchRequest.end.name] where args.has(flag) {
-                    throw ShellError.usage(command: Commands.fetch, message: "--\(flag) applies to the demo market only")
+                for (given, name) in [(args.has(FetchRequest.seed), FetchRequest.seed.name),
+                                      (args.has(FetchRequest.end), FetchRequest.end.name)] where given {
+                    throw ShellError.usage(command: Commands.fetch, message: "--\(name) applies to the demo market only")
                 }
                 self.coin = coin ?? "bitcoin"
             }

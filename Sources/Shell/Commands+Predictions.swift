@@ -15,10 +15,10 @@ extension Commands {
         until a training on the new data, or with --force. Research only — not advice.
         """,
         examples: ["predict", "predict; log BUY", "predict --force"],
-        flags: [FlagSpec("force", "predict even when the models were trained on other data than is loaded")],
+        flags: [FlagSpec(predictForce)],
         run: { shell, args in
             let engine = shell.engine
-            if !args.has("force") { try engine.checkModelsMatchData(for: .predict) }
+            if !args.has(predictForce) { try engine.checkModelsMatchData(for: .predict) }
             let prediction = try engine.predict()
             let ages = Dictionary(engine.modelAges().map { ($0.model, $0) }, uniquingKeysWith: { first, _ in first })
             let warnings = engine.predictionWarnings()
@@ -68,6 +68,7 @@ extension Commands {
             return CommandOutput(fields: fields, text: text)
         })
 
+    static let predictForce = Switch("force", "predict even when the models were trained on other data than is loaded")
     static let logActual = Positional("ACTUAL", ChoiceKind(Signal.allCases))
     static let logPredicted = Option("predicted", "SIGNAL", ChoiceKind(Signal.allCases),
                                      "score this signal instead of the pending prediction")

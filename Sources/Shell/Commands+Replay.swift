@@ -24,7 +24,7 @@ extension Commands {
                    "replay --days 7 --apply", "replay --compare performance_threshold=0.5,0.55,0.6"],
         flags: [FlagSpec(ReplayArguments.days), FlagSpec(ReplayArguments.from), FlagSpec(ReplayArguments.to),
                 FlagSpec(ReplayArguments.step), FlagSpec(ReplayArguments.tiers), FlagSpec(ReplayArguments.baselines),
-                FlagSpec("apply", "install the replayed loop's models, history and log into the session"),
+                FlagSpec(ReplayArguments.apply),
                 FlagSpec(ReplayArguments.compare)],
         // A span is the last days or from/to; a replay is applied or compared.
         exclusive: [[["days"], ["from", "to"]], [["apply"], ["compare"]]],
@@ -41,6 +41,7 @@ extension Commands {
         static let tiers = Option("tiers", "LIST", TierListKind(), "tiers that take part, e.g. 1,2 (default) or 1,2,3")
         static let baselines = Option("baselines", "on|off", ChoiceKind([LoopConfig.Switch.on, .off]),
                                       "also run the two baselines (default on)")
+        static let apply = Switch("apply", "install the replayed loop's models, history and log into the session")
         static let compare = Option("compare", "KEY=V1,V2", KeyValuesKind(), "replay once per value of a config key")
     }
 
@@ -49,7 +50,7 @@ extension Commands {
         guard let series = engine.series else { throw LoopError.noData }
         let interval = series.interval ?? 3600
         var startIndex = series.count / 2
-        if let days = args.value(of: ReplayArguments.days), let text = args.option("days") {
+        if let days = args.value(of: ReplayArguments.days), let text = args.written(ReplayArguments.days) {
             // Compared as a Double first: a short interval can make the bar count of many days too large for an Int.
             let bars = (days * 86_400 / interval).rounded()
             guard bars < Double(series.count) else {
@@ -65,13 +66,13 @@ extension Commands {
             let bars = series.bars
             if let from = args.value(of: ReplayArguments.from) {
                 guard let index = bars.firstIndex(where: { $0.time >= from }), index > 0 else {
-                    throw ShellError.invalid("--from \(args.option("from")!) is outside the loaded data (\(ISOTime.short(bars[0].time)) → \(ISOTime.short(bars[bars.count - 1].time))): the replay needs earlier bars to train on")
+                    throw ShellError.invalid("--from \(args.written(ReplayArguments.from)!) is outside the loaded data (\(ISOTime.short(bars[0].time)) → \(ISOTime.short(bars[bars.count - 1].time))): the replay needs earlier bars to train on")
                 }
                 startIndex = index
             }
             if let to = args.value(of: ReplayArguments.to) {
                 guard let index = bars.lastIndex(where: { $0.time <= to }), index > startIndex else {
-                    throw ShellError.invalid("--to \(args.option("to")!) leaves no bars after the start of the replay")
+                    throw ShellError.invalid("--to \(args.written(ReplayArguments.to)!) leaves no bars after the start of the replay")
                 }
                 endIndex = index
             }
@@ -79,12 +80,12 @@ extension Commands {
         var stepBars = 1
         if let seconds = args.value(of: ReplayArguments.step) {
             let bounds = Bounded.duration.atLeast(interval)
-            guard bounds.contains(seconds) else { throw replay.outOfRange("--step", args.option("step")!, bounds) }
+            guard bounds.contains(seconds) else { throw replay.outOfRange("--step", args.written(ReplayArguments.step)!, bounds) }
             // At most the whole series: a step longer than the data is one step.
             stepBars = max(1, Int(min((seconds / interval).rounded(), Double(series.count))))
         }
         let tiers = Set(args.value(of: ReplayArguments.tiers) ?? [1, 2])
-        let apply = args.has("apply")
+        let apply = args.has(ReplayArguments.apply)
         if let compare = args.value(of: ReplayArguments.compare) {
             return try compareReplays(shell, compare: compare, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars, tiers: tiers)
         }

@@ -30,6 +30,10 @@ extension Commands {
         context.partial.contains("/") ? PathCompletion.candidates(for: context.partial) : sessionNames(context.shell)
     }))
 
+    static let saveForce = Switch("force", "overwrite an existing session of that name")
+    static let loadInPlace = Switch("in-place", "work in the saved file itself: every change is saved at once")
+    static let recoverScripts = Switch("script", "take back the work of a killed script (its working file in the temporary folder)")
+
     static let save: CommandSpec = CommandSpec(
         "save", group: .sessions,
         abstract: "Save the session to sessions/NAME.lgc (data, config, log, history, every model version)",
@@ -42,11 +46,11 @@ extension Commands {
         """,
         examples: ["save btc-experiment", "save", "save btc-experiment --force", "save ~/research/run1.lgc"],
         arguments: [saveName.spec],
-        flags: [FlagSpec("force", "overwrite an existing session of that name")],
+        flags: [FlagSpec(saveForce)],
         run: { shell, args in
             let session = try requireSession(shell)
             let path = try args.value(of: saveName).map { try sessionPath($0, for: save, session) }
-            let saved = try session.save(to: path, force: args.has("force"))
+            let saved = try session.save(to: path, force: args.has(saveForce))
             let name = session.name ?? SessionController.sessionName(saved)
             let bytes = (try? FileManager.default.attributesOfItem(atPath: saved)[.size] as? Int) ?? 0
             return CommandOutput(fields: [("name", .string(name)), ("path", .string(saved)), ("bytes", .int(bytes))],
@@ -63,11 +67,11 @@ extension Commands {
         """,
         examples: ["load btc-experiment", "load ~/research/run1.lgc", "load btc-experiment --in-place"],
         arguments: [loadName.spec],
-        flags: [FlagSpec("in-place", "work in the saved file itself: every change is saved at once")],
+        flags: [FlagSpec(loadInPlace)],
         run: { shell, args in
             let session = try requireSession(shell)
             let path = try sessionPath(args[loadName], for: load, session)
-            let inPlace = args.has("in-place")
+            let inPlace = args.has(loadInPlace)
             let state = inPlace ? try session.open(path, engine: shell.engine) : try session.load(path, engine: shell.engine)
             let fields: [(String, JSON)] = [
                 ("path", .string(path)), ("name", .optionalString(session.name)), ("in_place", .bool(inPlace)),
@@ -115,10 +119,10 @@ extension Commands {
         killed saves are removed, and of killed scripts' working files only the newest 3 are kept.
         """,
         examples: ["recover", "recover --script"],
-        flags: [FlagSpec("script", "take back the work of a killed script (its working file in the temporary folder)")],
+        flags: [FlagSpec(recoverScripts)],
         run: { shell, args in
             let session = try requireSession(shell)
-            let scriptsOnly = args.has("script")
+            let scriptsOnly = args.has(recoverScripts)
             guard let (path, state) = try session.recover(engine: shell.engine, scriptsOnly: scriptsOnly) else {
                 throw ShellError.invalid("no unsaved session to recover in \(session.directory)")
             }

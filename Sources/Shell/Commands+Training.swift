@@ -82,9 +82,9 @@ extension Commands {
         the new data ('train tierN'), or with --force.
         """,
         examples: ["cycle", "advance 6h; cycle", "cycle --force"],
-        flags: [FlagSpec("force", "run even when the models were trained on other data than is loaded")],
+        flags: [FlagSpec(cycleForce)],
         run: { shell, args in
-            if !args.has("force") { try shell.engine.checkModelsMatchData(for: .cycle) }
+            if !args.has(cycleForce) { try shell.engine.checkModelsMatchData(for: .cycle) }
             let report = shell.engine.cycle()
             switch report.status {
             case .success: shell.logger.log(.success, "Training cycle complete: \(report.message)")
@@ -154,6 +154,7 @@ extension Commands {
             return output
         })
 
+    static let cycleForce = Switch("force", "run even when the models were trained on other data than is loaded")
     static let advanceBy = Positional("DURATION", DurationKind())
 
     static let clock: CommandSpec = CommandSpec(
