@@ -1,6 +1,5 @@
 import FeedbackLoop
 import Foundation
-import Learning
 import MarketData
 
 /// Why one word is not a valid argument. Kinds raise these; `message(argument:)` words them — the one place an
@@ -128,12 +127,8 @@ extension ArgumentKind {
 /// `Bounded.parse`, the one place numbers are range-checked.
 public struct NumberKind: ArgumentKind {
     public let bounds: Bounded
-    public let suggestions: [String]
 
-    public init(_ bounds: Bounded, suggestions: [String] = []) {
-        self.bounds = bounds
-        self.suggestions = suggestions
-    }
+    public init(_ bounds: Bounded) { self.bounds = bounds }
 
     public func parse(_ word: String) throws(ArgumentProblem) -> Double {
         guard let value = bounds.parse(word) else { throw .outOfRange(text: word, bounds: bounds) }
@@ -141,7 +136,6 @@ public struct NumberKind: ArgumentKind {
     }
 
     public func admits(_ word: String) -> Bool { Bounded.writesNumber(word) }
-    public func candidates(_ context: CompletionContext) -> [String] { suggestions }
 }
 
 /// A whole number within a range, as an `Int` (exact: `Bounded` keeps it within 2^53).

@@ -81,6 +81,11 @@ public struct CommandSpec: Sendable {
                 flags: [FlagSpec] = [], exclusive: [[[String]]] = [],
                 run: @escaping @Sendable (ShellContext, Arguments) throws -> CommandOutput) {
         precondition(arguments.isEmpty || subcommands.isEmpty, "a command has positionals or subcommands, not both")
+        // Typed values are stored by positional name and flag name: a clash would hand one the other's value.
+        for specs in [arguments] + subcommands.map(\.positionals) {
+            precondition(Set(specs.map(\.name)).count == specs.count, "\(name): two positionals share a name")
+        }
+        precondition(Set(flags.map(\.name)).count == flags.count, "\(name): two flags share a name")
         self.name = name
         self.aliases = aliases
         self.group = group
