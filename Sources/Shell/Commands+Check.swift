@@ -5,7 +5,6 @@ import MarketData
 extension Commands {
     static let check: CommandSpec = CommandSpec(
         "check", group: .insight,
-        synopsis: "check lookahead|warmup ?--samples N?",
         abstract: "Leakage checks: do features or models see later bars; how much history each feature needs",
         discussion: """
         lookahead: recomputes every feature and each current model's P(up) on the series cut at N sampled bars \
@@ -14,29 +13,29 @@ extension Commands {
         earlier bars changes its value by at most 1e-9, at N bars (default 5) of the later half of the series.
         """,
         examples: ["check lookahead", "check lookahead --samples 100", "check warmup"],
-        positionals: 1...1,
-        flags: [FlagSpec("samples", value: "N", "bars to cut the series at (lookahead: 20, warmup: 5)")],
-        complete: { context in context.words.count == 1 ? ["lookahead", "warmup"] : [] },
+        subcommands: [Subcommand(LeakageCheckKind.lookahead), Subcommand(LeakageCheckKind.warmup)],
+        flags: [FlagSpec(checkSamples)],
         run: { shell, args in
             guard let series = shell.engine.series else { throw LoopError.noData }
-            let samples = try check.bounded(args, option: "samples", .whole(1...1_000)).map { Int($0) }
+            let samples = args.value(of: checkSamples)
             do {
-                switch args.positionals[0].lowercased() {
-                case "lookahead":
+                if args.subcommand(as: LeakageCheckKind.self) == .lookahead {
                     let models = ModelKind.allCases.compactMap { shell.engine.models[$0]?.model }
                     let report = try LeakageCheck.lookahead(series: series, models: models, samples: samples ?? 20)
                     return lookaheadOutput(report, shell: shell)
-                case "warmup":
-                    let report = try LeakageCheck.warmup(series: series, samples: samples ?? 5)
-                    return warmupOutput(report, shell: shell)
-                default:
-                    throw ShellError.usage(command: check,
-                                           message: "expected 'lookahead' or 'warmup', got '\(args.positionals[0])'")
                 }
+                let report = try LeakageCheck.warmup(series: series, samples: samples ?? 5)
+                return warmupOutput(report, shell: shell)
             } catch LeakageCheck.CheckError.tooLittleData(let rows) {
                 throw ShellError.invalid("too little data to check (\(rows) feature rows) — fetch or import more bars first")
             }
         })
+
+    enum LeakageCheckKind: String {
+        case lookahead, warmup
+    }
+
+    static let checkSamples = Option("samples", "N", WholeKind(1...1_000), "bars to cut the series at (lookahead: 20, warmup: 5)")
 
     static func lookaheadOutput(_ report: LeakageCheck.LookaheadReport, shell: ShellContext) -> CommandOutput {
         let differences: [JSON] = report.differences.map { difference in

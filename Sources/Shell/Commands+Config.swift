@@ -22,13 +22,12 @@ extension Commands {
         }
     }
 
-    static func unknownKey(_ name: String) -> ConfigError {
-        .unknownKey(name, suggestion: Suggest.closest(to: name, in: configKeyNames))
-    }
+    /// A loop config key or a shell setting; an unknown one is refused with a did-you-mean before the handler runs.
+    static let settingKey = Positional("KEY", ConfigKeyKind())
+    static let settingValue = Positional("VALUE", ConfigValueKind())
 
     static let config: CommandSpec = CommandSpec(
         "config", group: .config,
-        synopsis: "config",
         abstract: "List every setting with its value, default and meaning",
         examples: ["config"],
         run: { shell, _ in
@@ -48,18 +47,17 @@ extension Commands {
 
     static let get: CommandSpec = CommandSpec(
         "get", group: .config,
-        synopsis: "get KEY",
         abstract: "Show one setting",
         examples: ["get performance_threshold"],
-        positionals: 1...1,
-        complete: { context in context.words.count == 1 ? configKeyNames : [] },
+        arguments: [settingKey.spec],
         run: { shell, args in
-            let name = args.positionals[0].lowercased()
+            let name = args[settingKey]
             if name == ShellSetting.format.rawValue {
                 return CommandOutput(fields: [("key", .string(name)), ("value", .string(shell.format.rawValue))],
                                      text: shell.format.rawValue)
             }
-            guard let key = LoopConfig.key(named: name) else { throw unknownKey(name) }
+            // KEY's kind admits only config keys and `format`.
+            let key = LoopConfig.key(named: name)!
             let value = configFields(shell.engine.config).first { $0.0 == key.name }!.1
             return CommandOutput(fields: [("key", .string(key.name)), ("value", value)],
                                  text: key.display(shell.engine.config))
@@ -67,19 +65,13 @@ extension Commands {
 
     static let set: CommandSpec = CommandSpec(
         "set", group: .config,
-        synopsis: "set KEY VALUE",
         abstract: "Change a setting live (validated)",
         discussion: "Durations accept 90m, 6h, 2d or seconds; thresholds are 0…1; windows are whole numbers. 'set format json' switches output to JSON.",
         examples: ["set performance_threshold 0.6", "set tier1_interval 30m", "set format json"],
-        positionals: 2...2,
-        complete: { context in
-            if context.words.count == 1 { return configKeyNames }
-            if context.words.count == 2, context.words[1].lowercased() == "format" { return ["text", "json"] }
-            return []
-        },
+        arguments: [settingKey.spec, settingValue.spec],
         run: { shell, args in
-            let name = args.positionals[0].lowercased()
-            let value = args.positionals[1]
+            let name = args[settingKey]
+            let value = args[settingValue]
             if name == ShellSetting.format.rawValue {
                 guard let format = OutputFormat(rawValue: value.lowercased()) else {
                     throw ConfigError.invalidValue(key: "format", value: value, expected: "text or json")
@@ -88,7 +80,6 @@ extension Commands {
                 return CommandOutput(fields: [("key", .string(name)), ("value", .string(format.rawValue))],
                                      text: "format = \(format.rawValue)")
             }
-            guard LoopConfig.key(named: name) != nil else { throw unknownKey(name) }
             try shell.engine.setConfig(name, value)
             let key = LoopConfig.key(named: name)!
             let stored = configFields(shell.engine.config).first { $0.0 == key.name }!.1
@@ -98,18 +89,16 @@ extension Commands {
 
     static let reset: CommandSpec = CommandSpec(
         "reset", group: .config,
-        synopsis: "reset KEY",
         abstract: "Restore a setting's default",
         examples: ["reset performance_threshold"],
-        positionals: 1...1,
-        complete: { context in context.words.count == 1 ? configKeyNames : [] },
+        arguments: [settingKey.spec],
         run: { shell, args in
-            let name = args.positionals[0].lowercased()
+            let name = args[settingKey]
             if name == ShellSetting.format.rawValue {
                 shell.format = .text
                 return CommandOutput(fields: [("key", .string(name)), ("value", .string("text"))], text: "format = text")
             }
-            guard let key = LoopConfig.key(named: name) else { throw unknownKey(name) }
+            let key = LoopConfig.key(named: name)!
             try shell.engine.resetConfig(name)
             let stored = configFields(shell.engine.config).first { $0.0 == key.name }!.1
             return CommandOutput(fields: [("key", .string(key.name)), ("value", stored)],

@@ -6,7 +6,6 @@ import MarketData
 extension Commands {
     static let fetch: CommandSpec = CommandSpec(
         "fetch", group: .data,
-        synopsis: "fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?",
         abstract: "Load prices from CoinGecko or the built-in demo market",
         discussion: """
         With no COIN (or COIN 'demo') it generates the built-in demo market: a deterministic, seeded synthetic \
@@ -18,11 +17,8 @@ extension Commands {
         a pinned demo the same way, so it gets no new bars.
         """,
         examples: ["fetch demo", "fetch demo 90 --seed 7", "fetch demo 60 --end 2026-11-20", "fetch bitcoin 30"],
-        positionals: 0...2,
-        flags: [FlagSpec("source", value: "SOURCE", values: ["coingecko", "demo"], "where to fetch from"),
-                FlagSpec("seed", value: "N", "demo market seed (default 42)"),
-                FlagSpec("end", value: "TIME", "demo: the last bar is the hour at or before TIME (default: the loop's clock)")],
-        complete: { context in context.words.count == 1 ? ["demo", "bitcoin", "ethereum", "solana"] : [] },
+        arguments: [FetchRequest.coin.spec, FetchRequest.days.spec],
+        flags: [FlagSpec(FetchRequest.source), FlagSpec(FetchRequest.seed), FlagSpec(FetchRequest.end)],
         run: runFetch)
 
     static func runFetch(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
@@ -47,42 +43,33 @@ extension Commands {
         /// fixed here rather than at the loop's clock. nil: the demo follows the clock.
         var end: TimeInterval?
 
+        /// A CoinGecko id or `demo`: any word that is not a number, which is DAYS (`1inch` is a coin, `1e19` DAYS).
+        static let coin = Positional("COIN", WordKind(admits: { !Bounded.writesNumber($0) },
+                                                      candidates: { _ in ["demo", "bitcoin", "ethereum", "solana"] }),
+                                     optional: true)
         /// What both sources serve: 1 to 3650 days.
-        static let days = Bounded.whole(1...DemoMarket.maximumDays)
+        static let days = Positional("DAYS", WholeKind(1...DemoMarket.maximumDays), optional: true)
+        static let source = Option("source", "SOURCE", ChoiceKind(["coingecko", "demo"]), "where to fetch from")
         /// Demo seeds: every whole number a Double holds exactly, so a stored `canonical` reads back the same.
-        static let seeds = Bounded.whole(0...Int(Bounded.largestWhole))
+        static let seed = Option("seed", "N", WholeKind(0...Int(Bounded.largestWhole)), "demo market seed (default 42)")
+        static let end = Option("end", "TIME", TimeKind(),
+                                "demo: the last bar is the hour at or before TIME (default: the loop's clock)")
 
         init(_ args: Arguments) throws {
-            var coin: String?
-            var days: Int?
-            for word in args.positionals {
-                if Bounded.writesNumber(word) {
-                    guard days == nil else { throw ShellError.usage(command: Commands.fetch, message: "DAYS given twice") }
-                    days = try Commands.fetch.boundedWhole(word, argument: "DAYS", FetchRequest.days)
-                } else {
-                    guard coin == nil else {
-                        throw ShellError.usage(command: Commands.fetch, message: "DAYS must be a whole number, got '\(word)'")
-                    }
-                    coin = word.lowercased()
-                }
-            }
-            let source = args.option("source") ?? ((coin == nil || coin == "demo") ? "demo" : "coingecko")
+            let coin = args.value(of: FetchRequest.coin)?.lowercased()
+            let source = args.value(of: FetchRequest.source) ?? ((coin == nil || coin == "demo") ? "demo" : "coingecko")
             demo = source == "demo"
-            if let days { self.days = days }
+            if let days = args.value(of: FetchRequest.days) { self.days = days }
             if demo {
                 if let coin, coin != "demo" {
                     throw ShellError.usage(command: Commands.fetch, message: "the demo market has no coin '\(coin)' — use 'fetch demo DAYS' or '--source coingecko'")
                 }
-                if let text = args.option("seed") {
-                    seed = UInt64(try Commands.fetch.boundedWhole(text, argument: "--seed", FetchRequest.seeds))
-                }
-                if let text = args.option("end") {
-                    let time = try Commands.fetch.bounded(text, argument: "--end", .time)
-                    end = (time / 3600).rounded(.down) * 3600
-                }
+                if let seed = args.value(of: FetchRequest.seed) { self.seed = UInt64(seed) }
+                if let time = args.value(of: FetchRequest.end) { end = (time / 3600).rounded(.down) * 3600 }
             } else {
-                for flag in ["seed", "end"] where args.option(flag) != nil {
-                    throw ShellError.usage(command: Commands.fetch, message: "--\(flag) applies to the demo market only")
+                for (given, name) in [(args.has(FetchRequest.seed), FetchRequest.seed.name),
+                                      (args.has(FetchRequest.end), FetchRequest.end.name)] where given {
+                    throw ShellError.usage(command: Commands.fetch, message: "--\(name) applies to the demo market only")
                 }
                 self.coin = coin ?? "bitcoin"
             }
@@ -112,7 +99,6 @@ extension Commands {
 
     static let importCSV: CommandSpec = CommandSpec(
         "import", group: .data,
-        synopsis: "import PATH ?--symbol NAME?",
         abstract: "Load prices from a CSV file",
         discussion: """
         Recognised headers: timestamp,open,high,low,close,volume (exchange klines; ISO or epoch s/ms times); \
@@ -120,17 +106,19 @@ extension Commands {
         ,Open,High,Low,Close,Volume (pandas index column). The price is the close. Errors name the line.
         """,
         examples: ["import data/btc-1h.csv", "import \"my prices.csv\" --symbol BTC"],
-        positionals: 1...1,
-        flags: [FlagSpec("symbol", value: "NAME", "the series' symbol (default: the file name)")],
-        complete: { context in context.words.count == 1 ? PathCompletion.candidates(for: context.partial) : [] },
+        arguments: [importPath.spec],
+        flags: [FlagSpec(importSymbol)],
         run: { shell, args in
-            let path = (args.positionals[0] as NSString).expandingTildeInPath
-            let series = try CSVImporter.load(path: path, symbol: args.option("symbol"))
+            let path = (args[importPath] as NSString).expandingTildeInPath
+            let series = try CSVImporter.load(path: path, symbol: args.value(of: importSymbol))
             let output = try loaded(series, shell: shell, verb: "import")
             // A file has no newer data to fetch: auto mode works on what is loaded.
             try shell.engine.updateConfig { $0.automation.refetch = nil }
             return output
         })
+
+    static let importPath = Positional("PATH", PathKind())
+    static let importSymbol = Option("symbol", "NAME", WordKind(), "the series' symbol (default: the file name)")
 
     /// Installs a new series and describes it.
     static func loaded(_ series: PriceSeries, shell: ShellContext, verb: String) throws -> CommandOutput {
@@ -159,7 +147,6 @@ extension Commands {
 
     static let data: CommandSpec = CommandSpec(
         "data", group: .data,
-        synopsis: "data",
         abstract: "Show what is loaded: symbol, source, rows, span, interval, last price",
         examples: ["data"],
         run: { shell, _ in

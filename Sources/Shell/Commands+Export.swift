@@ -7,20 +7,17 @@ import MarketData
 extension Commands {
     static let importance: CommandSpec = CommandSpec(
         "importance", group: .insight,
-        synopsis: "importance xgboost|logistic ?--top N?",
         abstract: "Which features a model relies on: XGBoost gain, or logistic coefficients",
         discussion: """
         For xgboost: the average gain of the splits that use each feature (features never split on are left \
         out). For logistic: the coefficients on standardised features (signed: positive pushes towards 'up').
         """,
         examples: ["importance xgboost", "importance logistic --top 5"],
-        positionals: 1...1,
-        flags: [FlagSpec("top", value: "N", "show the N most important (default 10)")],
-        complete: { context in context.words.count == 1 ? ["xgboost", "logistic"] : [] },
+        arguments: [importanceModel.spec],
+        flags: [FlagSpec(importanceTop)],
         run: { shell, args in
-            let model = try parseModel(args.positionals[0])
-            var top = 10
-            if let text = args.option("top") { top = try importance.boundedWhole(text, argument: "--top", .whole(1...100_000)) }
+            let model = args[importanceModel]
+            let top = args.value(of: importanceTop) ?? 10
             guard let slot = shell.engine.models[model] else {
                 throw ShellError.invalid("\(model.rawValue) is not trained yet — run 'train tier\(model.tier)' first")
             }
@@ -47,9 +44,17 @@ extension Commands {
             return CommandOutput(fields: json, text: title + "\n" + chart)
         })
 
+    /// The models that have an importance and an export of their own.
+    static let importanceModel = Positional("MODEL", ModelNameKind([.xgboost, .logistic]))
+    static let importanceTop = Option("top", "N", WholeKind(1...100_000), "show the N most important (default 10)")
+
+    static let exportCSV = Positional("PATH.csv", PathKind())
+    static let exportJSON = Positional("PATH.json", PathKind())
+    static let exportMarkdown = Positional("PATH.md", PathKind())
+    static let exportModelName = Positional("MODEL", ModelNameKind([.xgboost, .logistic]))
+
     static let export: CommandSpec = CommandSpec(
         "export", group: .data,
-        synopsis: "export features PATH.csv|model xgboost|logistic PATH.json|notebook PATH.md|log PATH.csv|perf PATH.csv",
         abstract: "Write the feature matrix, a model, the session notebook, the prediction log or the history",
         discussion: """
         'export features' writes what the models see: timestamp, the features in model column order and the \
@@ -62,31 +67,25 @@ extension Commands {
         then renamed; PATH must be a new or regular file (not a folder, link, device, FIFO or socket).
         """,
         examples: ["export features features.csv", "export model xgboost model.json"],
-        positionals: 2...3,
-        complete: { context in
-            switch context.words.count {
-            case 1: return ["features", "model", "notebook", "log", "perf"]
-            case 2 where context.words[1].lowercased() == "model": return ["xgboost", "logistic"]
-            default: return PathCompletion.candidates(for: context.partial)
-            }
-        },
+        subcommands: [Subcommand(ExportTarget.features, [exportCSV.spec]),
+                      Subcommand(ExportTarget.model, [exportModelName.spec, exportJSON.spec]),
+                      Subcommand(ExportTarget.notebook, [exportMarkdown.spec]), Subcommand(ExportTarget.log, [exportCSV.spec]),
+                      Subcommand(ExportTarget.perf, [exportCSV.spec])],
         run: { shell, args in
-            switch args.positionals[0].lowercased() {
-            case "features":
-                guard args.positionals.count == 2 else { throw ShellError.usage(command: export, message: "export features takes one PATH") }
-                return try exportFeatures(shell, path: args.positionals[1])
-            case "model":
-                guard args.positionals.count == 3 else { throw ShellError.usage(command: export, message: "export model needs MODEL and PATH") }
-                return try exportModel(shell, model: try parseModel(args.positionals[1]), path: args.positionals[2])
-            case "notebook", "log", "perf":
-                guard args.positionals.count == 2 else {
-                    throw ShellError.usage(command: export, message: "export \(args.positionals[0]) takes one PATH")
-                }
-                return try exportSessionRecord(shell, kind: args.positionals[0].lowercased(), path: args.positionals[1])
-            default:
-                throw ShellError.usage(command: export, message: "unknown export '\(args.positionals[0])': expected features, model, notebook, log or perf")
+            switch args.subcommand(as: ExportTarget.self) {
+            case .features?: return try exportFeatures(shell, path: args[exportCSV])
+            case .model?: return try exportModel(shell, model: args[exportModelName], path: args[exportJSON])
+            case .notebook?: return try exportSessionRecord(shell, kind: ExportTarget.notebook.rawValue, path: args[exportMarkdown])
+            case .log?: return try exportSessionRecord(shell, kind: ExportTarget.log.rawValue, path: args[exportCSV])
+            case .perf?: return try exportSessionRecord(shell, kind: ExportTarget.perf.rawValue, path: args[exportCSV])
+            case nil: preconditionFailure("export's subcommand is required by its declaration")
             }
         })
+
+    /// What `export` writes.
+    enum ExportTarget: String {
+        case features, model, notebook, log, perf
+    }
 
     static func exportFeatures(_ shell: ShellContext, path: String) throws -> CommandOutput {
         guard let series = shell.engine.series else { throw LoopError.noData }

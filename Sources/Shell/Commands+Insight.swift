@@ -4,16 +4,13 @@ import Foundation
 import MarketData
 
 extension Commands {
-    static let modelNames = ModelKind.allCases.map(\.rawValue)
-
-    static func parseModel(_ text: String) throws -> ModelKind {
-        if let kind = ModelKind(rawValue: text.lowercased()) { return kind }
-        throw LoopError.unknownModel(text, suggestion: Suggest.closest(to: text, in: modelNames))
-    }
+    static let trendModel = Positional("MODEL", ModelNameKind())
+    static let trendWindow = Option("window", "N", WholeKind(2...Int(Bounded.largestWhole)), "trainings to compare (≥ 2)")
+    /// `chart accuracy` takes up to one of each model.
+    static let chartModels = Positional("MODEL", ModelNameKind(), optional: true, upTo: ModelKind.allCases.count)
 
     static let trend: CommandSpec = CommandSpec(
         "trend", group: .insight,
-        synopsis: "trend MODEL ?--window N?",
         abstract: "Is a model's holdout accuracy improving, degrading or stable?",
         discussion: """
         Compares the first and the last of the model's last N trainings (default trend_window = 5): a change \
@@ -22,15 +19,11 @@ extension Commands {
         of at most 1.96 standard errors is within the holdouts' noise, whatever the threshold says.
         """,
         examples: ["trend logistic", "trend logistic --window 10"],
-        positionals: 1...1,
-        flags: [FlagSpec("window", value: "N", "trainings to compare (≥ 2)")],
-        complete: { context in context.words.count == 1 ? modelNames : [] },
+        arguments: [trendModel.spec],
+        flags: [FlagSpec(trendWindow)],
         run: { shell, args in
-            let model = try parseModel(args.positionals[0])
-            var window: Int?
-            if let text = args.option("window") {
-                window = try trend.boundedWhole(text, argument: "--window", .whole(2...Int(Bounded.largestWhole)))
-            }
+            let model = args[trendModel]
+            let window = args.value(of: trendWindow)
             let trend = shell.engine.trend(model, window: window)
             var text = "\(model.rawValue): \(trend.direction.rawValue.replacingOccurrences(of: "_", with: " "))"
             if let improvement = trend.improvement {
@@ -76,7 +69,6 @@ extension Commands {
 
     static let chart: CommandSpec = CommandSpec(
         "chart", group: .insight,
-        synopsis: "chart accuracy ?MODEL…?|price|live",
         abstract: "ASCII charts: model accuracy over trainings, price, live prediction accuracy",
         discussion: """
         chart accuracy draws each model's holdout accuracy at each training (all trained models by default); \
@@ -85,21 +77,17 @@ extension Commands {
         (COLUMNS, else 80) and fall back to plain ASCII when the locale is not UTF-8 or TERM=dumb.
         """,
         examples: ["chart accuracy", "chart accuracy logistic", "chart price", "chart live"],
-        positionals: 1...4,
-        complete: { context in
-            if context.words.count == 1 { return ["accuracy", "price", "live"] }
-            return context.words[1].lowercased() == "accuracy" ? modelNames : []
-        },
+        subcommands: [Subcommand("accuracy", [chartModels.spec]), Subcommand("price"), Subcommand("live")],
         run: runChart)
 
     static func runChart(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
-        let kind = args.positionals[0].lowercased()
+        let kind = args.subcommand ?? ""
         var options = LineChartOptions()
         options.width = shell.terminal.width
         var series: [ChartSeries] = []
         switch kind {
         case "accuracy":
-            let requested = try args.positionals.dropFirst().map(parseModel)
+            let requested = args.values(of: chartModels)
             let models = requested.isEmpty ? ModelKind.allCases.filter { m in shell.engine.history.contains { $0.model == m } } : requested
             series = models.map { model in
                 ChartSeries(name: model.rawValue,
@@ -109,13 +97,11 @@ extension Commands {
             options.yFormat = .percent
             options.xAxis = .time
         case "price":
-            guard args.positionals.count == 1 else { throw ShellError.usage(command: chart, message: "chart price takes no models") }
             guard let data = shell.engine.series else { throw LoopError.noData }
             series = [ChartSeries(name: data.symbol, points: data.bars.map { ChartPoint(x: $0.time, y: $0.close) })]
             options.title = "\(data.symbol) close (USD)"
             options.xAxis = .time
         case "live":
-            guard args.positionals.count == 1 else { throw ShellError.usage(command: chart, message: "chart live takes no models") }
             let config = shell.engine.config, metric = config.performanceMetric
             let rolling = rollingLiveScores(shell.engine.log.entries, window: config.evaluationWindow, metric: metric,
                                             series: shell.engine.series)
@@ -130,7 +116,7 @@ extension Commands {
                 options.referenceLine = (metric == .brier ? config.brierThreshold : config.performanceThreshold, "threshold")
             }
         default:
-            throw ShellError.usage(command: chart, message: "unknown chart '\(args.positionals[0])': expected accuracy, price or live")
+            preconditionFailure("chart's subcommands are declared: '\(kind)' is not one")
         }
         let points = series.reduce(0) { $0 + $1.points.count }
         let text: String
@@ -163,7 +149,6 @@ extension Commands {
 
     static let status: CommandSpec = CommandSpec(
         "status", group: .insight,
-        synopsis: "status",
         abstract: "The loop at a glance: trainings, triggers, performance, trends, config, clock",
         examples: ["status"],
         run: { shell, _ in

@@ -5,7 +5,6 @@ import MarketData
 extension Commands {
     static let predict: CommandSpec = CommandSpec(
         "predict", group: .predictions,
-        synopsis: "predict ?--force?",
         abstract: "Ensemble prediction on the latest bar: BUY, SELL or HOLD",
         discussion: """
         Each trained model gives a probability that the next bar closes higher; the ensemble weights them \
@@ -16,10 +15,10 @@ extension Commands {
         until a training on the new data, or with --force. Research only — not advice.
         """,
         examples: ["predict", "predict; log BUY", "predict --force"],
-        flags: [FlagSpec("force", "predict even when the models were trained on other data than is loaded")],
+        flags: [FlagSpec(predictForce)],
         run: { shell, args in
             let engine = shell.engine
-            if !args.has("force") { try engine.checkModelsMatchData(for: .predict) }
+            if !args.has(predictForce) { try engine.checkModelsMatchData(for: .predict) }
             let prediction = try engine.predict()
             let ages = Dictionary(engine.modelAges().map { ($0.model, $0) }, uniquingKeysWith: { first, _ in first })
             let warnings = engine.predictionWarnings()
@@ -69,25 +68,24 @@ extension Commands {
             return CommandOutput(fields: fields, text: text)
         })
 
-    static let signals = Signal.allCases.map(\.rawValue)
+    static let predictForce = Switch("force", "predict even when the models were trained on other data than is loaded")
+    static let logActual = Positional("ACTUAL", ChoiceKind(Signal.allCases))
+    static let logPredicted = Option("predicted", "SIGNAL", ChoiceKind(Signal.allCases),
+                                     "score this signal instead of the pending prediction")
 
     static let log: CommandSpec = CommandSpec(
         "log", group: .predictions,
-        synopsis: "log BUY|SELL|HOLD ?--predicted SIGNAL?",
         abstract: "Score the pending prediction (or --predicted) against the actual outcome",
         discussion: """
         The outcome joins the prediction log (the last log_window in memory; counts cover all). Scored \
         outcomes drive 'perf' and the performance trigger of 'cycle'.
         """,
         examples: ["log BUY", "log SELL --predicted HOLD"],
-        positionals: 1...1,
-        flags: [FlagSpec("predicted", value: "SIGNAL", values: ["buy", "sell", "hold"], "score this signal instead of the pending prediction")],
-        complete: { context in context.words.count == 1 ? signals : [] },
+        arguments: [logActual.spec],
+        flags: [FlagSpec(logPredicted)],
         run: { shell, args in
-            guard let actual = Signal(text: args.positionals[0]) else {
-                throw ShellError.usage(command: log, message: "invalid outcome '\(args.positionals[0])': expected BUY, SELL or HOLD")
-            }
-            let predicted = args.option("predicted").flatMap { Signal(text: $0) }
+            let actual = args[logActual]
+            let predicted = args.value(of: logPredicted)
             let entry = try shell.engine.logOutcome(actual: actual, predicted: predicted)
             let log = shell.engine.log
             let fields: [(String, JSON)] = [
@@ -104,7 +102,6 @@ extension Commands {
 
     static let perf: CommandSpec = CommandSpec(
         "perf", group: .predictions,
-        synopsis: "perf",
         abstract: "Live scores over the last evaluation_window scored predictions, beside naive baselines",
         discussion: """
         Scores the last evaluation_window scored predictions: accuracy (three classes: BUY, SELL, HOLD against \

@@ -7,7 +7,6 @@ import SessionStore
 extension Commands {
     static let replay: CommandSpec = CommandSpec(
         "replay", group: .training,
-        synopsis: "replay ?--days N|--from T --to T? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--apply|--compare KEY=V1,V2…?",
         abstract: "Walk the loop forward over the loaded history: would this retraining policy have done well?",
         discussion: """
         Replays the last N days (default: the later half of the loaded bars) in virtual time. At each step the \
@@ -23,25 +22,35 @@ extension Commands {
         """,
         examples: ["replay", "replay --days 10 --tiers 1", "replay --from 2026-11-01 --to 2026-11-15", "replay --step 6h --baselines off",
                    "replay --days 7 --apply", "replay --compare performance_threshold=0.5,0.55,0.6"],
-        flags: [FlagSpec("days", value: "N", "replay the last N days"),
-                FlagSpec("from", value: "TIME", "replay from this time (ISO date or time, UTC)"),
-                FlagSpec("to", value: "TIME", "replay up to this time (default: the last bar)"),
-                FlagSpec("step", value: "DURATION", "time between steps (default: one bar)"),
-                FlagSpec("tiers", value: "LIST", "tiers that take part, e.g. 1,2 (default) or 1,2,3"),
-                FlagSpec("baselines", value: "on|off", values: ["on", "off"], "also run the two baselines (default on)"),
-                FlagSpec("apply", "install the replayed loop's models, history and log into the session"),
-                FlagSpec("compare", value: "KEY=V1,V2", "replay once per value of a config key")],
+        flags: [FlagSpec(ReplayArguments.days), FlagSpec(ReplayArguments.from), FlagSpec(ReplayArguments.to),
+                FlagSpec(ReplayArguments.step), FlagSpec(ReplayArguments.tiers), FlagSpec(ReplayArguments.baselines),
+                FlagSpec(ReplayArguments.apply),
+                FlagSpec(ReplayArguments.compare)],
+        // A span is the last days or from/to; a replay is applied or compared.
+        exclusive: [[["days"], ["from", "to"]], [["apply"], ["compare"]]],
         run: runReplay)
 
-    /// `--days`: above 0 and at most 100 years; how many of them the loaded data serves is checked after.
-    static let replayDays = Bounded(.decimal, 0, Bounded.century / 86_400, excludesLower: true)
+    enum ReplayArguments {
+        /// Above 0 and at most 100 years; how many of them the loaded data serves is checked after.
+        static let days = Option("days", "N", NumberKind(Bounded(.decimal, 0, Bounded.century / 86_400, excludesLower: true)),
+                                 "replay the last N days")
+        static let from = Option("from", "TIME", TimeKind(), "replay from this time (ISO date or time, UTC)")
+        static let to = Option("to", "TIME", TimeKind(), "replay up to this time (default: the last bar)")
+        /// At least one bar too, which only the loaded data says: checked when the replay runs.
+        static let step = Option("step", "DURATION", DurationKind(), "time between steps (default: one bar)")
+        static let tiers = Option("tiers", "LIST", TierListKind(), "tiers that take part, e.g. 1,2 (default) or 1,2,3")
+        static let baselines = Option("baselines", "on|off", ChoiceKind([LoopConfig.Switch.on, .off]),
+                                      "also run the two baselines (default on)")
+        static let apply = Switch("apply", "install the replayed loop's models, history and log into the session")
+        static let compare = Option("compare", "KEY=V1,V2", KeyValuesKind(), "replay once per value of a config key")
+    }
 
     static func runReplay(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
         let engine = shell.engine
         guard let series = engine.series else { throw LoopError.noData }
         let interval = series.interval ?? 3600
         var startIndex = series.count / 2
-        if let days = try replay.bounded(args, option: "days", replayDays), let text = args.option("days") {
+        if let days = args.value(of: ReplayArguments.days), let text = args.written(ReplayArguments.days) {
             // Compared as a Double first: a short interval can make the bar count of many days too large for an Int.
             let bars = (days * 86_400 / interval).rounded()
             guard bars < Double(series.count) else {
@@ -53,41 +62,32 @@ extension Commands {
             startIndex = series.count - Int(bars)
         }
         var endIndex = series.count - 1
-        if args.option("from") != nil || args.option("to") != nil {
-            guard args.option("days") == nil else {
-                throw ShellError.usage(command: replay, message: "give --days or --from/--to, not both")
-            }
-            func time(_ flag: String) throws -> TimeInterval? { try replay.bounded(args, option: flag, .time) }
+        do {
             let bars = series.bars
-            if let from = try time("from") {
+            if let from = args.value(of: ReplayArguments.from) {
                 guard let index = bars.firstIndex(where: { $0.time >= from }), index > 0 else {
-                    throw ShellError.invalid("--from \(args.option("from")!) is outside the loaded data (\(ISOTime.short(bars[0].time)) → \(ISOTime.short(bars[bars.count - 1].time))): the replay needs earlier bars to train on")
+                    throw ShellError.invalid("--from \(args.written(ReplayArguments.from)!) is outside the loaded data (\(ISOTime.short(bars[0].time)) → \(ISOTime.short(bars[bars.count - 1].time))): the replay needs earlier bars to train on")
                 }
                 startIndex = index
             }
-            if let to = try time("to") {
+            if let to = args.value(of: ReplayArguments.to) {
                 guard let index = bars.lastIndex(where: { $0.time <= to }), index > startIndex else {
-                    throw ShellError.invalid("--to \(args.option("to")!) leaves no bars after the start of the replay")
+                    throw ShellError.invalid("--to \(args.written(ReplayArguments.to)!) leaves no bars after the start of the replay")
                 }
                 endIndex = index
             }
         }
         var stepBars = 1
-        if let seconds = try replay.bounded(args, option: "step", Bounded.duration.atLeast(interval)) {
+        if let seconds = args.value(of: ReplayArguments.step) {
+            let bounds = Bounded.duration.atLeast(interval)
+            guard bounds.contains(seconds) else { throw replay.outOfRange("--step", args.written(ReplayArguments.step)!, bounds) }
             // At most the whole series: a step longer than the data is one step.
             stepBars = max(1, Int(min((seconds / interval).rounded(), Double(series.count))))
         }
-        var tiers: Set<Int> = [1, 2]
-        if let text = args.option("tiers") {
-            tiers = Set(try text.split(separator: ",").map { try Tier.parse(String($0)).number })
-            guard !tiers.isEmpty else { throw ShellError.usage(command: replay, message: "--tiers needs at least one tier") }
-        }
-        let apply = args.has("apply")
-        if let text = args.option("compare") {
-            guard !apply else {
-                throw ShellError.usage(command: replay, message: "--apply installs one replay's result; give --apply or --compare, not both")
-            }
-            return try compareReplays(shell, text: text, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars, tiers: tiers)
+        let tiers = Set(args.value(of: ReplayArguments.tiers) ?? [1, 2])
+        let apply = args.has(ReplayArguments.apply)
+        if let compare = args.value(of: ReplayArguments.compare) {
+            return try compareReplays(shell, compare: compare, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars, tiers: tiers)
         }
         if apply {
             // Every scored prediction is applied from the log's in-memory window, which keeps log_window of them.
@@ -96,7 +96,7 @@ extension Commands {
                 throw ShellError.invalid("--apply keeps every scored prediction, but this replay can score \(most), more than log_window (\(engine.config.logWindow)): replay fewer days or 'set log_window \(most)' first")
             }
         }
-        let policies: [ReplayPolicy] = args.option("baselines") == "off" ? [.triggers] : ReplayPolicy.allCases
+        let policies: [ReplayPolicy] = args.value(of: ReplayArguments.baselines) == .off ? [.triggers] : ReplayPolicy.allCases
         shell.logger.log(.info, "replaying \(policies.map(\.rawValue).joined(separator: ", ")) over \(endIndex - startIndex + 1) bars...")
         // The policies walk forward together, sharing one feature matrix and every fit they have in common.
         showProgress(shell, runs: policies.count)
@@ -335,13 +335,9 @@ extension Commands {
 
     /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.
     /// Each value's run is stored as its own replay report.
-    static func compareReplays(_ shell: ShellContext, text: String, startIndex: Int, endIndex: Int, stepBars: Int,
+    static func compareReplays(_ shell: ShellContext, compare: KeyValuesKind.Value, startIndex: Int, endIndex: Int, stepBars: Int,
                                tiers: Set<Int>) throws -> CommandOutput {
-        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !parts[1].isEmpty else {
-            throw ShellError.usage(command: replay, message: "invalid --compare '\(text)': expected KEY=V1,V2 such as performance_threshold=0.5,0.6")
-        }
-        let key = parts[0], values = parts[1].split(separator: ",").map(String.init)
+        let key = compare.key, values = compare.values
         let configurations = try values.map { value -> LoopConfig in
             var configuration = shell.engine.config
             try configuration.set(key, to: value)

@@ -6,7 +6,6 @@ import SessionStore
 extension Commands {
     static let replays: CommandSpec = CommandSpec(
         "replays", group: .training,
-        synopsis: "replays ?show ID|diff A B?",
         abstract: "List the replay reports stored in the session, print one again, or compare two",
         discussion: """
         Every 'replay' stores its report in the session (table replays; a --compare run stores one report per \
@@ -18,48 +17,39 @@ extension Commands {
         A B' lists the settings in which two reports differ (and whether their data did) and their results side by side.
         """,
         examples: ["replays", "replays show 1", "replays diff 1 2"],
-        positionals: 0...3,
-        complete: { context in
-            if context.words.count == 1 { return ["show", "diff"] }
-            let verb = context.words[1].lowercased()
-            let ids = verb == "show" ? 2...2 : verb == "diff" ? 2...3 : 0...(-1)
-            guard ids.contains(context.words.count), let next = context.shell.session?.nextReplayID, next > 1 else { return [] }
-            return (1..<next).map(String.init)
-        },
+        subcommands: [Subcommand(ReplaysVerb.show, [replayID.spec]), Subcommand(ReplaysVerb.diff, [replayA.spec, replayB.spec])],
+        subcommandOptional: true,
         run: runReplays)
+
+    enum ReplaysVerb: String {
+        case show, diff
+    }
+
+    static let replayID = Positional("ID", ReplayIDKind())
+    static let replayA = Positional("A", ReplayIDKind())
+    static let replayB = Positional("B", ReplayIDKind())
 
     static func runReplays(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
         let session = try requireSession(shell)
         let stored = try session.database.replays()
-        guard let verb = args.positionals.first else { return listReplays(stored, shell: shell) }
-        switch verb.lowercased() {
-        case "show":
-            guard args.positionals.count >= 2 else {
-                throw ShellError.usage(command: replays, message: "'show' needs a replay ID")
-            }
-            guard args.positionals.count == 2 else {
-                throw ShellError.usage(command: replays, message: "too many arguments ('\(args.positionals[2])' is extra)")
-            }
-            let (id, entry, report) = try storedReport(args.positionals[1], in: stored)
+        switch args.subcommand(as: ReplaysVerb.self) {
+        case .show?:
+            let (id, entry, report) = try storedReport(args[replayID], in: stored)
             return CommandOutput(fields: [("id", .int(id)), ("report", report)], text: entry.reportText)
-        case "diff":
-            guard args.positionals.count == 3 else {
-                throw ShellError.usage(command: replays, message: "'diff' needs two replay IDs")
-            }
-            let a = try storedReport(args.positionals[1], in: stored), b = try storedReport(args.positionals[2], in: stored)
+        case .diff?:
+            let a = try storedReport(args[replayA], in: stored), b = try storedReport(args[replayB], in: stored)
             return diffReplays(a, b, shell: shell)
-        default:
-            throw ShellError.usage(command: replays, message: "unknown subcommand '\(verb)' — expected 'show ID' or 'diff A B'")
+        case nil:
+            return listReplays(stored, shell: shell)
         }
     }
 
-    /// The stored replay `word` names (`3` or `#3`) and its JSON report.
-    static func storedReport(_ word: String, in stored: [ReplayEntry]) throws -> (id: Int, entry: ReplayEntry, report: JSON) {
-        let text = word.hasPrefix("#") ? String(word.dropFirst()) : word
-        guard let id = Int(text), let entry = stored.first(where: { $0.id == id }) else {
+    /// The stored replay numbered `id` and its JSON report.
+    static func storedReport(_ id: Int, in stored: [ReplayEntry]) throws -> (id: Int, entry: ReplayEntry, report: JSON) {
+        guard let entry = stored.first(where: { $0.id == id }) else {
             throw ShellError.invalid(stored.isEmpty
-                ? "no replay '\(word)' — none is stored yet; 'replay' runs one"
-                : "no replay '\(word)' — stored replays are 1…\(stored.count)")
+                ? "no replay '\(id)' — none is stored yet; 'replay' runs one"
+                : "no replay '\(id)' — stored replays are 1…\(stored.count)")
         }
         // The file is read strictly, so the stored JSON parses; failing here means the file changed under us.
         guard let report = try? JSONText.parse(entry.reportJSON) else {

@@ -23,9 +23,19 @@ extension Commands {
         }
     }
 
+    /// A session name or a path to a session file: which file it means is the session store's to resolve (it
+    /// knows the sessions folder), so the word is kept as typed.
+    static let saveName = Positional("NAME", WordKind(candidates: { sessionNames($0.shell) }), optional: true)
+    static let loadName = Positional("NAME|PATH", WordKind(candidates: { context in
+        context.partial.contains("/") ? PathCompletion.candidates(for: context.partial) : sessionNames(context.shell)
+    }))
+
+    static let saveForce = Switch("force", "overwrite an existing session of that name")
+    static let loadInPlace = Switch("in-place", "work in the saved file itself: every change is saved at once")
+    static let recoverScripts = Switch("script", "take back the work of a killed script (its working file in the temporary folder)")
+
     static let save: CommandSpec = CommandSpec(
         "save", group: .sessions,
-        synopsis: "save ?NAME? ?--force?",
         abstract: "Save the session to sessions/NAME.lgc (data, config, log, history, every model version)",
         discussion: """
         Writes a complete copy to a temporary file in the same folder, syncs it to disk and renames it into \
@@ -35,13 +45,12 @@ extension Commands {
         refused even then. A session opened with --session NAME or 'load NAME --in-place' is saved as it changes.
         """,
         examples: ["save btc-experiment", "save", "save btc-experiment --force", "save ~/research/run1.lgc"],
-        positionals: 0...1,
-        flags: [FlagSpec("force", "overwrite an existing session of that name")],
-        complete: { context in context.words.count == 1 ? sessionNames(context.shell) : [] },
+        arguments: [saveName.spec],
+        flags: [FlagSpec(saveForce)],
         run: { shell, args in
             let session = try requireSession(shell)
-            let path = try args.positionals.first.map { try sessionPath($0, for: save, session) }
-            let saved = try session.save(to: path, force: args.has("force"))
+            let path = try args.value(of: saveName).map { try sessionPath($0, for: save, session) }
+            let saved = try session.save(to: path, force: args.has(saveForce))
             let name = session.name ?? SessionController.sessionName(saved)
             let bytes = (try? FileManager.default.attributesOfItem(atPath: saved)[.size] as? Int) ?? 0
             return CommandOutput(fields: [("name", .string(name)), ("path", .string(saved)), ("bytes", .int(bytes))],
@@ -50,7 +59,6 @@ extension Commands {
 
     static let load: CommandSpec = CommandSpec(
         "load", group: .sessions,
-        synopsis: "load NAME|PATH ?--in-place?",
         abstract: "Load a saved session; the file is checked completely before anything is replaced",
         discussion: """
         The shell works on a copy: the saved file changes only when you 'save' (without a name: back to this \
@@ -58,16 +66,12 @@ extension Commands {
         made (what --session NAME does); another shell working in it is refused.
         """,
         examples: ["load btc-experiment", "load ~/research/run1.lgc", "load btc-experiment --in-place"],
-        positionals: 1...1,
-        flags: [FlagSpec("in-place", "work in the saved file itself: every change is saved at once")],
-        complete: { context in
-            guard context.words.count == 1 else { return [] }
-            return context.partial.contains("/") ? PathCompletion.candidates(for: context.partial) : sessionNames(context.shell)
-        },
+        arguments: [loadName.spec],
+        flags: [FlagSpec(loadInPlace)],
         run: { shell, args in
             let session = try requireSession(shell)
-            let path = try sessionPath(args.positionals[0], for: load, session)
-            let inPlace = args.has("in-place")
+            let path = try sessionPath(args[loadName], for: load, session)
+            let inPlace = args.has(loadInPlace)
             let state = inPlace ? try session.open(path, engine: shell.engine) : try session.load(path, engine: shell.engine)
             let fields: [(String, JSON)] = [
                 ("path", .string(path)), ("name", .optionalString(session.name)), ("in_place", .bool(inPlace)),
@@ -83,7 +87,6 @@ extension Commands {
 
     static let sessions: CommandSpec = CommandSpec(
         "sessions", group: .sessions,
-        synopsis: "sessions",
         abstract: "List saved sessions: name, saved at, size, symbol, rows, models, predictions",
         examples: ["sessions"],
         run: { shell, _ in
@@ -106,7 +109,6 @@ extension Commands {
 
     static let recover: CommandSpec = CommandSpec(
         "recover", group: .sessions,
-        synopsis: "recover ?--script?",
         abstract: "Take back the unsaved session of a shell that was killed or crashed",
         discussion: """
         Every shell works in a working file of its own: an interactive shell's is sessions/.unsaved-PID.lgc, a \
@@ -117,10 +119,10 @@ extension Commands {
         killed saves are removed, and of killed scripts' working files only the newest 3 are kept.
         """,
         examples: ["recover", "recover --script"],
-        flags: [FlagSpec("script", "take back the work of a killed script (its working file in the temporary folder)")],
+        flags: [FlagSpec(recoverScripts)],
         run: { shell, args in
             let session = try requireSession(shell)
-            let scriptsOnly = args.has("script")
+            let scriptsOnly = args.has(recoverScripts)
             guard let (path, state) = try session.recover(engine: shell.engine, scriptsOnly: scriptsOnly) else {
                 throw ShellError.invalid("no unsaved session to recover in \(session.directory)")
             }
@@ -131,15 +133,18 @@ extension Commands {
                                  text: "recovered the unsaved session (\(state.totalLogged) scored predictions, \(state.history.count) trainings) — \(named)")
         })
 
+    static let modelsModel = Positional("MODEL", ModelNameKind(), optional: true)
+    static let useModel = Positional("MODEL", ModelNameKind())
+    /// `2` or `v2`.
+    static let useVersion = Positional("VERSION", WholeKind(1...Int(Bounded.largestWhole), versionPrefix: true))
+
     static let models: CommandSpec = CommandSpec(
         "models", group: .sessions,
-        synopsis: "models ?MODEL?",
         abstract: "Every version of every model: trained at, tier, holdout accuracy, data span; * marks the current",
         examples: ["models", "models xgboost"],
-        positionals: 0...1,
-        complete: { context in context.words.count == 1 ? modelNames : [] },
+        arguments: [modelsModel.spec],
         run: { shell, args in
-            let only = try args.positionals.first.map(parseModel)
+            let only = args.value(of: modelsModel)
             let engine = shell.engine
             let records = engine.history.filter { only == nil || $0.model == only }
             let current = engine.models.mapValues(\.record.version)
@@ -166,16 +171,11 @@ extension Commands {
 
     static let use: CommandSpec = CommandSpec(
         "use", group: .sessions,
-        synopsis: "use MODEL VERSION",
         abstract: "Make an earlier version of a model current again (rollback)",
         examples: ["use xgboost 2", "use lstm v1"],
-        positionals: 2...2,
-        complete: { context in context.words.count == 1 ? modelNames : [] },
+        arguments: [useModel.spec, useVersion.spec],
         run: { shell, args in
-            let model = try parseModel(args.positionals[0])
-            let text = args.positionals[1].lowercased()
-            let version = try use.boundedWhole(text.hasPrefix("v") ? String(text.dropFirst()) : text, argument: "VERSION",
-                                               .whole(1...Int(Bounded.largestWhole)))
+            let model = args[useModel], version = args[useVersion]
             let session = try requireSession(shell)
             let record = try session.use(model, version: version, engine: shell.engine)
             return CommandOutput(fields: [("model", .string(model.rawValue)), ("version", .int(version)),

@@ -3,11 +3,8 @@ import Foundation
 import MarketData
 
 extension Commands {
-    static let tierNames = Tier.all.map(\.label)
-
     static let train: CommandSpec = CommandSpec(
         "train", group: .training,
-        synopsis: "train tier1|tier2|tier3",
         abstract: "Train a tier's models now on the loaded data",
         discussion: """
         tier1 = logistic regression; tier2 adds XGBoost; tier3 adds the LSTM. Features are causal; each model \
@@ -16,13 +13,13 @@ extension Commands {
         its training part, scored on its holdout; ! marks an accuracy not above it. Training a tier restarts the clocks of the tiers it covers.
         """,
         examples: ["train tier1"],
-        positionals: 1...1,
-        complete: { context in context.words.count == 1 ? tierNames : [] },
+        arguments: [trainTier.spec],
         run: { shell, args in
-            let tier = try Tier.parse(args.positionals[0])
-            let result = try shell.engine.train(tier)
+            let result = try shell.engine.train(args[trainTier])
             return CommandOutput(fields: trainingFields(result), text: trainingText(result, shell: shell))
         })
+
+    static let trainTier = Positional("TIER", TierKind())
 
     static func recordFields(_ record: TrainingRecord) -> JSON {
         .object([
@@ -87,7 +84,6 @@ extension Commands {
 
     static let cycle: CommandSpec = CommandSpec(
         "cycle", group: .training,
-        synopsis: "cycle ?--force?",
         abstract: "Run one feedback-loop cycle: train the tiers that are due",
         discussion: """
         A tier is due when it was never trained, when its interval has elapsed on the loop's clock, or when at \
@@ -98,9 +94,9 @@ extension Commands {
         the new data ('train tierN'), or with --force.
         """,
         examples: ["cycle", "advance 6h; cycle", "cycle --force"],
-        flags: [FlagSpec("force", "run even when the models were trained on other data than is loaded")],
+        flags: [FlagSpec(cycleForce)],
         run: { shell, args in
-            if !args.has("force") { try shell.engine.checkModelsMatchData(for: .cycle) }
+            if !args.has(cycleForce) { try shell.engine.checkModelsMatchData(for: .cycle) }
             let report = shell.engine.cycle()
             switch report.status {
             case .success: shell.logger.log(.success, "Training cycle complete: \(report.message)")
@@ -140,14 +136,12 @@ extension Commands {
 
     static let advance: CommandSpec = CommandSpec(
         "advance", group: .training,
-        synopsis: "advance DURATION",
         abstract: "Move the loop's clock forward (90m, 6h, 2d, 1h30m or seconds)",
         discussion: "The loop's clock is system time plus an offset; advance adds to the offset, so time triggers can be explored without waiting. With auto mode on, every check the clock passes runs on the way, in order.",
         examples: ["advance 6h", "advance 90m"],
-        positionals: 1...1,
-        complete: { context in context.words.count == 1 ? ["30m", "1h", "6h", "1d"] : [] },
+        arguments: [advanceBy.spec],
         run: { shell, args in
-            let seconds = try advance.bounded(args.positionals[0], argument: "DURATION", .duration)
+            let seconds = args[advanceBy]
             try LoopEngine.checkAdvance(seconds, from: shell.engine.clock.offset)
             // With auto mode on, the checks this passes over run now, in order: virtual time is deterministic.
             // Many checks get a live bar on a terminal (Ctrl-C stops between checks); a handful need none.
@@ -172,9 +166,11 @@ extension Commands {
             return output
         })
 
+    static let cycleForce = Switch("force", "run even when the models were trained on other data than is loaded")
+    static let advanceBy = Positional("DURATION", DurationKind())
+
     static let clock: CommandSpec = CommandSpec(
         "clock", group: .training,
-        synopsis: "clock",
         abstract: "Show the loop's clock: now and the offset from system time",
         examples: ["clock"],
         run: { shell, _ in clockOutput(shell) })

@@ -24,13 +24,11 @@ public enum Commands {
 
     static let help: CommandSpec = CommandSpec(
         "help", aliases: ["?"], group: .shell,
-        synopsis: "help ?COMMAND?",
         abstract: "List commands, or show one command's usage, description and examples",
         examples: ["help", "help train"],
-        positionals: 0...1,
-        complete: { context in context.words.count == 1 ? all.map(\.name) : [] },
+        arguments: [helpCommand.spec],
         run: { shell, args in
-            if let name = args.positionals.first {
+            if let name = args.value(of: helpCommand) {
                 guard let command = find(name) else {
                     throw ShellError.unknownCommand(name, suggestion: Suggest.closest(to: name, in: names))
                 }
@@ -38,6 +36,9 @@ public enum Commands {
             }
             return overview(shell)
         })
+
+    /// A command name; an unknown one is refused by `help` itself, with a did-you-mean over names and aliases.
+    static let helpCommand = Positional("COMMAND", WordKind(candidates: { _ in all.map(\.name) }), optional: true)
 
     static func overview(_ shell: ShellContext) -> CommandOutput {
         let paint = shell.paint
@@ -67,6 +68,10 @@ public enum Commands {
         let abstract = command.abstract.last.map { ".?!".contains($0) } == true ? command.abstract : command.abstract + "."
         var lines = [paint.bold("usage: ") + command.synopsis, "", abstract]
         if !command.discussion.isEmpty { lines += ["", wrap(command.discussion, width: min(shell.terminal.width, 100))] }
+        // One line per sub-verb: the synopsis joins them with `|`, which is hard to read for long ones (export).
+        if !command.subcommands.isEmpty {
+            lines += ["", paint.bold("subcommands:")] + command.subcommands.map { "  \(command.name) \($0.synopsis)" }
+        }
         if !command.flags.isEmpty {
             lines += ["", paint.bold("options:")] + optionLines(command.flags)
         }
@@ -77,6 +82,7 @@ public enum Commands {
         let json: [(String, JSON)] = [
             ("name", .string(command.name)), ("synopsis", .string(command.synopsis)),
             ("abstract", .string(command.abstract)), ("description", .string(command.discussion)),
+            ("subcommands", .array(command.subcommands.map { .string("\(command.name) \($0.synopsis)") })),
             ("examples", .array(command.examples.map(JSON.string))),
         ]
         return CommandOutput(fields: json, text: lines.joined(separator: "\n"))
@@ -119,15 +125,11 @@ public enum Commands {
 
     static let history: CommandSpec = CommandSpec(
         "history", group: .shell,
-        synopsis: "history ?N?",
         abstract: "Show the commands entered (the last N, default 20)",
         examples: ["history", "history 100"],
-        positionals: 0...1,
+        arguments: [historyCount.spec],
         run: { shell, args in
-            var count = 20
-            if let text = args.positionals.first {
-                count = try history.boundedWhole(text, argument: "N", .whole(1...Int(Bounded.largestWhole)))
-            }
+            let count = args.value(of: historyCount) ?? 20
             let all = shell.commandHistory
             let shown = all.suffix(count)
             let first = all.count - shown.count + 1
@@ -135,9 +137,10 @@ public enum Commands {
             return CommandOutput(fields: [("history", .array(shown.map(JSON.string)))], text: lines.joined(separator: "\n"))
         })
 
+    static let historyCount = Positional("N", WholeKind(1...Int(Bounded.largestWhole)), optional: true)
+
     static let quit: CommandSpec = CommandSpec(
         "quit", aliases: ["exit"], group: .shell,
-        synopsis: "quit",
         abstract: "Leave the shell (Ctrl-D too)",
         examples: ["quit"],
         run: { shell, _ in

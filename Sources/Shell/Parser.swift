@@ -110,12 +110,3 @@ public enum LineParser {
     }
 }
 
-/// Arguments matched against a command's spec: positionals and `--flags`.
-public struct Arguments: Sendable {
-    public var positionals: [String]
-    public var options: [String: String]
-    public var switches: Set<String>
-
-    public func option(_ name: String) -> String? { options[name] }
-    public func has(_ name: String) -> Bool { switches.contains(name) || options[name] != nil }
-}

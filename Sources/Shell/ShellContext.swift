@@ -3,7 +3,7 @@ import Foundation
 import MarketData
 import SessionStore
 
-public enum OutputFormat: String, Sendable {
+public enum OutputFormat: String, Sendable, CaseIterable {
     case text, json
 }
 

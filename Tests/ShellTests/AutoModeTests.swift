@@ -95,7 +95,7 @@ import Testing
         ("fetch demo 5; auto off --every 1h", "auto: --every and --tiers go with 'auto on', not 'auto off' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
         ("fetch demo 5; auto maybe", "auto: expected 'on' or 'off', got 'maybe' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
         ("fetch demo 5; auto on --every 0s", "auto: invalid --every '0s': expected a duration from 1s to 100 years, such as 90m, 6h or 2d — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
-        ("fetch demo 5; auto on --tiers 4", "unknown tier '4' — expected tier1, tier2 or tier3"),
+        ("fetch demo 5; auto on --tiers 4", "auto: unknown tier '4' — expected tier1, tier2 or tier3 — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
         ("fetch demo 5; auto --every 1h", "auto: --every and --tiers go with 'auto on' — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
     ])
     func badInputIsOneClearLineAndChangesNothing(commands: String, message: String) throws {

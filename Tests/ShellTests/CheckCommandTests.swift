@@ -23,7 +23,7 @@ import Testing
     @Test(arguments: [
         ("check lookahead", "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first"),
         ("fetch demo 3; check lookahead --samples 0", "check: invalid --samples '0': expected a whole number from 1 to 1000 — usage: check lookahead|warmup ?--samples N?"),
-        ("fetch demo 3; check sideways", "check: expected 'lookahead' or 'warmup', got 'sideways' — usage: check lookahead|warmup ?--samples N?"),
+        ("fetch demo 3; check sideways", "check: unknown subcommand 'sideways' — expected 'lookahead' or 'warmup' — usage: check lookahead|warmup ?--samples N?"),
         ("fetch demo 1; check warmup", "too little data to check (0 feature rows) — fetch or import more bars first"),
     ])
     func badInputIsOneLine(commands: String, message: String) throws {

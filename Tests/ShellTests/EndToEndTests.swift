@@ -55,7 +55,7 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is a pipe")
         let failing = try ShellProcess.run(["-c", "fetch demo 20; train tier9"])
         #expect(failing.status == 1)
-        #expect(failing.stderr.hasSuffix("-c:2: error: unknown tier 'tier9' — expected tier1, tier2 or tier3\n"))
+        #expect(failing.stderr.hasSuffix("-c:2: error: train: unknown tier 'tier9' — expected tier1, tier2 or tier3 — usage: train tier1|tier2|tier3\n"))
     }
 
     @Test func jsonModeGivesOneObjectPerCommand() throws {
@@ -142,7 +142,7 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(objects[0]["error"] as? String == "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first")
         #expect(objects[1]["error"] as? String == "invalid value '2.5' for evaluation_window: expected a whole number from 1 to 100000")
         #expect(objects[2]["error"] as? String == "unknown command 'trian' — did you mean 'train'?")
-        #expect(objects[4]["error"] as? String == "unknown tier 'tier4' — expected tier1, tier2 or tier3")
+        #expect(objects[4]["error"] as? String == "train: unknown tier 'tier4' — expected tier1, tier2 or tier3 — usage: train tier1|tier2|tier3")
         #expect(result.stderr.contains("-c:3: error: unknown command 'trian'"))
     }
 
@@ -164,7 +164,7 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
                                        "performance_threshold = 0.55 (default)", "0.55"])
         #expect(result.stderr.contains("-c:3: error: invalid value '0' for tier1_interval: expected a duration from 1s to 100 years, such as 90m, 6h or 2d"))
         #expect(result.stderr.contains("-c:6: error: invalid value 'ten' for evaluation_window"))
-        #expect(result.stderr.contains("-c:7: error: unknown config key 'performance_treshold' — did you mean 'performance_threshold'?"))
+        #expect(result.stderr.contains("-c:7: error: set: unknown config key 'performance_treshold' — did you mean 'performance_threshold'?"))
     }
 
     @Test func csvErrorsNameTheLineAndKeepLoadedData() throws {
@@ -299,9 +299,9 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(result.status == 1)
         #expect(result.stderr.contains("-c:4: error: invalid value '0' for xgboost.max_depth: expected a whole number from 1 to 20"))
         #expect(result.stderr.contains("-c:5: error: invalid value '-0.1' for xgboost.learning_rate: expected a number above 0 and at most 1"))
-        #expect(result.stderr.contains("-c:6: error: unknown config key 'xgboost.foo'"))
+        #expect(result.stderr.contains("-c:6: error: set: unknown config key 'xgboost.foo'"))
         #expect(result.stderr.contains("-c:7: error: cannot write '/nonexistent/dir/m.json': there is no folder '/nonexistent/dir' — create it first"))
-        #expect(result.stderr.contains("-c:8: error: lstm is not trained yet"))
+        #expect(result.stderr.contains("-c:8: error: importance: expected 'xgboost' or 'logistic', got 'lstm'"))
         #expect(result.stdout.contains("6\n"), "max_depth keeps its default")
         #expect(result.stdout.contains("xgboost   v1"), "the trained model is untouched")
     }
@@ -401,9 +401,9 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(result.status == 1)
         #expect(result.stderr.contains("-c:1: error: no market data loaded"))
         #expect(result.stderr.contains("-c:3: error: --days 100 reaches before the loaded data (240 bars)"))
-        #expect(result.stderr.contains("-c:4: error: unknown tier '5'"))
+        #expect(result.stderr.contains("-c:4: error: replay: unknown tier '5'"))
         #expect(result.stderr.contains("-c:5: error: replay: invalid --step '10m'"))
-        #expect(result.stderr.contains("-c:6: error: replay: invalid value 'maybe' for --baselines"))
+        #expect(result.stderr.contains("-c:6: error: replay: invalid --baselines 'maybe': expected 'on' or 'off'"))
     }
 }
 

@@ -219,7 +219,8 @@ struct LineGenerator {
 
     /// A value for `flag`: one of its choices, a value of the kind its name suggests, or anything.
     private mutating func value(for flag: FlagSpec) -> String {
-        if !flag.values.isEmpty, chance(50) { return pick(flag.values) }
+        let values = flag.placeholder.map { $0.split(separator: "|").map(String.init) } ?? []
+        if values.count > 1, chance(50) { return pick(values) }
         switch flag.valueName?.uppercased() ?? "" {
         case "DURATION": return chance(70) ? pick(Self.durations) : anyValue()
         case "T", "TIME": return chance(70) ? pick(Self.times) : anyValue()

@@ -38,9 +38,12 @@ import Testing
     @Test func flagsAndPositionals() throws {
         let args = try Commands.fetch.bind(["bitcoin", "30", "--source", "CoinGecko"])
         #expect(args.positionals == ["bitcoin", "30"])
-        #expect(args.option("source") == "coingecko")
+        // The words as typed; the typed values read by the kinds (a choice lowercased, DAYS a number).
+        #expect(args.option("source") == "CoinGecko")
+        #expect(args.value(of: Commands.FetchRequest.source) == "coingecko")
+        #expect(args.value(of: Commands.FetchRequest.days) == 30)
         let inline = try Commands.fetch.bind(["--source=demo"])
-        #expect(inline.option("source") == "demo")
+        #expect(inline.value(of: Commands.FetchRequest.source) == "demo")
     }
 
     @Test func exactUsageErrors() {
@@ -56,7 +59,7 @@ import Testing
         #expect(message(Commands.train, ["tier1", "tier2"]) == "train: too many arguments ('tier2' is extra) — usage: train tier1|tier2|tier3")
         #expect(message(Commands.status, ["now"]) == "status: takes no arguments — usage: status")
         #expect(message(Commands.fetch, ["--sauce", "demo"]) == "fetch: unknown option '--sauce' — did you mean '--source'? — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
-        #expect(message(Commands.fetch, ["--source", "yahoo"]) == "fetch: invalid value 'yahoo' for --source: expected coingecko, demo — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
+        #expect(message(Commands.fetch, ["--source", "yahoo"]) == "fetch: invalid --source 'yahoo': expected 'coingecko' or 'demo' — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
         #expect(message(Commands.fetch, ["--source"]) == "fetch: option '--source' needs a value (SOURCE) — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
     }
 

@@ -169,9 +169,9 @@ import Testing
 
         let stored = entries.count + 1
         #expect(context.execute("replays diff 1 99") == .failed("no replay '99' — stored replays are 1…\(stored)"))
-        #expect(context.execute("replays diff \"#x\" 1") == .failed("no replay '#x' — stored replays are 1…\(stored)"))
+        #expect(context.execute("replays diff \"#x\" 1") == .failed("replays: invalid A '#x': expected a replay number such as 3 or #3 — usage: replays ?show ID|diff A B?"))
         #expect(context.execute("replays diff 1")
-                == .failed("replays: 'diff' needs two replay IDs — usage: replays ?show ID|diff A B?"))
+                == .failed("replays: 'diff' takes A B: missing B — usage: replays ?show ID|diff A B?"))
         #expect(Completion.complete("replays diff 1 ", shell: context).candidates == ["1", "2", "3"])
     }
 }
