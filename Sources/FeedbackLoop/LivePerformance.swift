@@ -77,9 +77,10 @@ public struct LiveScores: Sendable, Equatable {
 
 extension HonestMetrics {
     /// Whether `scores` on `metric` is no better than every baseline one could have followed (the hindsight constant
-    /// is left out: it is an upper bound, not a rule). Nil when the score or every such baseline is absent.
+    /// is left out: it is an upper bound, not a rule). Nil when the score or every such baseline is absent, and for
+    /// coverage, which measures activity, not skill.
     public static func failsToBeat(_ scores: MetricSet, _ baselines: [BaselineScores], on metric: MetricName) -> Bool? {
-        guard let value = scores[metric]?.value else { return nil }
+        guard metric != .coverage, let value = scores[metric]?.value else { return nil }
         let rivals = baselines.filter { !$0.isHindsightUpperBound }.compactMap { $0.metrics[metric]?.value }
         guard let best = metric.higherIsBetter ? rivals.max() : rivals.min() else { return nil }
         return metric.higherIsBetter ? value <= best : value >= best

@@ -128,6 +128,7 @@ import Testing
         // Directional 0.5 does not beat always up's 0.5: flagged.
         #expect(live.failsToBeatBaselines(.directionalAccuracy) == true)
         #expect(live.failsToBeatBaselines(.accuracy) == false)
+        #expect(live.failsToBeatBaselines(.coverage) == nil, "coverage is activity, not skill: never flagged")
     }
 
     @Test func aHandLoggedHoldHasNoDirection() throws {
