@@ -12,6 +12,7 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
     public let baselineAccuracy: Double
     public let trainRows: Int
     public let testRows: Int
+    /// The fit's measured duration in seconds (monotonic clock), not loop time.
     public let seconds: Double
     /// Model-specific metrics, e.g. the LSTM's `val_mse` and `naive_val_mse` (scaled units).
     public let extra: [String: Double]
