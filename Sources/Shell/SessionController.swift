@@ -410,8 +410,9 @@ final class SessionController {
     }
 
     /// Working files in `folder` whose process is gone and that nobody has open, newest first.
-    private static func orphans(in folder: String, prefix: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    /// `names`: the folder's entries starting with `prefix` when the caller has read them already.
+    private static func orphans(in folder: String, prefix: String, names: [String]? = nil) -> [String] {
+        let names = names ?? SessionFiles.names(in: folder, startingWith: [prefix])
         return names.compactMap { name -> (String, Date)? in
             guard let pid = owner(ofWorkingFile: name, prefix: prefix), pid != getpid(), SessionFiles.processIsGone(pid)
             else { return nil }
@@ -439,14 +440,16 @@ final class SessionController {
     func removeAbandonedFiles() -> Int {
         var removed = SessionFiles.removeAbandonedTemporaries(in: directory).count
         let scripts = Self.scriptFolder()
-        removed += SessionFiles.removeAbandonedTemporaries(in: scripts).count
-        for path in orphanedScriptFiles().dropFirst(Self.keptScriptFiles) {
+        // The temporary folder is read once, and only its names that can be ours become strings.
+        let names = SessionFiles.names(in: scripts, startingWith: [".", Self.scriptPrefix])
+        let ours = names.filter { $0.hasPrefix(Self.scriptPrefix) }
+        removed += SessionFiles.removeAbandonedTemporaries(in: scripts, names: names.filter { $0.hasPrefix(".") }).count
+        for path in Self.orphans(in: scripts, prefix: Self.scriptPrefix, names: ours).dropFirst(Self.keptScriptFiles) {
             SessionFiles.remove(path)
             removed += 1
         }
         // Side files whose session file is gone (a working file removed by a shell killed half-way).
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: scripts)) ?? []
-        for name in names where name.hasPrefix(Self.scriptPrefix) {
+        for name in ours {
             guard let suffix = ["-wal", "-shm", "-journal"].first(where: name.hasSuffix) else { continue }
             let main = String(name.dropLast(suffix.count))
             guard let pid = Self.owner(ofWorkingFile: main, prefix: Self.scriptPrefix), pid != getpid(),

@@ -34,3 +34,17 @@ import Testing
         #expect(try database.read().commands.count == 4)
     }
 }
+
+/// Start-up reads the temporary folder for files of killed shells; only names that can be ours are kept.
+@Suite struct FolderNames {
+    @Test func onlyNamesWithTheGivenPrefixesAreListed() throws {
+        let directory = try makeTemporaryDirectory()
+        for name in ["lgc-shell-1-a.lgc", ".x.lgc.tmp-1-2", "other", "lgc", "lgc-shell-"] {
+            #expect(FileManager.default.createFile(atPath: directory + "/" + name, contents: Data()))
+        }
+        #expect(SessionFiles.names(in: directory, startingWith: ["lgc-shell-"]).sorted() == ["lgc-shell-", "lgc-shell-1-a.lgc"])
+        #expect(SessionFiles.names(in: directory, startingWith: [".", "lgc-shell-"]).sorted()
+                == [".x.lgc.tmp-1-2", "lgc-shell-", "lgc-shell-1-a.lgc"], "never . or ..")
+        #expect(SessionFiles.names(in: directory + "/missing", startingWith: ["."]).isEmpty)
+    }
+}

@@ -100,3 +100,23 @@ import Testing
         #expect(state.commands.map(\.text) == ["status", "fetch demo 5"])
     }
 }
+
+/// Start-up loads only what a start needs: the model libraries open when a model first needs them, and HTTP's
+/// libraries (libcurl, TLS) when a fetch runs.
+@Suite struct StartUpLibraries {
+    @Test func aStartedShellHasNoModelOrNetworkLibraryLoaded() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let shell = try TerminalSession(environment: ["LGC_SESSIONS": directory.path,
+                                                      "LGC_HISTORY": directory.appendingPathComponent("h").path])
+        #expect(shell.waitFor("lgc> "))
+        // /proc files say they are empty: read to the end, not by their size.
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/\(shell.pid)/maps"))
+        let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        try handle.close()
+        let libraries = Set(maps.split(separator: "\n").compactMap { $0.split(separator: "/").last.map(String.init) })
+        #expect(libraries.contains { $0.hasPrefix("libsqlite3") }, "the maps were read: \(libraries.sorted())")
+        for unwanted in ["libxgboost", "libopenblas", "libcurl", "libFoundationNetworking", "libgnutls", "libssl"] {
+            #expect(!libraries.contains { $0.hasPrefix(unwanted) }, "\(unwanted) loaded at start")
+        }
+    }
+}
