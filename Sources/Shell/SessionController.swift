@@ -66,6 +66,8 @@ final class SessionController {
     /// Names the working file of the session an interactive shell has open, when that session has a name; removed
     /// on a clean exit, so finding it at start means the last shell died and that session is reopened.
     static let openMarker = ".open-session"
+    /// Start-up's housekeeping running in the background (see `removeAbandonedFilesInBackground`).
+    private let housekeeping = DispatchGroup()
     /// Whether this controller keeps the marker (interactive shells only).
     var keepsMarker = false
 
@@ -393,6 +395,7 @@ final class SessionController {
 
     /// On a clean exit an unnamed session's working file goes; a named session is already saved in place.
     func closeCleanly() {
+        housekeeping.wait()
         finishScratch()
         store?.close()
         if keepsMarker { try? FileManager.default.removeItem(atPath: directory + "/" + Self.openMarker) }
@@ -438,13 +441,29 @@ final class SessionController {
     /// touched. Returns how many files were removed.
     @discardableResult
     func removeAbandonedFiles() -> Int {
+        housekeeping.wait()
+        return Self.removeAbandonedFiles(directory: directory)
+    }
+
+    /// Start-up's housekeeping, beside the first commands: reading a shared temporary folder of thousands of
+    /// files takes milliseconds the prompt need not wait for. It touches only files of processes that are gone;
+    /// `recover` and a clean exit wait for it.
+    func removeAbandonedFilesInBackground() {
+        let directory = directory
+        DispatchQueue.global(qos: .utility).async(group: housekeeping) {
+            Self.removeAbandonedFiles(directory: directory)
+        }
+    }
+
+    @discardableResult
+    private static func removeAbandonedFiles(directory: String) -> Int {
         var removed = SessionFiles.removeAbandonedTemporaries(in: directory).count
-        let scripts = Self.scriptFolder()
+        let scripts = scriptFolder()
         // The temporary folder is read once, and only its names that can be ours become strings.
-        let names = SessionFiles.names(in: scripts, startingWith: [".", Self.scriptPrefix])
-        let ours = names.filter { $0.hasPrefix(Self.scriptPrefix) }
+        let names = SessionFiles.names(in: scripts, startingWith: [".", scriptPrefix])
+        let ours = names.filter { $0.hasPrefix(scriptPrefix) }
         removed += SessionFiles.removeAbandonedTemporaries(in: scripts, names: names.filter { $0.hasPrefix(".") }).count
-        for path in Self.orphans(in: scripts, prefix: Self.scriptPrefix, names: ours).dropFirst(Self.keptScriptFiles) {
+        for path in orphans(in: scripts, prefix: scriptPrefix, names: ours).dropFirst(keptScriptFiles) {
             SessionFiles.remove(path)
             removed += 1
         }
@@ -452,7 +471,7 @@ final class SessionController {
         for name in ours {
             guard let suffix = ["-wal", "-shm", "-journal"].first(where: name.hasSuffix) else { continue }
             let main = String(name.dropLast(suffix.count))
-            guard let pid = Self.owner(ofWorkingFile: main, prefix: Self.scriptPrefix), pid != getpid(),
+            guard let pid = owner(ofWorkingFile: main, prefix: scriptPrefix), pid != getpid(),
                   SessionFiles.processIsGone(pid), !FileManager.default.fileExists(atPath: scripts + "/" + main) else { continue }
             if unlink(scripts + "/" + name) == 0 { removed += 1 }
         }

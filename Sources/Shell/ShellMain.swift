@@ -118,7 +118,7 @@ public enum ShellMain {
         shell.openSession(directory: SessionController.directory(environment: environment), persistent: interactive,
                           wallClock: { Date().timeIntervalSince1970 })
         // Killed saves' temporary copies and old working files of killed scripts (their processes are gone).
-        shell.session?.removeAbandonedFiles()
+        shell.session?.removeAbandonedFilesInBackground()
         defer {
             // Stop auto mode first: a background training is cancelled or finishes before the session closes.
             shell.auto.shutdown()
