@@ -221,11 +221,17 @@ let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathC
 let otherShells = arguments.indices.filter { arguments[$0] == "--shell" && $0 + 1 < arguments.count }.map { arguments[$0 + 1] }
 let shells = ([shellPath] + otherShells).filter { FileManager.default.isExecutableFile(atPath: $0) }
 if wanted("shell") && !shells.isEmpty {
-    // A sessions folder of the benchmark's own, emptied after every start: each start finds the same folder.
+    // A sessions folder of the benchmark's own, emptied after every start: each start finds the same folder. The
+    // temporary folder too (TMPDIR): every start reads it for killed scripts' files, and a shared /tmp with
+    // thousands of files would measure the machine's litter (--shared-tmp keeps the real one).
     let sessions = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-sessions-\(getpid())").path
     try FileManager.default.createDirectory(atPath: sessions, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: sessions) }
-    let environment = ["TERM=xterm", "HOME=/tmp", "LGC_SESSIONS=\(sessions)",
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-tmp-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    let tmpdir = arguments.contains("--shared-tmp") ? [] : ["TMPDIR=\(scratch)"]
+    let environment = tmpdir + ["TERM=xterm", "HOME=/tmp", "LGC_SESSIONS=\(sessions)",
                        "LGC_HISTORY=" + FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-history").path]
     func emptied<T>(_ body: () throws -> T) rethrows -> T {
         defer { for name in (try? FileManager.default.contentsOfDirectory(atPath: sessions)) ?? [] { unlink(sessions + "/" + name) } }
@@ -236,7 +242,7 @@ if wanted("shell") && !shells.isEmpty {
     for run in -2..<count {   // two warm-up rounds
         for (index, shell) in shells.enumerated() {
             let helpSeconds = try emptied { try time(1, warmup: 0) { try runToExit(shell, ["-c", "help"], environment: environment) } }
-            let promptSeconds = try emptied { try time(1, warmup: 0) { try timeToPrompt(shell, environment: environment) } }
+            let promptSeconds = try emptied { [try timeToPrompt(shell, environment: environment)] }
             if run >= 0 {
                 help[index] += helpSeconds
                 prompt[index] += promptSeconds
@@ -292,38 +298,34 @@ func maxResidentKilobytes(_ path: String, _ arguments: [String]) throws -> Int {
     return usage.ru_maxrss
 }
 
-/// Starts the shell on a pseudo-terminal and returns once its first prompt has been written; then quits it
-/// with Ctrl-D (outside the measured time), so a clean exit removes what it made.
-func timeToPrompt(_ path: String, environment: [String]) throws {
+/// Starts the shell on a pseudo-terminal and returns the seconds until its first prompt was written. The shell is
+/// killed afterwards, outside the measured time (the caller empties the sessions folder, so nothing it left
+/// behind slows the next start).
+func timeToPrompt(_ path: String, environment: [String]) throws -> Double {
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
     let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     var master: Int32 = -1
+    let start = ContinuousClock.now
     let pid = lgc_spawn_on_pty(path, argv, envp, 80, &master)
     guard pid > 0 else { throw POSIXError(.ECHILD) }
     defer {
+        kill(pid, SIGKILL)
         var status: Int32 = 0
-        var endOfInput: UInt8 = 4
-        _ = write(master, &endOfInput, 1)
-        var drain = [UInt8](repeating: 0, count: 4096)
-        var waited = 0
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if waited >= 200 { kill(pid, SIGKILL); waitpid(pid, &status, 0); break }
-            var poller = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-            if poll(&poller, 1, 10) > 0 { _ = read(master, &drain, drain.count) }
-            waited += 1
-        }
+        waitpid(pid, &status, 0)
         close(master)
     }
     var seen = ""
     var buffer = [UInt8](repeating: 0, count: 4096)
-    let deadline = Date().addingTimeInterval(5)
-    while !seen.contains("lgc> ") && Date() < deadline {
+    let deadline = start + .seconds(5)
+    while !seen.contains("lgc> ") && ContinuousClock.now < deadline {
         let count = read(master, &buffer, buffer.count)
         if count <= 0 { break }
         seen += String(decoding: buffer[0..<count], as: UTF8.self)
     }
+    let elapsed = ContinuousClock.now - start
     guard seen.contains("lgc> ") else { throw POSIXError(.ETIMEDOUT) }
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }
 
 let report = JSON.object([
