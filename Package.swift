@@ -14,13 +14,16 @@ let package = Package(
     targets: [
         // System libraries (Debian packages; .ci/run installs them).
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
-        .systemLibrary(name: "CXGBoost", pkgConfig: "xgboost", providers: [.apt(["libxgboost-dev"])]),
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // XGBoost and OpenBLAS: headers only; NativeLibraries opens the libraries when a model first needs them, so
+        // starting the shell does not pay for loading them (see Sources/NativeLibraries/include/NativeLibraries.h).
+        .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "NativeLibraries", dependencies: ["CXGBoost", "CBLAS"], linkerSettings: [.linkedLibrary("dl")]),
 
         // HTTP through the system's libcurl, opened at run time (see Sources/CCurl/include/lgc_http.h).
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "MarketData", dependencies: ["CCurl"]),
-        .target(name: "Learning", dependencies: ["MarketData", "CXGBoost", "CBLAS"]),
+        .target(name: "Learning", dependencies: ["MarketData", "CXGBoost", "CBLAS", "NativeLibraries"]),
         .target(name: "Charts"),
         .target(name: "FeedbackLoop", dependencies: ["MarketData", "Learning"]),
         .target(name: "SessionStore", dependencies: ["FeedbackLoop", "MarketData", .product(name: "GRDB", package: "GRDB.swift")]),

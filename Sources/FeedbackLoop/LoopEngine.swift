@@ -29,6 +29,7 @@ public struct ModelSlot: Sendable {
 /// The models one `train` produced.
 public struct TierTrainingResult: Sendable {
     public let tier: Int
+    /// Measured (monotonic clock) duration of the whole training, not loop time.
     public let seconds: Double
     public let records: [TrainingRecord]
 }
@@ -323,7 +324,7 @@ public final class LoopEngine {
         if announce { onEvent?(.trainingStarted(tier: tier)) }
         return TrainingJob(tier: tier, series: series, config: config,
                            incumbents: config.promotion == .better ? models.mapValues(\.model) : [:],
-                           stateGeneration: stateGeneration, started: ContinuousClock.now, startedAt: time ?? clock.now,
+                           stateGeneration: stateGeneration, measuredStart: ContinuousClock.now, startedAt: time ?? clock.now,
                            announce: announce, replayCache: replayCache)
     }
 
@@ -340,7 +341,7 @@ public final class LoopEngine {
                                                    isCancelled: isCancelled)
                 ?? ModelTrainer.fit(kind, dataset: dataset, series: job.series, config: job.config,
                                     progress: progress, isCancelled: isCancelled)
-            var model = FittedTier.Model(outcome: outcome, seconds: seconds(since: modelStart))
+            var model = FittedTier.Model(outcome: outcome, measuredSeconds: measuredSeconds(since: modelStart))
             // With `promotion better`, each challenger meets the current model on the same most recent holdout.
             if let incumbent = job.incumbents[kind] {
                 let challengerScore = try ModelTrainer.holdoutAccuracy(of: outcome.model, dataset: dataset, series: job.series)
@@ -379,7 +380,7 @@ public final class LoopEngine {
             details.promotion = fittedModel.verdict
             let record = TrainingRecord(time: now, model: kind, version: version, tier: job.tier.number,
                                         accuracy: outcome.accuracy, baselineAccuracy: outcome.baselineAccuracy,
-                                        trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: fittedModel.seconds,
+                                        trainRows: outcome.trainRows, testRows: outcome.testRows, seconds: fittedModel.measuredSeconds,
                                         details: details, dataStart: series.first?.time, dataEnd: series.last?.time,
                                         dataSymbol: series.symbol, dataInterval: series.interval)
             let slot = ModelSlot(model: outcome.model, record: record)
@@ -394,7 +395,7 @@ public final class LoopEngine {
             lastTraining[lower.number] = now
             logMarkAtTraining[lower.number] = log.totalLogged
         }
-        let result = TierTrainingResult(tier: job.tier.number, seconds: Self.seconds(since: job.started), records: records)
+        let result = TierTrainingResult(tier: job.tier.number, seconds: Self.measuredSeconds(since: job.measuredStart), records: records)
         if job.announce { onEvent?(.trainingFinished(result)) }
         return result
     }
@@ -547,7 +548,8 @@ public final class LoopEngine {
         Trend.of(model, history: history, window: window ?? config.trendWindow, threshold: config.improvementThreshold)
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
+    /// Seconds measured on the monotonic clock since `start`: a duration, never a time of the loop.
+    static func measuredSeconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
@@ -562,7 +564,8 @@ public struct TrainingJob: @unchecked Sendable {
     /// The current models, met by each challenger under `promotion better`.
     let incumbents: [ModelKind: any TrainedModel]
     let stateGeneration: Int
-    public let started: ContinuousClock.Instant
+    /// When it started on the monotonic clock, only to measure how long it took (`startedAt` is its loop time).
+    public let measuredStart: ContinuousClock.Instant
     /// The loop's clock when it started: the training's time in the history and for the tiers' intervals.
     public let startedAt: TimeInterval
     let announce: Bool
@@ -574,7 +577,8 @@ public struct TrainingJob: @unchecked Sendable {
 public struct FittedTier: @unchecked Sendable {
     struct Model {
         let outcome: FitOutcome
-        let seconds: Double
+        /// The fit's measured duration (monotonic clock).
+        let measuredSeconds: Double
         var verdict: PromotionVerdict?
     }
     public let job: TrainingJob

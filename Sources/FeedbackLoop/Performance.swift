@@ -12,6 +12,7 @@ public struct TrainingRecord: Sendable, Equatable, Codable {
     public let baselineAccuracy: Double
     public let trainRows: Int
     public let testRows: Int
+    /// The fit's measured duration in seconds (monotonic clock), not loop time.
     public let seconds: Double
     /// Model-specific measurements (the LSTM's validation, a promotion verdict).
     public let details: TrainingDetails

@@ -288,14 +288,14 @@ final class FitMemo: @unchecked Sendable {
         do {
             if key.kind == .xgboost { permits.wait() }
             defer { if key.kind == .xgboost { permits.signal() } }
-            let started = ContinuousClock.now
+            let measuredStart = ContinuousClock.now
             let outcome = try compute()
-            let seconds = LoopEngine.seconds(since: started)
+            let measuredSeconds = LoopEngine.measuredSeconds(since: measuredStart)
             condition.lock()
-            entries[key] = .done(outcome, seconds: seconds)
+            entries[key] = .done(outcome, seconds: measuredSeconds)
             condition.broadcast()
             condition.unlock()
-            return (outcome, seconds)
+            return (outcome, measuredSeconds)
         } catch {
             // Failures (and cancellations) are not remembered: whoever needs the fit tries it again.
             condition.lock()

@@ -1,8 +1,5 @@
 import CCurl
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A blocking client for CoinGecko's market-chart API (USD prices and volumes).
 public struct CoinGeckoClient: Sendable {
@@ -180,23 +177,29 @@ public struct CoinGeckoClient: Sendable {
         }
     }
 
-    /// The timeout given to URLSession: whole seconds, at least 1, because Linux's URLSession
-    /// truncates to whole seconds and treats a sub-second limit as already expired.
+    /// The timeout of one attempt: whole seconds, at least 1 (as Linux's URLSession allowed, which this client
+    /// used before; tests and users rely on whole seconds).
     var attemptTimeout: TimeInterval {
         max(1, timeout.rounded(.up))
     }
 
-    func makeRequest(coin: String, days: Int) -> URLRequest {
+    /// One GET: its URL and headers. (Not Foundation's `URLRequest`: that lives in FoundationNetworking, whose
+    /// libcurl, TLS and Kerberos libraries would load at every start of the shell; libcurl is opened only when
+    /// a fetch runs, see `lgc_http_get`.)
+    struct Request: Sendable {
+        let url: URL
+        /// Header names and values, sorted by name.
+        let headers: [(name: String, value: String)]
+    }
+
+    func makeRequest(coin: String, days: Int) -> Request {
         var url = baseURL
         for component in ["api", "v3", "coins", coin, "market_chart"] { url.appendPathComponent(component) }
         var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
         components.queryItems = [URLQueryItem(name: "vs_currency", value: "usd"), URLQueryItem(name: "days", value: String(days))]
-        var request = URLRequest(url: components.url!, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: attemptTimeout)
-        request.httpMethod = "GET"
-        request.setValue("application/json", forHTTPHeaderField: "accept")
-        request.setValue("lgc-shell", forHTTPHeaderField: "user-agent")
-        if let apiKey { request.setValue(apiKey, forHTTPHeaderField: "x-cg-demo-api-key") }
-        return request
+        var headers = [(name: "accept", value: "application/json"), (name: "user-agent", value: "lgc-shell")]
+        if let apiKey { headers.append((name: "x-cg-demo-api-key", value: apiKey)) }
+        return Request(url: components.url!, headers: headers.sorted { $0.name < $1.name })
     }
 
     /// The configured pause after failed attempt `attempt` (0-based).
@@ -223,10 +226,10 @@ public struct CoinGeckoClient: Sendable {
     /// counted after gzip/deflate decoding as the bytes arrive, and refuses a `Content-Length` over it at once.
     /// (URLSession on Linux hands every decoded chunk to its delegate asynchronously and cannot be stopped
     /// mid-body: a 1 MB gzip bomb grew to 1.1 GB there before the delegate saw the first byte over the cap.)
-    private func perform(_ request: URLRequest) -> Outcome {
+    private func perform(_ request: Request) -> Outcome {
         let seconds = attemptTimeout
-        guard let url = request.url?.absoluteString else { return .transport("the request has no URL") }
-        let headers = (request.allHTTPHeaderFields ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        let url = request.url.absoluteString
+        let headers = request.headers.map { "\($0.name): \($0.value)" }
         var result = lgc_http_result()
         defer { lgc_http_result_free(&result) }
         let pointers = headers.map { strdup($0) }

@@ -29,8 +29,9 @@ public final class SessionDatabase: Sendable {
 
     // MARK: - Opening
 
-    /// Creates a new, empty session file (fails if it exists unless `replacing`).
-    public static func create(at path: String, replacing: Bool = false) throws -> SessionDatabase {
+    /// Creates a new, empty session file (fails if it exists unless `replacing`). `createdAt` (seconds since 1970,
+    /// from the caller's clock: nothing in this module reads the wall clock) is stored as meta `created_at`.
+    public static func create(at path: String, replacing: Bool = false, createdAt: TimeInterval) throws -> SessionDatabase {
         let manager = FileManager.default
         if manager.fileExists(atPath: path) {
             guard replacing else { throw SessionError.cannotWrite(path: path, reason: "the file exists") }
@@ -44,7 +45,7 @@ public final class SessionDatabase: Sendable {
             }
             try Schema.migrator.migrate(builder)
             try builder.write { db in
-                try SessionWriter(db: db).initialise(createdAt: Date().timeIntervalSince1970)
+                try SessionWriter(db: db).initialise(createdAt: createdAt)
             }
             try builder.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
             try builder.close()
@@ -133,6 +134,21 @@ public final class SessionDatabase: Sendable {
         }
     }
 
+    /// Applies several commands' changes, in order, in one transaction (a working file made at the first change
+    /// takes the commands that came before it together with that change).
+    public func apply(_ changes: [SessionChange]) throws {
+        let changes = changes.filter { !$0.isEmpty }
+        guard !changes.isEmpty else { return }
+        do {
+            try queue.write { db in
+                let writer = SessionWriter(db: db)
+                for change in changes { try writer.apply(change) }
+            }
+        } catch {
+            throw Self.mapError(error, path: path, writing: true)
+        }
+    }
+
     /// Replaces the whole content with `state` in one transaction (after `load` read a saved session), and records
     /// which saved session file this working file is a copy of (`checkpoint`, nil for none).
     public func replaceAll(with state: SessionState, checkpoint: String? = nil) throws {
@@ -162,12 +178,13 @@ public final class SessionDatabase: Sendable {
     }
 
     /// Writes a complete copy to `destination` atomically (temporary file in the same directory, fsync, rename).
-    /// The copy is a single file (rollback journal, no `-wal`) whose meta `name` is the file name without `.lgc`.
+    /// The copy is a single file (rollback journal, no `-wal`) whose meta `name` is the file name without `.lgc` and
+    /// whose meta `saved_at` is `savedAt` (seconds since 1970, from the caller's clock).
     ///
     /// Replacing a file takes its lock first, so a file another process works in is refused (`inUse`), and removes
     /// the old file's write-ahead log, shared memory and journal before the rename: a dead shell's log is never
     /// applied to the new file.
-    public func save(to destination: String, overwrite: Bool) throws {
+    public func save(to destination: String, overwrite: Bool, savedAt: TimeInterval) throws {
         var info = stat()
         if lstat(destination, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFREG else { throw SessionError.notRegularFile(path: destination) }
@@ -185,7 +202,7 @@ public final class SessionDatabase: Sendable {
                 try db.inTransaction {
                     let writer = SessionWriter(db: db)
                     try writer.setMeta("name", FileSafety.sessionName(destination))
-                    try writer.setMeta("saved_at", Date().timeIntervalSince1970)
+                    try writer.setMeta("saved_at", savedAt)
                     try writer.setCheckpoint(nil)
                     return .commit
                 }

@@ -100,11 +100,34 @@ public enum SessionFiles {
         return pid
     }
 
+    /// The names in `folder` that start with one of `prefixes`, in no particular order (none when it cannot be
+    /// read). Read with `readdir`, making a `String` only of the names that match: this runs at every start, and a
+    /// temporary folder can hold thousands of other files.
+    public static func names(in folder: String, startingWith prefixes: [String]) -> [String] {
+        guard let stream = opendir(folder) else { return [] }
+        defer { closedir(stream) }
+        let wanted = prefixes.map { Array($0.utf8) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name: String? = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                let length = bytes.firstIndex(of: 0) ?? bytes.count
+                guard wanted.contains(where: { prefix in
+                    prefix.count <= length && prefix.indices.allSatisfy { bytes[$0] == prefix[$0] }
+                }) else { return nil }
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<length]), as: UTF8.self)
+            }
+            if let name, name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Removes the temporary copies (and their journals) in `directory` that saves killed mid-way left behind:
-    /// those whose process is gone. Returns the paths removed.
+    /// those whose process is gone. Returns the paths removed. `names`: the folder's entries starting with `.`
+    /// when the caller has read them already.
     @discardableResult
-    public static func removeAbandonedTemporaries(in directory: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    public static func removeAbandonedTemporaries(in directory: String, names: [String]? = nil) -> [String] {
+        let names = names ?? Self.names(in: directory, startingWith: ["."])
         var removed: [String] = []
         for name in names.sorted() {
             guard let pid = temporaryOwner(name), pid != getpid(), processIsGone(pid) else { continue }

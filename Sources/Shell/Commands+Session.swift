@@ -206,7 +206,7 @@ extension ShellContext {
     func sessionFields() -> [(String, JSON)] {
         guard let session else { return [("name", .null), ("working_file", .null)] }
         return [("name", .optionalString(session.name)), ("path", .optionalString(session.savedPath)),
-                ("working_file", .string(session.database.path)), ("in_place", .bool(session.writesThrough)),
+                ("working_file", .optionalString(session.workingFile)), ("in_place", .bool(session.writesThrough)),
                 ("unsaved_changes", .bool(session.hasUnsavedWork))]
     }
 
@@ -214,7 +214,7 @@ extension ShellContext {
     func sessionLine() -> String {
         guard let session else { return "none (\(sessionProblem ?? "no session store"))" }
         let name = session.name.map { "'\($0)'" } ?? "unnamed"
-        if session.writesThrough { return "\(name), saved as it changes in \(session.database.path)" }
+        if session.writesThrough { return "\(name), saved as it changes in \(session.workingFile ?? "?")" }
         if session.name == nil { return session.hasUnsavedWork ? "unnamed, not saved — 'save NAME' keeps it" : "unnamed" }
         return session.hasUnsavedWork ? "\(name), changes not saved — 'save' writes them" : "\(name), saved"
     }

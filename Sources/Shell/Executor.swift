@@ -62,6 +62,12 @@ extension ShellContext {
             try session.commit(engine: engine, command: CommandEntry(at: engine.clock.now, text: text, output: output, ok: ok),
                                replays: replays)
             return nil
+        } catch let error as WorkingFileUnavailable {
+            // As when no working file could be made at start-up: the session goes on in memory.
+            self.session = nil
+            sessionProblem = Self.message(for: error)
+            logger.log(.warning, "no session file (\(sessionProblem!)): changes stay in memory and 'save' is unavailable")
+            return nil
         } catch {
             return "could not write the session (\(Self.message(for: error))) — the change is in memory only; free space or 'save' elsewhere"
         }

@@ -6,14 +6,26 @@ import SessionStore
 /// Keeps the current session's database in step with the loop: after every command, what it changed is
 /// written in one transaction before the shell reads the next line ("acknowledged means committed").
 ///
-/// Changes go to a working file. Normally that is a file of this process's own (`.unsaved-PID.lgc` in the sessions
+/// Changes go to a working file, made at the first command that changes the loop's state (not at start-up, which
+/// stays fast; a shell that only looks around never makes one). Commands before it changed nothing: their lines are
+/// kept in memory and written in the first change's transaction, so the notebook still holds every command.
+/// Normally that is a file of this process's own (`.unsaved-PID.lgc` in the sessions
 /// folder for interactive shells, `lgc-shell-PID-….lgc` in the temporary folder for scripts): `load` copies a saved
 /// session into it and `save` copies it back out, so a saved session changes only when the user saves. A session
 /// opened with `--session NAME` is its own working file instead: every change is written through to NAME.lgc.
 /// A working file is locked (`flock`) while it is open, so no other shell replaces it or works in it meanwhile.
 final class SessionController {
     let directory: String
-    private(set) var database: SessionDatabase
+    /// The working file once it exists (nil until the first change, and for a session that never changes).
+    private var store: SessionDatabase?
+    /// Command lines run before the working file existed (they changed nothing), oldest first; the transaction
+    /// that makes the file writes them first.
+    private var unwritten: [SessionChange] = []
+    /// How many such lines wait in memory at most; the working file is made when there would be more.
+    static let maxUnwritten = 200
+    /// Wall-clock time in seconds since 1970, for the file's `created_at` and `saved_at` (the store below never
+    /// reads the clock itself).
+    private let wallClock: () -> TimeInterval
     /// The saved session this one is (the one `save` without a name writes to), when it has a name.
     private(set) var name: String?
     /// That saved session's file.
@@ -22,7 +34,8 @@ final class SessionController {
     private(set) var writesThrough = false
     /// Whether anything was written since the session was last saved or loaded.
     private(set) var dirty = false
-    /// A working file of our own that disappears on a clean exit (nil while writing through to a saved session).
+    /// A working file of our own that disappears on a clean exit (nil while writing through to a saved session);
+    /// it is only a name until the first change makes the file.
     private var scratchPath: String?
     /// Whether our own working files live in the sessions folder (interactive) or the temporary folder (scripts).
     private let persistent: Bool
@@ -53,6 +66,8 @@ final class SessionController {
     /// Names the working file of the session an interactive shell has open, when that session has a name; removed
     /// on a clean exit, so finding it at start means the last shell died and that session is reopened.
     static let openMarker = ".open-session"
+    /// Start-up's housekeeping running in the background (see `removeAbandonedFilesInBackground`).
+    private let housekeeping = DispatchGroup()
     /// Whether this controller keeps the marker (interactive shells only).
     var keepsMarker = false
 
@@ -66,18 +81,47 @@ final class SessionController {
         return ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".lgc-shell/sessions")
     }
 
-    /// Starts an unnamed session in a working file of this process's own.
-    init(directory: String, persistent: Bool) throws {
+    /// Starts an unnamed session whose working file, of this process's own, is made at the first change.
+    /// `wallClock`: seconds since 1970 now, for the times the file records.
+    init(directory: String, persistent: Bool, wallClock: @escaping () -> TimeInterval) {
         self.directory = directory
         self.persistent = persistent
-        let path = try Self.newScratchPath(directory: directory, persistent: persistent)
-        database = try SessionDatabase.create(at: path, replacing: true)
-        scratchPath = path
+        self.wallClock = wallClock
+        scratchPath = Self.newScratchPath(directory: directory, persistent: persistent)
     }
 
-    private static func newScratchPath(directory: String, persistent: Bool) throws -> String {
+    /// The working file's path once it exists (nil before the first change).
+    var workingFile: String? { store?.path }
+
+    /// The working file, made now (with the command lines waiting for it) if it does not exist yet.
+    var database: SessionDatabase {
+        get throws {
+            if let store { return store }
+            return try makeWorkingFile()
+        }
+    }
+
+    /// Creates our own working file at `scratchPath` and writes the command lines that waited for it.
+    /// A failure leaves no file and throws `WorkingFileUnavailable`.
+    private func makeWorkingFile() throws -> SessionDatabase {
+        let path = scratchPath ?? Self.newScratchPath(directory: directory, persistent: persistent)
+        let made: SessionDatabase
+        do {
+            if persistent { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            made = try SessionDatabase.create(at: path, replacing: true, createdAt: wallClock())
+            try made.apply(unwritten)
+        } catch {
+            SessionFiles.remove(path)
+            throw WorkingFileUnavailable(underlying: error)
+        }
+        unwritten = []
+        scratchPath = path
+        store = made
+        return made
+    }
+
+    private static func newScratchPath(directory: String, persistent: Bool) -> String {
         if persistent {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             return directory + "/" + workingPrefix + "\(getpid()).lgc"
         }
         // Scripts are reproducible by running them again: their working file lives in the temporary folder.
@@ -165,15 +209,29 @@ final class SessionController {
         change.newReplays = replays
         change.command = command
         guard !change.isEmpty else { return }
-        try database.apply(change)
         // The command's own line does not make a session worth keeping; a change to the loop's state does.
         var pendingChanged = false
         if case .some = change.pending { pendingChanged = true }
-        if change.series != nil || change.config != nil || change.clockOffset != nil || !change.newRecords.isEmpty
-            || change.currentVersions != nil || !change.newOutcomes.isEmpty || pendingChanged || change.tierState != nil
-            || !change.newPredictions.isEmpty || !replays.isEmpty {
-            dirty = true
+        let changesState = change.series != nil || change.config != nil || change.clockOffset != nil
+            || !change.newRecords.isEmpty || change.currentVersions != nil || !change.newOutcomes.isEmpty || pendingChanged
+            || change.tierState != nil || !change.newPredictions.isEmpty || !replays.isEmpty
+        if let store {
+            try store.apply(change)
+        } else if changesState || unwritten.count >= Self.maxUnwritten {
+            // The first change makes the working file; the lines before it go in the same transaction.
+            let pending = unwritten
+            unwritten.append(change)
+            do {
+                _ = try makeWorkingFile()
+            } catch {
+                unwritten = pending
+                throw error
+            }
+        } else {
+            unwritten.append(change)
+            return
         }
+        if changesState { dirty = true }
         markWritten(engine, replays: written.replays + replays.count)
     }
 
@@ -192,28 +250,28 @@ final class SessionController {
     /// (`--session`), the named file becomes the working file, as it always has.
     func save(to path: String?, force: Bool) throws -> String {
         guard let path else {
-            if writesThrough { return database.path }
+            if writesThrough, let store { return store.path }
             guard let savedPath else { throw SessionProblem.unnamed }
             if !force, let savedIdentity, FileIdentity(savedPath) != savedIdentity {
                 throw SessionError.changedSinceLoaded(path: savedPath)
             }
-            try database.save(to: savedPath, overwrite: true)
+            try database.save(to: savedPath, overwrite: true, savedAt: wallClock())
             savedIdentity = FileIdentity(savedPath)
             dirty = false
             return savedPath
         }
-        if writesThrough ? SessionFiles.same(path, database.path) : savedPath.map({ SessionFiles.same(path, $0) }) == true {
+        if writesThrough ? store.map({ SessionFiles.same(path, $0.path) }) == true : savedPath.map({ SessionFiles.same(path, $0) }) == true {
             return try save(to: nil, force: force)
         }
         try Self.makeFolder(for: path)
-        try database.save(to: path, overwrite: force)
+        try database.save(to: path, overwrite: force, savedAt: wallClock())
         if writesThrough {
             let opened = try SessionDatabase.open(at: path)
-            database.close()
-            database = opened
+            store?.close()
+            store = opened
         } else {
             // Only `recover` reads this; a session that cannot record it still saved.
-            try? database.setCheckpoint(path)
+            try? store?.setCheckpoint(path)
         }
         name = Self.sessionName(path)
         savedPath = path
@@ -260,8 +318,9 @@ final class SessionController {
         let restored = try Self.decoding(path) { try Self.engineState(from: state) }
         let opened = try SessionDatabase.open(at: path)
         finishScratch()
-        if writesThrough { database.close() }
-        database = opened
+        if writesThrough { store?.close() }
+        store = opened
+        unwritten = []
         writesThrough = true
         name = Self.sessionName(path)
         savedPath = path
@@ -276,12 +335,15 @@ final class SessionController {
     /// Copies `state` into a working file of our own (the current one, or a new one when writing through) in one
     /// transaction; only when that succeeded does it become the working file.
     private func intoScratch(_ state: SessionState, checkpoint: String?) throws {
-        guard writesThrough else {
-            try database.replaceAll(with: state, checkpoint: checkpoint)
+        if !writesThrough, let store {
+            try store.replaceAll(with: state, checkpoint: checkpoint)
             return
         }
-        let path = try Self.newScratchPath(directory: directory, persistent: persistent)
-        let scratch = try SessionDatabase.create(at: path, replacing: true)
+        // No working file of our own yet (or writing through): a new one, which replaces whatever waited for it.
+        let path = writesThrough || scratchPath == nil ? Self.newScratchPath(directory: directory, persistent: persistent)
+                                                       : scratchPath!
+        if persistent { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let scratch = try SessionDatabase.create(at: path, replacing: true, createdAt: wallClock())
         do {
             try scratch.replaceAll(with: state, checkpoint: checkpoint)
         } catch {
@@ -289,22 +351,23 @@ final class SessionController {
             SessionFiles.remove(path)
             throw error
         }
-        database.close()
-        database = scratch
+        store?.close()
+        store = scratch
+        unwritten = []
         scratchPath = path
         writesThrough = false
     }
 
     private func writeMarker() {
-        guard keepsMarker, name != nil else { return }
-        try? Data(database.path.utf8).write(to: URL(fileURLWithPath: directory + "/" + Self.openMarker), options: .atomic)
+        guard keepsMarker, name != nil, let store else { return }
+        try? Data(store.path.utf8).write(to: URL(fileURLWithPath: directory + "/" + Self.openMarker), options: .atomic)
     }
 
     /// The working file of the named session the previous interactive shell had open when it died, if any:
     /// a saved session it wrote through to, or its own working file with unsaved changes.
     func sessionLeftOpen() -> String? {
         guard let text = try? String(contentsOfFile: directory + "/" + Self.openMarker, encoding: .utf8),
-              text != database.path, FileManager.default.fileExists(atPath: text), !SessionFiles.isHeld(text) else { return nil }
+              text != store?.path, FileManager.default.fileExists(atPath: text), !SessionFiles.isHeld(text) else { return nil }
         if let pid = Self.owner(ofWorkingFile: (text as NSString).lastPathComponent, prefix: Self.workingPrefix),
            !SessionFiles.processIsGone(pid) { return nil }
         return text
@@ -319,18 +382,22 @@ final class SessionController {
         return try open(path, engine: engine)
     }
 
-    /// Removes our own unsaved working file once nothing needs it.
+    /// Removes our own unsaved working file (when it was made) once nothing needs it.
     private func finishScratch() {
         guard let scratchPath else { return }
-        database.close()
-        SessionFiles.remove(scratchPath)
+        if store?.path == scratchPath {
+            store?.close()
+            store = nil
+            SessionFiles.remove(scratchPath)
+        }
         self.scratchPath = nil
     }
 
     /// On a clean exit an unnamed session's working file goes; a named session is already saved in place.
     func closeCleanly() {
+        housekeeping.wait()
         finishScratch()
-        database.close()
+        store?.close()
         if keepsMarker { try? FileManager.default.removeItem(atPath: directory + "/" + Self.openMarker) }
     }
 
@@ -346,8 +413,9 @@ final class SessionController {
     }
 
     /// Working files in `folder` whose process is gone and that nobody has open, newest first.
-    private static func orphans(in folder: String, prefix: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    /// `names`: the folder's entries starting with `prefix` when the caller has read them already.
+    private static func orphans(in folder: String, prefix: String, names: [String]? = nil) -> [String] {
+        let names = names ?? SessionFiles.names(in: folder, startingWith: [prefix])
         return names.compactMap { name -> (String, Date)? in
             guard let pid = owner(ofWorkingFile: name, prefix: prefix), pid != getpid(), SessionFiles.processIsGone(pid)
             else { return nil }
@@ -373,19 +441,37 @@ final class SessionController {
     /// touched. Returns how many files were removed.
     @discardableResult
     func removeAbandonedFiles() -> Int {
+        housekeeping.wait()
+        return Self.removeAbandonedFiles(directory: directory)
+    }
+
+    /// Start-up's housekeeping, beside the first commands: reading a shared temporary folder of thousands of
+    /// files takes milliseconds the prompt need not wait for. It touches only files of processes that are gone;
+    /// `recover` and a clean exit wait for it.
+    func removeAbandonedFilesInBackground() {
+        let directory = directory
+        DispatchQueue.global(qos: .utility).async(group: housekeeping) {
+            Self.removeAbandonedFiles(directory: directory)
+        }
+    }
+
+    @discardableResult
+    private static func removeAbandonedFiles(directory: String) -> Int {
         var removed = SessionFiles.removeAbandonedTemporaries(in: directory).count
-        let scripts = Self.scriptFolder()
-        removed += SessionFiles.removeAbandonedTemporaries(in: scripts).count
-        for path in orphanedScriptFiles().dropFirst(Self.keptScriptFiles) {
+        let scripts = scriptFolder()
+        // The temporary folder is read once, and only its names that can be ours become strings.
+        let names = SessionFiles.names(in: scripts, startingWith: [".", scriptPrefix])
+        let ours = names.filter { $0.hasPrefix(scriptPrefix) }
+        removed += SessionFiles.removeAbandonedTemporaries(in: scripts, names: names.filter { $0.hasPrefix(".") }).count
+        for path in orphans(in: scripts, prefix: scriptPrefix, names: ours).dropFirst(keptScriptFiles) {
             SessionFiles.remove(path)
             removed += 1
         }
         // Side files whose session file is gone (a working file removed by a shell killed half-way).
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: scripts)) ?? []
-        for name in names where name.hasPrefix(Self.scriptPrefix) {
+        for name in ours {
             guard let suffix = ["-wal", "-shm", "-journal"].first(where: name.hasSuffix) else { continue }
             let main = String(name.dropLast(suffix.count))
-            guard let pid = Self.owner(ofWorkingFile: main, prefix: Self.scriptPrefix), pid != getpid(),
+            guard let pid = owner(ofWorkingFile: main, prefix: scriptPrefix), pid != getpid(),
                   SessionFiles.processIsGone(pid), !FileManager.default.fileExists(atPath: scripts + "/" + main) else { continue }
             if unlink(scripts + "/" + name) == 0 { removed += 1 }
         }
@@ -471,6 +557,13 @@ final class SessionController {
                            logMarks: state.logMarks, log: log, pending: state.pending)
         }
     }
+}
+
+/// The working file could not be made at the first change (its folder cannot be written, say): the session goes
+/// on in memory only, as one whose file could not be made at start-up would.
+struct WorkingFileUnavailable: Error, CustomStringConvertible {
+    let underlying: any Error
+    var description: String { ShellContext.message(for: underlying) }
 }
 
 /// A file as it is now (device, inode, size, modification time): a rename over it or a write changes it.

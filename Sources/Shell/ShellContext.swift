@@ -79,10 +79,12 @@ public final class ShellContext {
     /// Whether command output reaches stdout (benchmarks drive the shell without printing).
     public var printsOutput = true
 
-    /// Opens the working session file every change is written through to (`persistent`: in the sessions folder,
-    /// where a later shell can recover it; otherwise in the temporary folder).
-    public func openSession(directory: String, persistent: Bool) throws {
-        let session = try SessionController(directory: directory, persistent: persistent)
+    /// Starts the session every change is written through to. Its working file is made at the first change
+    /// (`persistent`: in the sessions folder, where a later shell can recover it; otherwise in the temporary folder).
+    /// `wallClock` (seconds since 1970) dates the file's creation and saves.
+    public func openSession(directory: String, persistent: Bool,
+                            wallClock: @escaping () -> TimeInterval = { Date().timeIntervalSince1970 }) {
+        let session = SessionController(directory: directory, persistent: persistent, wallClock: wallClock)
         session.keepsMarker = persistent
         self.session = session
     }

@@ -114,14 +114,11 @@ public enum ShellMain {
 
         // Interactive sessions load the demo after the banner; scripts load it first.
         let interactive = options.commands == nil && options.script == nil && isatty(STDIN_FILENO) == 1
-        do {
-            try shell.openSession(directory: SessionController.directory(environment: environment), persistent: interactive)
-        } catch {
-            shell.sessionProblem = ShellContext.message(for: error)
-            shell.logger.log(.warning, "no session file (\(shell.sessionProblem!)): changes stay in memory and 'save' is unavailable")
-        }
+        // The working file is made at the first change (see `SessionController`), so starting stays fast.
+        shell.openSession(directory: SessionController.directory(environment: environment), persistent: interactive,
+                          wallClock: { Date().timeIntervalSince1970 })
         // Killed saves' temporary copies and old working files of killed scripts (their processes are gone).
-        shell.session?.removeAbandonedFiles()
+        shell.session?.removeAbandonedFilesInBackground()
         defer {
             // Stop auto mode first: a background training is cancelled or finishes before the session closes.
             shell.auto.shutdown()

@@ -11,6 +11,8 @@ struct Measurement {
     let samples: [Double]   // seconds
     let targetMilliseconds: Double?
     let note: String
+    /// The `lgc-shell` measured, for start-up entries (several with `--shell`).
+    var binary: String? = nil
 
     var median: Double { let s = samples.sorted(); return s[s.count / 2] }
     var json: JSON {
@@ -23,7 +25,7 @@ struct Measurement {
             ("target_ms", .number(targetMilliseconds)),
             ("within_target", targetMilliseconds.map { .bool(median * 1000 < $0) } ?? .null),
             ("note", .string(note)),
-        ])
+        ] + (binary.map { [("binary", JSON.string($0))] } ?? []))
     }
 }
 
@@ -185,7 +187,7 @@ if wanted("sessions") {
     let shell = ShellContext(engine: LoopEngine(clock: LoopClock { fixedNow }), format: .text,
                              terminal: TerminalInfo.detect(), logger: Logger(color: false, quiet: true), environment: [:])
     shell.printsOutput = false
-    try shell.openSession(directory: directory, persistent: true)
+    shell.openSession(directory: directory, persistent: true)
     defer { shell.closeSession() }
     // The default LSTM's size (its weights are what a session stores), trained for one epoch only.
     for line in ["fetch demo 365", "set lstm.epochs 1", "train tier3"] where shell.execute(line) != .ok {
@@ -213,34 +215,70 @@ if wanted("sessions") {
                                note: "load: full validation (integrity, checksums, bounds), decoding all three models, restoring the loop"))
 }
 
-// Shell start-up: the real executable beside this one, running a scripted `help`.
+// Shell start-up: the real executable beside this one, and each `--shell PATH` (another build, e.g. the base commit's,
+// to compare in one run: their runs are interleaved, so every binary sees the same machine load).
 let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
-if wanted("shell") && FileManager.default.isExecutableFile(atPath: shellPath) {
-    // posix_spawn + waitpid: Foundation's Process.waitUntilExit polls and would add tens of milliseconds.
-    let samples = try time(max(10, runs / 2)) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(shellPath), strdup("-c"), strdup("help"), nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, shellPath, &actions, nil, argv, environ) == 0 else { throw POSIXError(.ECHILD) }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+let otherShells = arguments.indices.filter { arguments[$0] == "--shell" && $0 + 1 < arguments.count }.map { arguments[$0 + 1] }
+let shells = ([shellPath] + otherShells).filter { FileManager.default.isExecutableFile(atPath: $0) }
+if wanted("shell") && !shells.isEmpty {
+    // A sessions folder of the benchmark's own, emptied after every start: each start finds the same folder. The
+    // temporary folder too (TMPDIR): every start reads it for killed scripts' files, and a shared /tmp with
+    // thousands of files would measure the machine's litter (--shared-tmp keeps the real one).
+    let sessions = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-sessions-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: sessions, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: sessions) }
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-tmp-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    let tmpdir = arguments.contains("--shared-tmp") ? [] : ["TMPDIR=\(scratch)"]
+    let environment = tmpdir + ["TERM=xterm", "HOME=/tmp", "LGC_SESSIONS=\(sessions)",
+                       "LGC_HISTORY=" + FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-history").path]
+    func emptied<T>(_ body: () throws -> T) rethrows -> T {
+        defer { for name in (try? FileManager.default.contentsOfDirectory(atPath: sessions)) ?? [] { unlink(sessions + "/" + name) } }
+        return try body()
     }
-    results.append(Measurement(name: "shell_start_help", samples: samples, targetMilliseconds: 100,
-                               note: "process start to exit of `lgc-shell -c help`"))
-    let prompt = try time(max(10, runs / 2)) { try timeToPrompt(shellPath) }
-    results.append(Measurement(name: "shell_start_to_prompt", samples: prompt, targetMilliseconds: 100,
-                               note: "interactive start on a pseudo-terminal until `lgc> ` is shown"))
+    let count = max(10, runs / 2)
+    var help = [[Double]](repeating: [], count: shells.count), prompt = help
+    for run in -2..<count {   // two warm-up rounds
+        for (index, shell) in shells.enumerated() {
+            let helpSeconds = try emptied { try time(1, warmup: 0) { try runToExit(shell, ["-c", "help"], environment: environment) } }
+            let promptSeconds = try emptied { [try timeToPrompt(shell, environment: environment)] }
+            if run >= 0 {
+                help[index] += helpSeconds
+                prompt[index] += promptSeconds
+            }
+        }
+    }
+    for (index, shell) in shells.enumerated() {
+        results.append(Measurement(name: "shell_start_help", samples: help[index], targetMilliseconds: 20,
+                                   note: "process start to exit of `lgc-shell -c help`", binary: shell))
+        results.append(Measurement(name: "shell_start_to_prompt", samples: prompt[index], targetMilliseconds: 20,
+                                   note: "interactive start on a pseudo-terminal until `lgc> ` is shown", binary: shell))
+    }
     if !arguments.contains("--quick") {
         let peak = try maxResidentKilobytes(shellPath, ["-q", "-c", "fetch demo 365; set lstm.epochs 2; train tier3"])
         memory = .object([("name", .string("tier3_8760_max_resident")), ("max_resident_mb", .number(Double(peak) / 1024)),
                           ("target_mb", .number(500)), ("within_target", .bool(Double(peak) / 1024 < 500)),
                           ("note", .string("peak RSS of `lgc-shell -c 'fetch demo 365; set lstm.epochs 2; train tier3'`; memory does not grow with epochs"))])
     }
+}
+
+/// Runs the shell with `arguments` (stdout and stderr to /dev/null) until it exits. posix_spawn + waitpid:
+/// Foundation's Process.waitUntilExit polls and would add tens of milliseconds.
+func runToExit(_ path: String, _ arguments: [String], environment: [String]) throws {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, path, &actions, nil, argv, envp) == 0 else { throw POSIXError(.ECHILD) }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
 }
 
 /// Runs the shell with `arguments` and returns its peak resident set size in kilobytes (wait4's rusage).
@@ -260,13 +298,15 @@ func maxResidentKilobytes(_ path: String, _ arguments: [String]) throws -> Int {
     return usage.ru_maxrss
 }
 
-/// Starts the shell on a pseudo-terminal and returns once its first prompt has been written.
-func timeToPrompt(_ path: String) throws {
-    let history = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-history").path
+/// Starts the shell on a pseudo-terminal and returns the seconds until its first prompt was written. The shell is
+/// killed afterwards, outside the measured time (the caller empties the sessions folder, so nothing it left
+/// behind slows the next start).
+func timeToPrompt(_ path: String, environment: [String]) throws -> Double {
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
-    let envp: [UnsafeMutablePointer<CChar>?] = [strdup("TERM=xterm"), strdup("LGC_HISTORY=\(history)"), strdup("HOME=/tmp"), nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     var master: Int32 = -1
+    let start = ContinuousClock.now
     let pid = lgc_spawn_on_pty(path, argv, envp, 80, &master)
     guard pid > 0 else { throw POSIXError(.ECHILD) }
     defer {
@@ -277,13 +317,15 @@ func timeToPrompt(_ path: String) throws {
     }
     var seen = ""
     var buffer = [UInt8](repeating: 0, count: 4096)
-    let deadline = Date().addingTimeInterval(5)
-    while !seen.contains("lgc> ") && Date() < deadline {
+    let deadline = start + .seconds(5)
+    while !seen.contains("lgc> ") && ContinuousClock.now < deadline {
         let count = read(master, &buffer, buffer.count)
         if count <= 0 { break }
         seen += String(decoding: buffer[0..<count], as: UTF8.self)
     }
+    let elapsed = ContinuousClock.now - start
     guard seen.contains("lgc> ") else { throw POSIXError(.ETIMEDOUT) }
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }
 
 let report = JSON.object([

@@ -34,7 +34,7 @@ struct DataIdentityStorageTests {
         #expect(read.history.last?.dataSymbol == "ETH ü" && read.history.last?.dataInterval == 3600.5)
         #expect(read.models.last?.record.dataSymbol == "ETH ü")
         let saved = directory + "/copy.lgc"
-        try database.save(to: saved, overwrite: false)
+        try database.save(to: saved, overwrite: false, savedAt: 1_790_000_000)
         let copy = try SessionDatabase.readValidated(path: saved)
         #expect(copy.history == expected.history && copy.models == expected.models)
         #expect(try userVersion(saved) == Schema.currentVersion)

@@ -26,7 +26,7 @@ struct IntegrityReportTests {
         let (path, _) = try writeRichSession(in: directory)
         let database = try SessionDatabase.open(at: path)
         let copy = directory + "/copy.lgc"
-        try database.save(to: copy, overwrite: false)
+        try database.save(to: copy, overwrite: false, savedAt: 1_790_000_000)
         database.close()
 
         // Misstate the fragmented free bytes of every data leaf page: SQLite reads such pages normally, and only its

@@ -83,10 +83,10 @@ struct ReplayStorageTests {
         #expect(try database.read() == expected)
         #expect(try database.replays() == replays)
         let saved = directory + "/copy.lgc"
-        try database.save(to: saved, overwrite: false)
+        try database.save(to: saved, overwrite: false, savedAt: 1_790_000_000)
         #expect(try SessionDatabase.readValidated(path: saved).replays == replays)
         // replaceAll (a whole state) keeps them too.
-        let other = try SessionDatabase.create(at: directory + "/other.lgc")
+        let other = try SessionDatabase.create(at: directory + "/other.lgc", createdAt: 1_790_000_000)
         defer { other.close() }
         try other.replaceAll(with: expected)
         #expect(try other.read().replays == replays)

@@ -10,7 +10,7 @@ struct SessionFileSafetyTests {
     /// A session file with a dead shell's write-ahead log beside it: `X.lgc` as it was before the shell's last
     /// commits, and `X.lgc-wal` holding them (what SIGKILL leaves). Returns the state the log would add up to.
     func fileWithDeadShellsLog(at path: String) throws -> SessionState {
-        let database = try SessionDatabase.create(at: path)
+        let database = try SessionDatabase.create(at: path, createdAt: 1_790_000_000)
         try database.apply(SessionChange(series: awkwardSeries(count: 40)))
         database.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -35,11 +35,11 @@ struct SessionFileSafetyTests {
         // The log is live: reading the file now applies it.
         #expect(try SessionDatabase.readValidated(path: target).outcomes.count == 20)
 
-        let other = try SessionDatabase.create(at: directory + "/other.lgc")
+        let other = try SessionDatabase.create(at: directory + "/other.lgc", createdAt: 1_790_000_000)
         defer { other.close() }
         let series = awkwardSeries(count: 30, seed: 99)
         try other.apply(SessionChange(series: series))
-        try other.save(to: target, overwrite: true)
+        try other.save(to: target, overwrite: true, savedAt: 1_790_000_000)
 
         let saved = try SessionDatabase.readValidated(path: target)
         #expect(saved.series == series)
@@ -59,12 +59,12 @@ struct SessionFileSafetyTests {
         let directory = try makeTemporaryDirectory()
         defer { removeDirectory(directory) }
         let target = directory + "/X.lgc"
-        let working = try SessionDatabase.create(at: target)
+        let working = try SessionDatabase.create(at: target, createdAt: 1_790_000_000)
         try working.apply(SessionChange(newOutcomes: outcomes(3)))
 
-        let other = try SessionDatabase.create(at: directory + "/other.lgc")
+        let other = try SessionDatabase.create(at: directory + "/other.lgc", createdAt: 1_790_000_000)
         defer { other.close() }
-        let refused = thrownError { try other.save(to: target, overwrite: true) }
+        let refused = thrownError { try other.save(to: target, overwrite: true, savedAt: 1_790_000_000) }
         // The lock is the open file's, so even this process's own second open is refused; /proc/locks names it.
         #expect(refused == .inUse(path: target, pid: getpid()))
         #expect(refused?.description
@@ -78,7 +78,7 @@ struct SessionFileSafetyTests {
         #expect(try SessionDatabase.readValidated(path: target).outcomes.count == 5)
         // Once closed, the lock is gone and the file can be replaced.
         #expect(!SessionFiles.isHeld(target))
-        try other.save(to: target, overwrite: true)
+        try other.save(to: target, overwrite: true, savedAt: 1_790_000_000)
         #expect(try SessionDatabase.readValidated(path: target).outcomes.isEmpty)
     }
 
@@ -86,18 +86,18 @@ struct SessionFileSafetyTests {
     func saveRefusesOtherThanRegularFiles() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeDirectory(directory) }
-        let database = try SessionDatabase.create(at: directory + "/work.lgc")
+        let database = try SessionDatabase.create(at: directory + "/work.lgc", createdAt: 1_790_000_000)
         defer { database.close() }
         try FileManager.default.createDirectory(atPath: directory + "/folder.lgc", withIntermediateDirectories: false)
         #expect(mkfifo(directory + "/fifo.lgc", 0o644) == 0)
         try FileManager.default.createSymbolicLink(atPath: directory + "/link.lgc", withDestinationPath: directory + "/work.lgc")
         for name in ["folder.lgc", "fifo.lgc", "link.lgc"] {
             let path = directory + "/" + name
-            let error = thrownError { try database.save(to: path, overwrite: true) }
+            let error = thrownError { try database.save(to: path, overwrite: true, savedAt: 1_790_000_000) }
             #expect(error == .notRegularFile(path: path))
             #expect(error?.description == "cannot write '\(path)': it is not a regular file — give a path ending in NAME.lgc")
         }
-        #expect(thrownError { try database.save(to: "/dev/null", overwrite: true) } == .notRegularFile(path: "/dev/null"))
+        #expect(thrownError { try database.save(to: "/dev/null", overwrite: true, savedAt: 1_790_000_000) } == .notRegularFile(path: "/dev/null"))
         var info = stat()
         #expect(stat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
     }

@@ -156,7 +156,7 @@ func richChanges(realisedReturns: Bool = true) -> (changes: [SessionChange], exp
 func writeRichSession(in directory: String, name: String = "work.lgc",
                       realisedReturns: Bool = true) throws -> (path: String, expected: SessionState) {
     let path = directory + "/" + name
-    let database = try SessionDatabase.create(at: path)
+    let database = try SessionDatabase.create(at: path, createdAt: 1_790_000_000)
     defer { database.close() }
     let (changes, expected) = richChanges(realisedReturns: realisedReturns)
     for change in changes { try database.apply(change) }

@@ -11,7 +11,7 @@ struct SessionRoundTripTests {
     func emptySession() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeDirectory(directory) }
-        let database = try SessionDatabase.create(at: directory + "/empty.lgc")
+        let database = try SessionDatabase.create(at: directory + "/empty.lgc", createdAt: 1_790_000_000)
         defer { database.close() }
         #expect(try database.read() == SessionState())
     }
@@ -41,7 +41,7 @@ struct SessionRoundTripTests {
         let directory = try makeTemporaryDirectory()
         defer { removeDirectory(directory) }
         let (_, expected) = try writeRichSession(in: directory)
-        let database = try SessionDatabase.create(at: directory + "/other.lgc")
+        let database = try SessionDatabase.create(at: directory + "/other.lgc", createdAt: 1_790_000_000)
         defer { database.close() }
         try database.apply(SessionChange(series: awkwardSeries(count: 10, seed: 99), newOutcomes: outcomes(3)))
         try database.replaceAll(with: expected)
@@ -101,7 +101,7 @@ struct SessionRoundTripTests {
     func nanAndCut() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeDirectory(directory) }
-        let database = try SessionDatabase.create(at: directory + "/nan.lgc")
+        let database = try SessionDatabase.create(at: directory + "/nan.lgc", createdAt: 1_790_000_000)
         defer { database.close() }
         let nanRecord = TrainingRecord(time: 5, model: .lstm, version: 1, tier: 3, accuracy: .nan, baselineAccuracy: 0.5,
                                        trainRows: 1, testRows: 0, seconds: 1,
@@ -121,7 +121,7 @@ struct SessionRoundTripTests {
     func invalidChanges() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeDirectory(directory) }
-        let database = try SessionDatabase.create(at: directory + "/bad.lgc")
+        let database = try SessionDatabase.create(at: directory + "/bad.lgc", createdAt: 1_790_000_000)
         defer { database.close() }
         var series = awkwardSeries(count: 3)
         series.bars[1].close = .nan
@@ -147,22 +147,22 @@ struct SessionSaveTests {
         defer { database.close() }
         let target = directory + "/saved/btc-1.lgc"
         try FileManager.default.createDirectory(atPath: directory + "/saved", withIntermediateDirectories: false)
-        try database.save(to: target, overwrite: false)
+        try database.save(to: target, overwrite: false, savedAt: 1_790_000_000)
         var want = expected
         want.name = "btc-1"
         #expect(try SessionDatabase.readValidated(path: target) == want)
         // Only the copy: no temporary file, journal or WAL beside it.
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/saved") == ["btc-1.lgc"])
 
-        let refused = thrownError { try database.save(to: target, overwrite: false) }
+        let refused = thrownError { try database.save(to: target, overwrite: false, savedAt: 1_790_000_000) }
         #expect(refused == .exists(path: target))
         #expect(refused?.description == "'\(target)' exists — use 'save NAME --force' to overwrite")
 
         try database.apply(SessionChange(command: CommandEntry(at: 9, text: "status", output: "ok", ok: true)))
-        try database.save(to: target, overwrite: true)
+        try database.save(to: target, overwrite: true, savedAt: 1_790_000_000)
         #expect(try SessionDatabase.readValidated(path: target).commands.count == expected.commands.count + 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/saved") == ["btc-1.lgc"])
-        #expect(thrownError { try database.save(to: path, overwrite: true) }
+        #expect(thrownError { try database.save(to: path, overwrite: true, savedAt: 1_790_000_000) }
                 == .cannotWrite(path: path, reason: "it is the open session itself"))
     }
 
@@ -172,7 +172,7 @@ struct SessionSaveTests {
         defer { removeDirectory(directory) }
         let (path, expected) = try writeRichSession(in: directory, name: ".unsaved-1.lgc")
         let database = try SessionDatabase.open(at: path)
-        try database.save(to: directory + "/a.lgc", overwrite: false)
+        try database.save(to: directory + "/a.lgc", overwrite: false, savedAt: 1_790_000_000)
         database.close()
         try Data("not a session".utf8).write(to: URL(fileURLWithPath: directory + "/b.lgc"))
         let list = SessionDatabase.list(directory: directory)
@@ -190,13 +190,13 @@ struct SessionSaveTests {
         let database = try SessionDatabase.open(at: path)
         defer { database.close() }
         // Tests may run as root, where chmod 555 does not stop writes; /proc refuses new files for everyone.
-        #expect(thrownError { try database.save(to: "/proc/lgc-test.lgc", overwrite: false) }
+        #expect(thrownError { try database.save(to: "/proc/lgc-test.lgc", overwrite: false, savedAt: 1_790_000_000) }
                 == .cannotWrite(path: "/proc/lgc-test.lgc", reason: "No such file or directory"))
         // A file where a folder should be.
         let blocked = path + "/inside.lgc"
-        #expect(thrownError { try database.save(to: blocked, overwrite: false) }
+        #expect(thrownError { try database.save(to: blocked, overwrite: false, savedAt: 1_790_000_000) }
                 == .cannotWrite(path: blocked, reason: "Not a directory"))
-        #expect(thrownError { _ = try SessionDatabase.create(at: blocked) }
+        #expect(thrownError { _ = try SessionDatabase.create(at: blocked, createdAt: 1_790_000_000) }
                 == .cannotWrite(path: blocked, reason: "Not a directory"))
         // A full disk needs a mountable tiny tmpfs, which test environments do not offer; the mapping of
         // SQLITE_FULL to "No space left on device" is the only code involved.
@@ -234,7 +234,7 @@ struct SessionBadInputTests {
         let (path, expected) = try writeRichSession(in: directory)
         let database = try SessionDatabase.open(at: path)
         let copy = directory + "/copy.lgc"
-        try database.save(to: copy, overwrite: false)
+        try database.save(to: copy, overwrite: false, savedAt: 1_790_000_000)
         database.close()
         var want = expected
         want.name = "copy"

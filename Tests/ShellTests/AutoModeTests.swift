@@ -235,7 +235,7 @@ import Testing
                                  terminal: TerminalInfo.detect(environment: [:], stdoutIsTTY: false),
                                  logger: Logger(color: false, quiet: true), environment: [:])
         shell.printsOutput = false
-        try shell.openSession(directory: directory.path, persistent: false)
+        shell.openSession(directory: directory.path, persistent: false)
         defer {
             shell.auto.shutdown()
             shell.closeSession()

@@ -20,7 +20,7 @@ import Testing
     @Test func sessionNamesAfterLoad() throws {
         let context = try shell()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-completion-\(UUID())").path
-        try context.openSession(directory: directory, persistent: false)
+        context.openSession(directory: directory, persistent: false)
         defer { context.closeSession() }
         #expect(context.execute("fetch demo 3") == .ok)
         #expect(context.execute("save alpha-run") == .ok)

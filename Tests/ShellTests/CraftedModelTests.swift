@@ -29,7 +29,7 @@ import Testing
         bytes.replaceSubrange((key.upperBound + 8)..<(key.upperBound + 12), with: [0x7f, 0xff, 0xff, 0xff])
         state.models[index].data = Data(bytes)
         let target = path ?? directory.appendingPathComponent("crafted.lgc").path
-        let database = try SessionDatabase.create(at: target)
+        let database = try SessionDatabase.create(at: target, createdAt: 1_790_000_000)
         try database.replaceAll(with: state)
         database.close()
         // The file itself is sound (checksums recomputed): the store passes it on.

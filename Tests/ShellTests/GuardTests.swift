@@ -160,7 +160,7 @@ private func foreignError(trained: String, loaded: String, tier: Int = 1, comman
         }
         state.history = state.history.map(forget)
         for index in state.models.indices { state.models[index].record = forget(state.models[index].record) }
-        let old = try SessionDatabase.create(at: directory.appendingPathComponent("old.lgc").path)
+        let old = try SessionDatabase.create(at: directory.appendingPathComponent("old.lgc").path, createdAt: 1_790_000_000)
         try old.replaceAll(with: state)
         old.close()
         let unchecked = try ShellProcess.run(["-q", "-c", "load old; predict"], environment: environment)

@@ -122,7 +122,7 @@ struct NumericInputTests {
     func everyNumericArgumentRefusesOddNumbersInOneLine(number: String) throws {
         let shell = shellWithData()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-numbers-\(UUID())").path
-        try shell.openSession(directory: directory, persistent: false)
+        shell.openSession(directory: directory, persistent: false)
         defer { shell.closeSession() }
         let before = Snapshot(shell)
         for template in Self.arguments {
@@ -143,7 +143,7 @@ struct NumericInputTests {
     func savedSession() throws -> (shell: ShellContext, directory: String, path: String) {
         let shell = quietShell()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-crafted-\(UUID())").path
-        try shell.openSession(directory: directory, persistent: false)
+        shell.openSession(directory: directory, persistent: false)
         for line in ["set xgboost.threads 1", "fetch demo 5", "train tier1", "predict", "log BUY", "predict", "save base"] {
             #expect(shell.execute(line) == .ok, "\(line)")
         }

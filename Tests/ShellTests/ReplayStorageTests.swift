@@ -10,7 +10,7 @@ import Testing
     func shell() throws -> ShellContext {
         let context = quietShell()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-replays-\(UUID())").path
-        try context.openSession(directory: directory, persistent: false)
+        context.openSession(directory: directory, persistent: false)
         for line in ["set xgboost.threads 1", "fetch demo 10", "train tier1", "predict", "log BUY", "predict"] {
             #expect(context.execute(line) == .ok, "\(line)")
         }
@@ -116,7 +116,7 @@ import Testing
         #expect(context.execute("save applied-\(UUID().uuidString.prefix(8))") == .ok)
         let path = try #require(context.session).database.path
         let fresh = quietShell()
-        try fresh.openSession(directory: FileManager.default.temporaryDirectory.appendingPathComponent("lgc-replays-\(UUID())").path,
+        fresh.openSession(directory: FileManager.default.temporaryDirectory.appendingPathComponent("lgc-replays-\(UUID())").path,
                               persistent: false)
         defer { fresh.closeSession() }
         #expect(fresh.execute("load \(path)") == .ok)

@@ -62,7 +62,7 @@ import Testing
     func shell() throws -> ShellContext {
         let context = quietShell()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-settings-\(UUID())").path
-        try context.openSession(directory: directory, persistent: false)
+        context.openSession(directory: directory, persistent: false)
         #expect(context.execute("fetch demo 10 --end 2026-09-01") == .ok)
         return context
     }

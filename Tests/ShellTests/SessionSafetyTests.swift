@@ -113,7 +113,7 @@ import Testing
     @Test func saveWithoutANameRefusesAFileAnotherShellSavedMeanwhile() throws {
         #expect(try run(["-q"], "fetch demo 5; save s1").status == 0)
         let first = quietShell(), second = quietShell()
-        for shell in [first, second] { try shell.openSession(directory: directory.path, persistent: false) }
+        for shell in [first, second] { shell.openSession(directory: directory.path, persistent: false) }
         defer { [first, second].forEach { $0.closeSession() } }
         #expect(first.execute("load s1") == .ok && second.execute("load s1") == .ok)
         #expect(second.execute("log BUY --predicted BUY") == .ok && second.execute("save") == .ok)
@@ -256,7 +256,7 @@ import Testing
     ])
     func oddSessionPathsAreOneLineErrors(line: String, error: String) throws {
         let shell = quietShell()
-        try shell.openSession(directory: directory.path, persistent: false)
+        shell.openSession(directory: directory.path, persistent: false)
         defer { shell.closeSession() }
         #expect(shell.execute("fetch demo 5") == .ok)
         #expect(shell.execute(line) == .failed(error))
