@@ -54,10 +54,35 @@ public struct LoopConfig: Sendable, Equatable, Codable {
         public var enabled = false
         /// The tiers auto mode may train.
         public var tiers: [Int] = [1, 2, 3]
-        /// The `fetch` arguments that refresh the data at each check; nil when the data was imported from a file.
-        public var refetch: String?
+        /// What refreshes the data at each check; nil when the data was imported from a file.
+        public var source: DataSource?
 
         public init() {}
+
+        private enum CodingKeys: String, CodingKey { case enabled, tiers, source, refetch }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled) ?? false
+            tiers = try container.decodeIfPresent([Int].self, forKey: .tiers) ?? [1, 2, 3]
+            // Sessions before `source` stored the `fetch` arguments as text (`refetch`): read those once more.
+            if let source = try container.decodeIfPresent(DataSource.self, forKey: .source) {
+                self.source = source
+            } else if let text = try container.decodeIfPresent(String.self, forKey: .refetch) {
+                guard let source = DataSource(legacyArguments: text) else {
+                    throw DecodingError.dataCorruptedError(forKey: .refetch, in: container,
+                                                           debugDescription: "unreadable data source")
+                }
+                self.source = source
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(enabled, forKey: .enabled)
+            try container.encode(tiers, forKey: .tiers)
+            try container.encodeIfPresent(source, forKey: .source)
+        }
     }
 
     public enum Switch: String, Sendable, Codable, CaseIterable { case off, on }

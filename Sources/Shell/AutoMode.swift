@@ -243,16 +243,16 @@ final class AutoScheduler: @unchecked Sendable {
             lock.unlock()
             return notice
         }
-        let refetch = settings.refetch
+        let source = settings.source
         lock.unlock()
 
         // The network (or the demo generator) runs without holding the loop.
         var fetched: PriceSeries?
         // A demo pinned with --end is refetched pinned: the same bars, never a new one (the check says so).
         var pinnedEnd: TimeInterval?
-        if let refetch {
+        if let source {
             do {
-                let request = try Commands.FetchRequest(canonical: refetch)
+                let request = Commands.FetchRequest(source: source)
                 pinnedEnd = request.demo ? request.end : nil
                 // A live source has nothing after real time: during `advance` the checks use what is loaded
                 // (asking it once per simulated hour would only meet its rate limit).
@@ -276,7 +276,7 @@ final class AutoScheduler: @unchecked Sendable {
         }
         // A command may have replaced the data source while the fetch ran: its data wins.
         // Unchanged data is not loaded again: nothing to score, and the session need not rewrite its bars.
-        if let series = fetched, settings.refetch == refetch, series != engine.series {
+        if let series = fetched, settings.source == source, series != engine.series {
             let before = engine.series?.last?.time
             let fate = engine.load(series)
             let added = before.map { last in series.bars.lazy.filter { $0.time > last }.count } ?? series.count
@@ -292,7 +292,7 @@ final class AutoScheduler: @unchecked Sendable {
             } else if case .dropped = fate {
                 record.parts.append("the pending prediction's bar is gone from the new data; dropped")
             }
-        } else if fetched != nil, settings.refetch == refetch {
+        } else if fetched != nil, settings.source == source {
             record.parts.append(pinnedEnd.map { "no new bar: the demo is pinned at \(ISOTime.short($0)) (fetch without --end to follow the clock)" } ?? "no new bar")
             record.fields.append(("bars_added", .int(0)))
         }
@@ -494,7 +494,7 @@ final class AutoScheduler: @unchecked Sendable {
         var fields: [(String, JSON)] = [("enabled", .bool(settings.enabled)),
                                         ("check_interval_seconds", .number(shell.engine.config.checkInterval)),
                                         ("tiers", .array(settings.tiers.sorted().map { .int($0) })),
-                                        ("source", settings.refetch.map { .string("fetch " + $0) } ?? .null),
+                                        ("source", settings.source.map { .string("fetch " + Commands.FetchRequest(source: $0).canonical) } ?? .null),
                                         ("next_check", nextCheck.map { .time($0) } ?? .null),
                                         ("checks_run", .int(checksRun)), ("checks_skipped", .int(checksSkipped))]
         if let lastCheck { fields.append(("last_check", .object([("time", .time(lastCheck.time)), ("summary", .string(lastCheck.summary))]))) }
@@ -509,8 +509,9 @@ final class AutoScheduler: @unchecked Sendable {
         guard settings.enabled else { return "auto mode is off — 'auto on' checks the triggers every \(DurationText.format(shell.engine.config.checkInterval))" }
         var lines = ["auto mode is on: every \(DurationText.format(shell.engine.config.checkInterval)), tiers \(settings.tiers.sorted().map(String.init).joined(separator: ","))"]
         // A demo pinned with --end is fetched the same at every check: say that no bar will come.
-        let pinned = settings.refetch.flatMap { try? Commands.FetchRequest(canonical: $0) }.map { $0.demo && $0.end != nil } ?? false
-        lines.append("  data        " + (settings.refetch.map { "refreshed with 'fetch \($0)' at each check" + (pinned ? " (pinned: no new bars)" : "") } ?? "imported from a file: checks use what is loaded"))
+        let request = settings.source.map(Commands.FetchRequest.init(source:))
+        let pinned = request.map { $0.demo && $0.end != nil } ?? false
+        lines.append("  data        " + (request.map { "refreshed with 'fetch \($0.canonical)' at each check" + (pinned ? " (pinned: no new bars)" : "") } ?? "imported from a file: checks use what is loaded"))
         if let nextCheck {
             lines.append("  next check  \(ISOTime.short(nextCheck)) UTC (in \(DurationText.format(max(0, nextCheck - shell.engine.clock.now).rounded())))")
         }

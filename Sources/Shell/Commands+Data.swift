@@ -28,7 +28,7 @@ extension Commands {
         }
         let output = try loaded(series, shell: shell, verb: "fetch")
         // Auto mode refreshes the data the same way at each check.
-        try shell.engine.updateConfig { $0.automation.refetch = request.canonical }
+        try shell.engine.updateConfig { $0.automation.source = request.source }
         return output
     }
 
@@ -75,7 +75,27 @@ extension Commands {
             }
         }
 
-        /// Parses the arguments of a stored `canonical` form.
+        /// The request that fetches `source` again.
+        init(source: DataSource) {
+            switch source {
+            case .demo(let days, let seed, let end):
+                demo = true
+                self.days = days
+                self.seed = seed
+                self.end = end
+            case .coinGecko(let coin, let days):
+                demo = false
+                self.coin = coin
+                self.days = days
+            }
+        }
+
+        /// What this request fetches, as the value sessions store.
+        var source: DataSource {
+            demo ? .demo(days: days, seed: seed, end: end) : .coinGecko(coin: coin ?? "bitcoin", days: days)
+        }
+
+        /// Parses the arguments of a `canonical` form.
         init(canonical: String) throws {
             try self.init(try Commands.fetch.bind(LineParser.parse(canonical).words[...]))
         }
@@ -113,7 +133,7 @@ extension Commands {
             let series = try CSVImporter.load(path: path, symbol: args.value(of: importSymbol))
             let output = try loaded(series, shell: shell, verb: "import")
             // A file has no newer data to fetch: auto mode works on what is loaded.
-            try shell.engine.updateConfig { $0.automation.refetch = nil }
+            try shell.engine.updateConfig { $0.automation.source = nil }
             return output
         })
 

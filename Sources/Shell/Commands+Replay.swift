@@ -159,7 +159,7 @@ extension Commands {
     static func provenance(_ shell: ShellContext, config: LoopConfig, series: PriceSeries, startIndex: Int, endIndex: Int,
                            stepBars: Int, tiers: Set<Int>, baselines: Bool, compare: (key: String, value: String)?) -> [(String, JSON)] {
         let bars = series.bars
-        let fetch = config.automation.refetch.flatMap { try? FetchRequest(canonical: $0) }
+        let fetch = config.automation.source.map(FetchRequest.init(source:))
         let interval = series.interval ?? 3600
         let settings: [(String, JSON)] = [
             ("config", .object(configFields(config))),

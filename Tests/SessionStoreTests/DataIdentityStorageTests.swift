@@ -1,6 +1,7 @@
 import FeedbackLoop
 import Foundation
 import GRDB
+import MarketData
 import Testing
 @testable import SessionStore
 
@@ -79,6 +80,29 @@ struct DataIdentityStorageTests {
         try queue.close()
         #expect(thrownError { _ = try SessionDatabase.readValidated(path: path) }
                 == .outOfRange(path: path, field: "training record 1 bar interval", value: -5, bounds: .duration))
+    }
+
+    @Test("auto mode's data source is a value; the fetch arguments older sessions stored still read")
+    func dataSourceAndItsLegacyText() throws {
+        var config = LoopConfig()
+        config.automation.source = .demo(days: 30, seed: 7, end: 1_795_132_800)
+        let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        #expect(json.contains(#""source":{"demo":{"#) && !json.contains("refetch"))
+        #expect(try ConfigCheck.decode(json) == config)
+        // What a session before this type wrote: the `fetch` arguments as text.
+        func legacy(_ text: String) throws -> LoopConfig {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            object["automation"] = ["enabled": true, "tiers": [1], "refetch": text]
+            return try ConfigCheck.decode(String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self))
+        }
+        #expect(try legacy("demo 30 --seed 7 --end 2026-11-20T00:00:00Z").automation.source
+                == .demo(days: 30, seed: 7, end: TimeText.parse("2026-11-20")))
+        #expect(try legacy("demo 5 --seed 42").automation.source == .demo(days: 5, seed: 42, end: nil))
+        #expect(try legacy("ethereum 90 --source coingecko").automation.source == .coinGecko(coin: "ethereum", days: 90))
+        #expect(try legacy("demo 5 --seed 42").automation.enabled)
+        for bad in ["demo", "demo 0 --seed 1", "demo 5 --seed -1", "demo 5 --seed 1 --end soon", "bitcoin 5", "x 5 --source yahoo"] {
+            #expect(throws: (any Error).self, "\(bad)") { _ = try legacy(bad) }
+        }
     }
 
     @Test("a config stored before max_model_age existed reads with its default, auto")

@@ -20,12 +20,12 @@ struct NumericInputTests {
 
     /// What a refused command must leave alone.
     struct Snapshot: Equatable {
-        let config: LoopConfig, offset: TimeInterval, bars: Int, seed: String?
+        let config: LoopConfig, offset: TimeInterval, bars: Int, seed: DataSource?
         init(_ shell: ShellContext) {
             config = shell.engine.config
             offset = shell.engine.clock.offset
             bars = shell.engine.series?.count ?? 0
-            seed = shell.engine.config.automation.refetch
+            seed = shell.engine.config.automation.source
         }
     }
 

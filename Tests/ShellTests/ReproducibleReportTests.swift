@@ -12,13 +12,13 @@ import Testing
         #expect(context.execute("fetch demo 2 --end 2026-09-01T10:30") == .ok)
         let series = try #require(context.engine.series)
         #expect(series.bars.last?.time == TimeText.parse("2026-09-01T10:00") && series.count == 48)
-        #expect(context.engine.config.automation.refetch == "demo 2 --seed 42 --end 2026-09-01T10:00:00Z")
+        #expect(context.engine.config.automation.source == .demo(days: 2, seed: 42, end: TimeText.parse("2026-09-01T10:00")))
         // The loop's clock moves; the pinned market does not.
         #expect(context.execute("advance 5h") == .ok)
         #expect(context.execute("fetch demo 2 --end 2026-09-01T10:59:59") == .ok)
         #expect(context.engine.series == series)
-        // The stored canonical form fetches the same bars again (auto mode refetches it).
-        let request = try Commands.FetchRequest(canonical: try #require(context.engine.config.automation.refetch))
+        // The stored source fetches the same bars again (auto mode refetches it).
+        let request = Commands.FetchRequest(source: try #require(context.engine.config.automation.source))
         #expect(try request.fetch(shell: context, endingAt: context.engine.clock.now + 86_400) { _, _, _ in } == series)
         #expect(context.execute("auto on --tiers 1") == .ok)
         defer { context.auto.shutdown() }
