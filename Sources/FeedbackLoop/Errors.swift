@@ -1,7 +1,7 @@
 import Foundation
 import MarketData
 
-/// Errors from the feedback loop. Wording lives in `description`: one line that says what to do.
+/// Errors from the feedback loop. `description` says what failed; what to type about it is the shell's (`Advice`).
 public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     case noData
     case noTrainedModel
@@ -23,15 +23,15 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noData:
-            return "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first"
+            return "no market data loaded"
         case .noTrainedModel:
-            return "no trained model yet — run 'train tier1' first"
+            return "no trained model yet"
         case .unknownTier(let text):
             return "unknown tier '\(text)' — expected tier1, tier2 or tier3"
         case .trainingInProgress:
             return "a training is already in progress — wait for it to finish"
         case .noPendingPrediction:
-            return "no pending prediction to score — run 'predict' first, or give one with --predicted BUY|SELL|HOLD"
+            return "no pending prediction to score"
         case .invalidSignal(let text):
             return "invalid signal '\(text)' — expected BUY, SELL or HOLD"
         case .unknownModel(let name, let suggestion):
@@ -46,7 +46,7 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
         case .trainingSuperseded(let tier):
             return "tier\(tier)'s background training finished after another session was loaded, so its models were discarded"
         case .foreignData(let trained, let loaded, let tier, let command):
-            return "the models were trained on \(trained.description); the loaded data is \(loaded.description) — train on it first ('train tier\(tier)') or '\(command.rawValue) --force'"
+            return "the models were trained on \(trained.description); the loaded data is \(loaded.description)"
         }
     }
 }

@@ -56,6 +56,9 @@ public struct CycleReport: Sendable {
     public let status: CycleStatus
     public let message: String
     public let tiers: [CycleTierOutcome]
+    /// With status `error`: what failed (and in which tier, when a training did), for the shell to word.
+    public var failure: (any Error)?
+    public var failedTier: Int?
 }
 
 /// Something worth telling the user while the loop works; the shell turns these into log lines.
@@ -417,7 +420,7 @@ public final class LoopEngine {
             return CycleReport(status: .skipped, message: "training already in progress, skipping cycle", tiers: outcomes)
         }
         guard series != nil else {
-            return CycleReport(status: .error, message: LoopError.noData.description, tiers: [])
+            return CycleReport(status: .error, message: LoopError.noData.description, tiers: [], failure: LoopError.noData)
         }
         var outcomes: [Int: CycleTierOutcome] = [:]
         var coveredBy: [Int: Int] = [:]
@@ -448,7 +451,7 @@ public final class LoopEngine {
         let failed = ordered.filter { $0.error != nil }
         if let first = failed.first {
             return CycleReport(status: .error, message: "tier\(first.decision.tier) failed: \(first.error.map { String(describing: $0) } ?? "")",
-                               tiers: ordered)
+                               tiers: ordered, failure: first.error, failedTier: first.decision.tier)
         }
         if trained > 0 {
             return CycleReport(status: .success, message: "\(trained) tier(s) trained", tiers: ordered)

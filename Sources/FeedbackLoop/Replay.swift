@@ -98,7 +98,7 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible {
         case .tooFewBars: return "the replay range must leave at least two bars to step through"
         case .tierFailed(_, let error): return String(describing: error)
         case .noModelTrained:
-            return "no model could be trained in the replay range — start it later (fewer --days) or fetch more history"
+            return "no model could be trained in the replay range"
         }
     }
 }

@@ -106,7 +106,7 @@ public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case .fileNotFound(let path):
-            return "no such file '\(path)' — check the path (Tab completes it)"
+            return "no such file '\(path)'"
         case .unreadable(let path, let reason):
             return "cannot read '\(path)': \(reason)"
         case .emptyFile(let path):

@@ -62,7 +62,7 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooLarge(let path, let detail):
             return "'\(path)' holds more than this lgc-shell accepts: \(detail)"
         case .exists(let path):
-            return "'\(path)' exists — use 'save NAME --force' to overwrite"
+            return "'\(path)' exists"
         case .cannotWrite(let path, let reason):
             return "cannot write '\(path)': \(reason)"
         case .cannotRead(let path, let reason):
@@ -77,7 +77,7 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notRegularFile(let path):
             return "cannot write '\(path)': it is not a regular file — give a path ending in NAME.lgc"
         case .changedSinceLoaded(let path):
-            return "'\(path)' was saved by another shell since this one loaded or saved it — 'save OTHER-NAME' keeps both; 'save --force' overwrites it"
+            return "'\(path)' was saved by another shell since this one loaded or saved it"
         }
     }
 }

@@ -98,6 +98,10 @@ extension Commands {
         run: { shell, args in
             if !args.has(cycleForce) { try shell.engine.checkModelsMatchData(for: .cycle) }
             let report = shell.engine.cycle()
+            // A failure is worded here, with the shell's advice (the loop's own message says only what failed).
+            let message = report.failure.map { failure in
+                (report.failedTier.map { "tier\($0) failed: " } ?? "") + ShellContext.message(for: failure)
+            } ?? report.message
             switch report.status {
             case .success: shell.logger.log(.success, "Training cycle complete: \(report.message)")
             case .skipped: shell.logger.log(.warning, "Training already in progress, skipping cycle")
@@ -114,7 +118,7 @@ extension Commands {
                 if let error = outcome.error { fields.append(("error", .string(ShellContext.message(for: error)))) }
                 return ("tier\(outcome.decision.tier)", .object(fields))
             }
-            var lines = ["cycle: \(report.status.rawValue) — \(report.message)"]
+            var lines = ["cycle: \(report.status.rawValue) — \(message)"]
             for outcome in report.tiers {
                 let mark = outcome.error != nil ? "✗" : outcome.result != nil ? "✓" : "·"
                 var line = "  \(shell.terminal.unicode ? mark : (mark == "✓" ? "+" : mark == "✗" ? "x" : "-")) tier\(outcome.decision.tier)  \(outcome.decision.reason.explanation)"
@@ -127,10 +131,10 @@ extension Commands {
                 lines.append(line)
             }
             let output = CommandOutput(fields: [("status", .string(report.status.rawValue)),
-                                                ("message", .string(report.message)),
+                                                ("message", .string(message)),
                                                 ("tiers", .object(tiers))],
                                        text: lines.joined(separator: "\n"))
-            if report.status == .error { throw ShellError.invalid(report.message) }
+            if report.status == .error { throw ShellError.invalid(message) }
             return output
         })
 

@@ -82,7 +82,7 @@ extension ShellContext {
         case let error as CustomStringConvertible: wording = error.description
         default: wording = error.localizedDescription
         }
-        return SafeText.escaped(wording)
+        return SafeText.escaped(Advice.line(for: error).map { wording + " — " + $0 } ?? wording)
     }
 
     private func emit(command: String, output: CommandOutput) {

@@ -167,3 +167,22 @@ private func foreignError(trained: String, loaded: String, tier: Int = 1, comman
         #expect(unchecked.status == 0, "\(unchecked.stderr)")
     }
 }
+
+/// The layers below say what failed; the shell's one table of advice says what to type, matched on types.
+@Suite struct AdviceTable {
+    @Test func eachErrorGetsItsAdviceOnceAndOthersNone() {
+        let foreign = LoopError.foreignData(trained: DataIdentity(symbol: "DEMO", interval: 3600),
+                                            loaded: DataIdentity(symbol: "BTCUSDT", interval: 86_400), tier: 2, command: .predict)
+        #expect(ShellContext.message(for: foreign)
+                == "the models were trained on DEMO 1h bars; the loaded data is BTCUSDT 1d bars — train on it first ('train tier2') or 'predict --force'")
+        #expect(ShellContext.message(for: LoopError.noData) == "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first")
+        #expect(ShellContext.message(for: ReplayError.noModelTrained)
+                == "no model could be trained in the replay range — start it later (fewer --days) or fetch more history")
+        #expect(ShellContext.message(for: MarketDataError.fileNotFound(path: "x.csv")) == "no such file 'x.csv' — check the path (Tab completes it)")
+        #expect(Advice.line(for: LoopError.cancelled) == nil)
+        for error: any Error in [LoopError.noData, LoopError.noTrainedModel, LoopError.noPendingPrediction, foreign,
+                                 ReplayError.noModelTrained, MarketDataError.fileNotFound(path: "x")] {
+            #expect(!"\(error)".contains(" — run") && !"\(error)".contains("Tab"), "no advice below the shell: \(error)")
+        }
+    }
+}
