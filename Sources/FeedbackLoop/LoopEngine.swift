@@ -471,7 +471,8 @@ public final class LoopEngine {
         guard row >= 0, let lastBar = series.last else { throw LoopError.noData }
         var probabilities: [ModelProbability] = []
         var rawWeights: [(ModelKind, Double)] = []
-        let liveRecord = config.ensembleWeighting == .performance ? performance().models : [:]
+        // Only the per-model records: the full summary scans the series for climatology, too slow per prediction.
+        let liveRecord = config.ensembleWeighting == .performance ? modelRecords(log.recent(config.evaluationWindow)) : [:]
         for slot in trained {
             let kind = slot.model.kind
             probabilities.append(ModelProbability(model: kind,
@@ -526,9 +527,19 @@ public final class LoopEngine {
         let window = config.evaluationWindow
         let recent = log.recent(window)
         let correct = recent.lazy.filter(\.correct).count
-        // Each model's own signal (its probability against the same thresholds) scored against the same outcomes.
+        return PerformanceSummary(accuracy: recent.count >= window ? Double(correct) / Double(recent.count) : nil,
+                                  evaluationWindow: window, windowPredictions: recent.count,
+                                  correctPredictions: correct, totalPredictions: log.totalLogged,
+                                  totalCorrect: log.totalCorrect,
+                                  models: modelRecords(recent),
+                                  live: LiveScores(recent, prior: LiveScores.prior(for: recent, series: series)),
+                                  trigger: PerformanceVerdict.judge(recent, config: config, series: series))
+    }
+
+    /// Each model's own signal (its probability against the same thresholds) scored against the same outcomes.
+    func modelRecords(_ entries: ArraySlice<ScoredPrediction>) -> [ModelKind: ModelPerformance] {
         var perModel: [ModelKind: (correct: Int, scored: Int)] = [:]
-        for entry in recent {
+        for entry in entries {
             for probability in entry.prediction?.models ?? [] {
                 let own: Signal = probability.value > config.buyThreshold ? .buy
                     : probability.value < config.sellThreshold ? .sell : .hold
@@ -538,13 +549,7 @@ public final class LoopEngine {
                 perModel[probability.model] = tally
             }
         }
-        return PerformanceSummary(accuracy: recent.count >= window ? Double(correct) / Double(recent.count) : nil,
-                                  evaluationWindow: window, windowPredictions: recent.count,
-                                  correctPredictions: correct, totalPredictions: log.totalLogged,
-                                  totalCorrect: log.totalCorrect,
-                                  models: perModel.mapValues { ModelPerformance(correct: $0.correct, scored: $0.scored) },
-                                  live: LiveScores(recent, prior: LiveScores.prior(for: recent, series: series)),
-                                  trigger: PerformanceVerdict.judge(recent, config: config, series: series))
+        return perModel.mapValues { ModelPerformance(correct: $0.correct, scored: $0.scored) }
     }
 
     public func trend(_ model: ModelKind, window: Int? = nil) -> Trend {
