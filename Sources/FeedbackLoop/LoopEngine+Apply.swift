@@ -1,6 +1,6 @@
 import Foundation
 
-/// What `adopt(replay:)` installed into a loop.
+/// What applying a replay installed into a loop.
 public struct ReplayApplication: Sendable {
     /// The replay's trainings as appended to the history, renumbered after the loop's own versions.
     public let records: [TrainingRecord]
@@ -10,40 +10,30 @@ public struct ReplayApplication: Sendable {
     public let outcomes: Int
 }
 
-public enum ReplayApplyError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The replayed log no longer holds every prediction it scored (more than `log_window`).
-    case logWindowExceeded(scored: Int, logWindow: Int)
+/// A replay's simulated loop at its end: its state, and every outcome it scored (the state's log keeps only the
+/// last `log_window`).
+public struct ReplayedLoop: Sendable {
+    public let state: LoopState
+    public let scored: [ScoredPrediction]
 
-    public var description: String {
-        switch self {
-        case .logWindowExceeded(let scored, let logWindow):
-            return "the replay scored \(scored) predictions, more than log_window (\(logWindow)) keeps — nothing was applied; replay fewer steps or raise log_window"
-        }
-    }
+    public var history: [TrainingRecord] { state.history }
+    public var models: [ModelKind: ModelSlot] { state.models }
+    public var log: PredictionLog { state.log }
 }
 
-extension LoopEngine {
-    /// Installs the result of a replay (the loop `replay(...)` returned) as this loop's own: the replayed current
-    /// models become current (models the replay did not train stay), its trainings are appended to the history as
-    /// versions numbered after this loop's, its scored predictions are appended to the log with their virtual
-    /// times, and the tiers it trained take its last-training times and log marks. Data, config, clock and the
-    /// pending prediction stay. Nothing changes when it throws.
+extension LoopState {
+    /// Installs the result of a replay as this loop's own: the replayed current models become current (models the
+    /// replay did not train stay), its trainings are appended to the history as versions numbered after this
+    /// loop's, every prediction it scored is appended to the log with its virtual time, and the tiers it trained
+    /// take its last-training times and log marks. Data, config, clock and the pending prediction stay.
     ///
     /// ```swift
     /// let (report, replayed) = try engine.replay(from: start, stepBars: 1, tiers: [1, 2], policy: .triggers)
     /// if !report.cancelled { try engine.adopt(replay: replayed) }
     /// ```
-    @discardableResult
-    public func adopt(replay loop: LoopEngine) throws -> ReplayApplication {
-        guard !trainingInProgress else { throw LoopError.trainingInProgress }
-        // Outcomes are appended one by one and persisted from the in-memory window, so all must still be there,
-        // and the combined window must hold all the new ones.
-        let added = loop.log.totalLogged
-        guard loop.log.entries.count == added, added <= config.logWindow else {
-            throw ReplayApplyError.logWindowExceeded(scored: added, logWindow: config.logWindow)
-        }
+    public mutating func adopt(_ replayed: ReplayedLoop) -> (application: ReplayApplication, changes: [LoopChange]) {
         var newVersions = versions
-        let records = loop.history.map { record in
+        let records = replayed.history.map { record in
             let version = (versions[record.model] ?? 0) + record.version
             newVersions[record.model] = max(newVersions[record.model] ?? 0, version)
             return TrainingRecord(time: record.time, model: record.model, version: version, tier: record.tier,
@@ -52,24 +42,39 @@ extension LoopEngine {
                                   details: record.details, dataStart: record.dataStart, dataEnd: record.dataEnd,
                                   dataSymbol: record.dataSymbol, dataInterval: record.dataInterval)
         }
-        var current = models
+        var kept: [ModelSlot] = []
         var currentVersions: [ModelKind: Int] = [:]
-        for (kind, slot) in loop.models {
+        for (kind, slot) in replayed.models.sorted(by: { $0.key < $1.key }) {
             let version = (versions[kind] ?? 0) + slot.record.version
             guard let record = records.first(where: { $0.model == kind && $0.version == version }) else { continue }
-            current[kind] = ModelSlot(model: slot.model, record: record)
+            let renumbered = ModelSlot(model: slot.model, record: record)
+            models[kind] = renumbered
+            kept.append(renumbered)
             currentVersions[kind] = version
         }
         let mark = log.totalLogged
-        var newLog = log
-        for entry in loop.log.entries {
-            newLog.append(predicted: entry.predicted, actual: entry.actual, at: entry.scoredAt, prediction: entry.prediction)
+        var changes: [LoopChange] = [.trained(records, models: kept), .currentVersions(models.mapValues(\.record.version))]
+        for entry in replayed.scored {
+            changes.append(.scored(log.append(predicted: entry.predicted, actual: entry.actual, at: entry.scoredAt,
+                                              prediction: entry.prediction, realisedReturn: entry.realisedReturn)))
         }
-        var trainedAt = lastTraining, marks = logMarkAtTraining
-        for (tier, time) in loop.lastTraining { trainedAt[tier] = time }
-        for (tier, replayMark) in loop.logMarkAtTraining { marks[tier] = mark + replayMark }
-        restore(series: series, config: config, clockOffset: clock.offset, history: history + records, models: current,
-                versions: newVersions, lastTraining: trainedAt, logMarks: marks, log: newLog, pending: pending)
-        return ReplayApplication(records: records, currentVersions: currentVersions, outcomes: added)
+        for (tier, time) in replayed.state.lastTraining { lastTraining[tier] = time }
+        for (tier, replayMark) in replayed.state.logMarks { logMarks[tier] = mark + replayMark }
+        history += records
+        versions = newVersions
+        changes.append(.tierClocks(lastTraining: lastTraining, logMarks: logMarks))
+        return (ReplayApplication(records: records, currentVersions: currentVersions, outcomes: replayed.scored.count), changes)
+    }
+}
+
+extension LoopEngine {
+    /// Installs a replay's result (see `LoopState.adopt`); refused while a training runs.
+    @discardableResult
+    public func adopt(replay replayed: ReplayedLoop) throws -> ReplayApplication {
+        guard !trainingInProgress else { throw LoopError.trainingInProgress }
+        var next = state
+        let (application, changes) = next.adopt(replayed)
+        replaceState(next, adding: changes)
+        return application
     }
 }

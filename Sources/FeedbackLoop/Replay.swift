@@ -77,9 +77,9 @@ public struct ReplayReport: Sendable {
     }
 }
 
-extension LoopEngine {
+extension LoopState {
     /// After a stop, every run cut to the steps all of them completed, so their figures compare the same bars.
-    static func coveringCommonSteps(_ results: [(report: ReplayReport, loop: LoopEngine)]) -> [(report: ReplayReport, loop: LoopEngine)] {
+    static func coveringCommonSteps(_ results: [(report: ReplayReport, loop: ReplayedLoop)]) -> [(report: ReplayReport, loop: ReplayedLoop)] {
         guard results.contains(where: { $0.report.cancelled }), let common = results.map(\.report.steps).min() else { return results }
         return results.map { (report: $0.report.truncated(toSteps: common), loop: $0.loop) }
     }
@@ -137,11 +137,6 @@ public enum ReplayExecution: String, Sendable, CaseIterable {
     /// more at once — when the XGBoost thread setting leaves room for that (`xgboost.threads` at most half the
     /// cores, or no XGBoost); otherwise as `shared`.
     case concurrent
-}
-
-/// The time of a replay, moved bar by bar; the simulated loop's clock reads it.
-final class VirtualTime: @unchecked Sendable {
-    var now: TimeInterval = 0
 }
 
 /// A flag set by one thread and read by others.
@@ -307,7 +302,7 @@ final class FitMemo: @unchecked Sendable {
     }
 }
 
-/// A simulated loop's view of the shared data and fits (`LoopEngine.replayCache`).
+/// A simulated loop's view of the shared data and fits (its trainings' `TrainingJob.replayCache`).
 final class ReplayCache {
     let data: ReplayData
     let memo: FitMemo
@@ -351,19 +346,19 @@ final class ReplayCache {
 /// Runs of a concurrent replay, filled in by their threads.
 private final class ReplayResults: @unchecked Sendable {
     private let lock = NSLock()
-    private var results: [Int: Result<(report: ReplayReport, loop: LoopEngine), any Error>] = [:]
+    private var results: [Int: Result<(report: ReplayReport, loop: ReplayedLoop), any Error>] = [:]
     private var failure: (any Error)?
     /// The error of the run that failed first: the others may fail only because it stopped them.
     var firstFailure: (any Error)? { lock.withLock { failure } }
 
-    func set(_ index: Int, _ result: Result<(report: ReplayReport, loop: LoopEngine), any Error>) {
+    func set(_ index: Int, _ result: Result<(report: ReplayReport, loop: ReplayedLoop), any Error>) {
         lock.withLock {
             results[index] = result
             if failure == nil, case .failure(let error) = result { failure = error }
         }
     }
 
-    func get(_ index: Int) -> Result<(report: ReplayReport, loop: LoopEngine), any Error>? {
+    func get(_ index: Int) -> Result<(report: ReplayReport, loop: ReplayedLoop), any Error>? {
         lock.withLock { results[index] }
     }
 }
@@ -385,11 +380,14 @@ private final class PrefetchQueue: @unchecked Sendable {
     }
 }
 
-extension LoopEngine {
-    /// A walk-forward simulation of the loop over the loaded series, in virtual time: at each step the simulated
+/// Reports a replay's progress: steps the slowest run has taken, steps in all (on the replaying thread).
+public typealias ReplayProgress = (_ step: Int, _ steps: Int) -> Void
+
+extension LoopState {
+    /// A walk-forward simulation of the loop over this state's series, in virtual time: at each step the simulated
     /// loop sees only the bars up to that moment, scores the previous prediction from the realised move, runs its
-    /// triggers (or the baseline `policy`), retrains what is due and predicts. This engine's own models and log are
-    /// untouched; the simulated loop is returned for inspection. Polls `isCancelled` between steps.
+    /// triggers (or the baseline `policy`), retrains what is due and predicts. It runs on fresh copies; this state is
+    /// only read. Polls `isCancelled` between steps.
     ///
     /// - Parameters:
     ///   - startIndex: the first bar of the replay (earlier bars are history the first training may use).
@@ -397,9 +395,10 @@ extension LoopEngine {
     ///   - tiers: tier numbers that take part.
     ///   - configuration: the simulated loop's settings (default: this loop's), e.g. for `--compare`.
     public func replay(from startIndex: Int, through endIndex: Int? = nil, stepBars: Int, tiers: Set<Int>,
-                       policy: ReplayPolicy, configuration: LoopConfig? = nil) throws -> (report: ReplayReport, loop: LoopEngine) {
+                       policy: ReplayPolicy, configuration: LoopConfig? = nil,
+                       isCancelled: (() -> Bool)? = nil) throws -> (report: ReplayReport, loop: ReplayedLoop) {
         try replay([ReplayRun(policy: policy, configuration: configuration ?? config)], from: startIndex,
-                   through: endIndex, stepBars: stepBars, tiers: tiers, execution: .shared)[0]
+                   through: endIndex, stepBars: stepBars, tiers: tiers, execution: .shared, isCancelled: isCancelled)[0]
     }
 
     /// Several replays of the same range — the three policies, or one policy under several configurations
@@ -407,27 +406,57 @@ extension LoopEngine {
     /// `runs` and equal those of replaying each alone.
     ///
     /// ```swift
-    /// let reports = try engine.replay(ReplayPolicy.allCases.map { ReplayRun(policy: $0, configuration: engine.config) },
-    ///                                 from: start, stepBars: 1, tiers: [1, 2]).map(\.report)
+    /// let reports = try state.replay(ReplayPolicy.allCases.map { ReplayRun(policy: $0, configuration: state.config) },
+    ///                                from: start, stepBars: 1, tiers: [1, 2]).map(\.report)
     /// ```
     ///
     /// `isCancelled` is polled on the calling thread only (between steps, or every 10 ms while runs are on threads);
-    /// a cancellation stops every run, and each report covers the steps all the runs completed. A failing run stops the others and
-    /// its error is thrown.
+    /// a cancellation stops every run, and each report covers the steps all the runs completed. A failing run stops
+    /// the others and its error is thrown. `progress` hears how far the slowest run is, on the calling thread.
     public func replay(_ runs: [ReplayRun], from startIndex: Int, through endIndex: Int? = nil, stepBars: Int,
-                       tiers: Set<Int>, execution: ReplayExecution? = nil) throws -> [(report: ReplayReport, loop: LoopEngine)] {
-        let execution = execution ?? replayExecution
+                       tiers: Set<Int>, execution: ReplayExecution = .concurrent, progress: ReplayProgress? = nil,
+                       isCancelled: (() -> Bool)? = nil) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
         guard let series else { throw LoopError.noData }
         let lastIndex = min(endIndex ?? series.count - 1, series.count - 1)
         guard startIndex >= 0, startIndex < lastIndex else {
             throw ReplayError.tooFewBars
         }
         let range = ReplayRange(start: startIndex, last: lastIndex, step: max(1, stepBars), tiers: tiers)
-        return Self.coveringCommonSteps(try replay(runs, range: range, series: series, execution: execution))
+        let replayer = Replayer(series: series, range: range, progress: progress, isCancelled: isCancelled)
+        return Self.coveringCommonSteps(try replayer.replay(runs, execution: execution))
+    }
+}
+
+extension LoopEngine {
+    /// A replay of the live loop's state (see `LoopState.replay`), cancelled by this loop's `isCancelled`.
+    public func replay(from startIndex: Int, through endIndex: Int? = nil, stepBars: Int, tiers: Set<Int>,
+                       policy: ReplayPolicy, configuration: LoopConfig? = nil) throws -> (report: ReplayReport, loop: ReplayedLoop) {
+        try state.replay(from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, policy: policy,
+                         configuration: configuration, isCancelled: isCancelled)
+    }
+
+    /// Several replays of the live loop's state (see `LoopState.replay`), cancelled by this loop's `isCancelled`.
+    public func replay(_ runs: [ReplayRun], from startIndex: Int, through endIndex: Int? = nil, stepBars: Int,
+                       tiers: Set<Int>, execution: ReplayExecution = .concurrent,
+                       progress: ReplayProgress? = nil) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
+        try state.replay(runs, from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, execution: execution,
+                         progress: progress, isCancelled: isCancelled)
+    }
+}
+
+/// One replay's range over one series, with the caller's progress and cancellation: how its runs compute.
+struct Replayer {
+    let series: PriceSeries
+    let range: ReplayRange
+    let progress: ReplayProgress?
+    let isCancelled: (() -> Bool)?
+
+    func replay(_ runs: [ReplayRun], execution: ReplayExecution) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
+        try replay(runs, range: range, series: series, execution: execution)
     }
 
     private func replay(_ runs: [ReplayRun], range: ReplayRange, series: PriceSeries,
-                        execution: ReplayExecution) throws -> [(report: ReplayReport, loop: LoopEngine)] {
+                        execution: ReplayExecution) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
         switch execution {
         case .plain:
             return try runs.map {
@@ -448,16 +477,16 @@ extension LoopEngine {
         }
     }
 
-    /// Tells `replayProgress` how many steps the slowest run has taken.
+    /// Tells `progress` how many steps the slowest run has taken.
     private func reportProgress(_ memo: FitMemo, _ range: ReplayRange) {
-        guard let replayProgress else { return }
+        guard let progress else { return }
         let total = (range.last - range.start) / range.step + 1
-        replayProgress(min(total, max(0, (memo.slowestIndex - range.start) / range.step)), total)
+        progress(min(total, max(0, (memo.slowestIndex - range.start) / range.step)), total)
     }
 
     /// The runs in lockstep on this thread, sharing the feature matrix and fits; fits behind every run are dropped.
     private func sharedReplay(_ runs: [ReplayRun], series: PriceSeries,
-                              range: ReplayRange) throws -> [(report: ReplayReport, loop: LoopEngine)] {
+                              range: ReplayRange) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
         let data = ReplayData(series: series), memo = FitMemo(permits: 1, runs: runs.count, start: range.start)
         // The every-step baseline first: its fits include every other run's at the same bar.
         let order = runs.indices.sorted { (runs[$0].policy == .everyStep ? 0 : 1, $0) < (runs[$1].policy == .everyStep ? 0 : 1, $1) }
@@ -476,7 +505,7 @@ extension LoopEngine {
 
     /// Each run on its own thread; `slots` threads fit ahead what the runs' schedules call for.
     private func concurrentReplay(_ runs: [ReplayRun], series: PriceSeries, range: ReplayRange,
-                                  slots: Int) throws -> [(report: ReplayReport, loop: LoopEngine)] {
+                                  slots: Int) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
         let data = ReplayData(series: series)
         let memo = FitMemo(permits: slots, runs: runs.count, start: range.start)
         let stop = ReplayFlag(), finished = ReplayFlag()
@@ -518,7 +547,7 @@ extension LoopEngine {
         finished.set()
         prefetchers.wait()
         if let failure = results.firstFailure { throw failure }
-        var outcomes: [(report: ReplayReport, loop: LoopEngine)] = []
+        var outcomes: [(report: ReplayReport, loop: ReplayedLoop)] = []
         for index in runs.indices {
             guard let result = results.get(index) else { continue }
             outcomes.append(try result.get())
@@ -561,15 +590,18 @@ extension LoopEngine {
     }
 }
 
-/// One run of the simulated loop over a range, a step at a time (runs sharing fits advance in lockstep).
+/// One run of the simulated loop over a range, a step at a time (runs sharing fits advance in lockstep). The loop is
+/// a `LoopState` of its own, driven by the same functions as the live loop, in virtual time (the bars' times).
 final class ReplaySimulation {
     let run: ReplayRun
     let series: PriceSeries
     let range: ReplayRange
     let cache: ReplayCache?
     let isCancelled: (() -> Bool)?
-    let loop: LoopEngine
-    private let time = VirtualTime()
+    private var state: LoopState
+    /// Every outcome the run scored, in order (its state's log keeps only the last `log_window`).
+    private var scored: [ScoredPrediction] = []
+    private let runner: TrainingRunner
     private let highest: Tier
     private var steps = 0
     private var rolling: [(TimeInterval, Double)] = []
@@ -590,17 +622,13 @@ final class ReplaySimulation {
         self.cache = cache
         self.isCancelled = isCancelled
         index = range.start
-        let config = run.configuration, time = self.time
-        loop = LoopEngine(clock: LoopClock { time.now })
-        loop.restore(series: nil, config: config, clockOffset: 0, history: [], models: [:], versions: [:],
-                     lastTraining: [:], logMarks: [:], log: PredictionLog(capacity: config.logWindow), pending: nil)
-        loop.isCancelled = isCancelled
-        loop.replayCache = cache
+        state = LoopState(config: run.configuration)
+        runner = TrainingRunner(fit: { job in try LoopEngine.fit(job, isCancelled: { isCancelled?() ?? false }) })
         highest = Tier.all.filter { range.tiers.contains($0.number) }.max { $0.number < $1.number } ?? Tier.all[0]
     }
 
     /// Runs to the end (or a cancellation) and reports.
-    func runToEnd() throws -> (report: ReplayReport, loop: LoopEngine) {
+    func runToEnd() throws -> (report: ReplayReport, loop: ReplayedLoop) {
         while try step() {}
         return try finish()
     }
@@ -619,25 +647,27 @@ final class ReplaySimulation {
             return false
         }
         let policy = run.policy, window = run.configuration.evaluationWindow
-        time.now = series.bars[index].time
+        let now = series.bars[index].time
         if let cache { cache.memo.advance(run: cache.run, to: index) }
-        let fate = loop.load(series.prefix(through: index))
-        if case .resolved(let entry, let realised) = fate, let prediction = entry.prediction {
+        let fate = state.load(series.prefix(through: index), at: now).fate
+        if case .resolved(let entry, let realised) = fate {
+            scored.append(entry)
             // Values from the loop's own prediction and the market; both are finite and in range by construction.
-            if let step = try? ScoredStep(signal: entry.predicted, probabilityUp: prediction.ensemble, realisedReturn: realised,
+            if let prediction = entry.prediction,
+               let step = try? ScoredStep(signal: entry.predicted, probabilityUp: prediction.ensemble, realisedReturn: realised,
                                           outcome: entry.actual, barTime: prediction.barTime) {
                 scoredSteps.append(step)
             }
         }
-        if case .resolved = fate, loop.log.entries.count >= window,
-           let score = LiveScores(loop.log.recent(window)).metrics[run.configuration.performanceMetric.metric] {
-            rolling.append((time.now, score.value))
+        if case .resolved = fate, state.log.entries.count >= window,
+           let score = LiveScores(state.log.recent(window)).metrics[run.configuration.performanceMetric.metric] {
+            rolling.append((now, score.value))
         }
         let fitSecondsBefore = cache?.fitSeconds ?? 0
         var trained: [(tier: Int, cause: RetrainCause, seconds: Double)] = []
         switch policy {
         case .triggers:
-            let report = loop.cycle(tiers: range.tiers)
+            let report = state.cycle(tiers: range.tiers, at: now, runner: runner, replayCache: cache).report
             // Ctrl-C during a long training (the LSTM) cancels that training; the replay stops there.
             if report.status == .error, isCancelled?() ?? false {
                 cancelled = true
@@ -654,7 +684,8 @@ final class ReplaySimulation {
                 }
             }
         case .never, .everyStep:
-            if policy == .everyStep || loop.models.isEmpty, let result = try? loop.train(highest) {
+            if policy == .everyStep || state.models.isEmpty,
+               let result = try? state.train(highest, at: now, runner: runner, replayCache: cache).result {
                 trained.append((highest.number, policy == .never ? .firstTraining : .everyStep, Self.fitSeconds(of: result)))
             }
         }
@@ -664,25 +695,26 @@ final class ReplaySimulation {
         // Training time is the models' fit time, as measured when each fit ran (shared fits count for every run
         // that used them: it is what the policy costs on its own).
         trainingSeconds += cache.map { $0.fitSeconds - fitSecondsBefore } ?? trained.reduce(0) { $0 + $1.seconds }
-        if !trained.isEmpty { retrainTimes.append(time.now) }
-        if trained.contains(where: { $0.tier > 1 || $0.cause != .intervalElapsed }) { notable.append(time.now) }
-        if !loop.models.isEmpty { _ = try loop.predict() }
+        if !trained.isEmpty { retrainTimes.append(now) }
+        if trained.contains(where: { $0.tier > 1 || $0.cause != .intervalElapsed }) { notable.append(now) }
+        if !state.models.isEmpty, let loaded = state.series {
+            _ = try state.predict(at: now, features: cache?.latestFeatures(for: loaded))
+        }
         steps += 1
         index += range.step
-        marks.append(ReplayReport.StepMark(scored: loop.log.totalLogged, correct: loop.log.totalCorrect, rolling: rolling.count,
+        marks.append(ReplayReport.StepMark(scored: state.log.totalLogged, correct: state.log.totalCorrect, rolling: rolling.count,
                                            retrains: retrains, retrainTimes: retrainTimes.count, notable: notable.count,
-                                           trainingSeconds: trainingSeconds, time: time.now, scoredSteps: scoredSteps.count))
+                                           trainingSeconds: trainingSeconds, time: now, scoredSteps: scoredSteps.count))
         return true
     }
 
     /// The report of the steps that ran.
-    func finish() throws -> (report: ReplayReport, loop: LoopEngine) {
+    func finish() throws -> (report: ReplayReport, loop: ReplayedLoop) {
         if let cache { cache.memo.advance(run: cache.run, to: .max) }
-        loop.replayCache = nil
-        guard !loop.history.isEmpty || (cancelled && steps == 0) else {
+        guard !state.history.isEmpty || (cancelled && steps == 0) else {
             throw ReplayError.noModelTrained
         }
-        var report = ReplayReport(policy: run.policy, steps: steps, scored: loop.log.totalLogged, correct: loop.log.totalCorrect,
+        var report = ReplayReport(policy: run.policy, steps: steps, scored: state.log.totalLogged, correct: state.log.totalCorrect,
                                   rollingScore: rolling, rollingMetric: run.configuration.performanceMetric, retrains: retrains, retrainTimes: retrainTimes,
                                   notableRetrainTimes: notable,
                                   trainingSeconds: trainingSeconds, start: series.bars[range.start].time,
@@ -690,7 +722,7 @@ final class ReplaySimulation {
                                   cancelled: cancelled)
         report.marks = marks
         report.scoredSteps = scoredSteps
-        return (report, loop)
+        return (report, ReplayedLoop(state: state, scored: scored))
     }
 
     /// The fit seconds of the models a training produced.

@@ -123,12 +123,17 @@ public final class SessionDatabase: Sendable {
         }
     }
 
-    /// Applies one command's changes in one transaction, committed before it returns.
-    /// Command text and output longer than `SessionLimits.maxStringBytes` are cut to it.
-    public func apply(_ change: SessionChange) throws {
-        guard !change.isEmpty else { return }
+    /// Applies one command's changes in one transaction, committed before it returns; returns the rows it
+    /// inserted, updated or deleted. Command text and output longer than `SessionLimits.maxStringBytes` are cut to it.
+    @discardableResult
+    public func apply(_ change: SessionChange) throws -> Int {
+        guard !change.isEmpty else { return 0 }
         do {
-            try queue.write { try SessionWriter(db: $0).apply(change) }
+            return try queue.write { db in
+                let before = db.totalChangesCount
+                try SessionWriter(db: db).apply(change)
+                return db.totalChangesCount - before
+            }
         } catch {
             throw Self.mapError(error, path: path, writing: true)
         }
@@ -136,13 +141,16 @@ public final class SessionDatabase: Sendable {
 
     /// Applies several commands' changes, in order, in one transaction (a working file made at the first change
     /// takes the commands that came before it together with that change).
-    public func apply(_ changes: [SessionChange]) throws {
+    @discardableResult
+    public func apply(_ changes: [SessionChange]) throws -> Int {
         let changes = changes.filter { !$0.isEmpty }
-        guard !changes.isEmpty else { return }
+        guard !changes.isEmpty else { return 0 }
         do {
-            try queue.write { db in
+            return try queue.write { db in
+                let before = db.totalChangesCount
                 let writer = SessionWriter(db: db)
                 for change in changes { try writer.apply(change) }
+                return db.totalChangesCount - before
             }
         } catch {
             throw Self.mapError(error, path: path, writing: true)

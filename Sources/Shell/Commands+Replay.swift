@@ -89,20 +89,13 @@ extension Commands {
         if let compare = args.value(of: ReplayArguments.compare) {
             return try compareReplays(shell, compare: compare, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars, tiers: tiers)
         }
-        if apply {
-            // Every scored prediction is applied from the log's in-memory window, which keeps log_window of them.
-            let most = (endIndex - startIndex) / stepBars
-            guard most <= engine.config.logWindow else {
-                throw ShellError.invalid("--apply keeps every scored prediction, but this replay can score \(most), more than log_window (\(engine.config.logWindow)): replay fewer days or 'set log_window \(most)' first")
-            }
-        }
         let policies: [ReplayPolicy] = args.value(of: ReplayArguments.baselines) == .off ? [.triggers] : ReplayPolicy.allCases
         shell.logger.log(.info, "replaying \(policies.map(\.rawValue).joined(separator: ", ")) over \(endIndex - startIndex + 1) bars...")
         // The policies walk forward together, sharing one feature matrix and every fit they have in common.
-        showProgress(shell, runs: policies.count)
-        defer { hideProgress(shell) }
+        defer { shell.progress.finish() }
         let runs = try engine.replay(policies.map { ReplayRun(policy: $0, configuration: engine.config.forReplay) },
-                                     from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers)
+                                     from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers,
+                                     execution: shell.replayExecution, progress: progressBar(shell, runs: policies.count))
         let reports = runs.map(\.report)
         let replayed = runs.first?.loop
         let main = reports[0]
@@ -318,19 +311,14 @@ extension Commands {
         ]
     }
 
-    /// A live progress bar on stderr while a replay runs on a terminal.
-    static func showProgress(_ shell: ShellContext, runs: Int) {
+    /// A live progress bar on stderr while a replay runs on a terminal: what the replay reports its progress to.
+    static func progressBar(_ shell: ShellContext, runs: Int) -> ReplayProgress {
         let started = ContinuousClock.now
         let live = isatty(STDERR_FILENO) == 1 && shell.terminal.isInteractive && shell.format == .text && !shell.logger.quiet
-        shell.engine.replayProgress = { step, steps in
+        return { step, steps in
             shell.progress.updateReplay(step: step, steps: steps, runs: runs, started: started, live: live,
                                         width: shell.terminal.width, unicode: shell.terminal.unicode)
         }
-    }
-
-    static func hideProgress(_ shell: ShellContext) {
-        shell.engine.replayProgress = nil
-        shell.progress.finish()
     }
 
     /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.
@@ -347,12 +335,11 @@ extension Commands {
         var nextID = shell.session?.nextReplayID
         shell.logger.log(.info, "replaying with \(key) = \(values.joined(separator: ", "))...")
         // One walk for every value: fits that the values have in common are made once.
-        showProgress(shell, runs: configurations.count)
-        defer { hideProgress(shell) }
+        defer { shell.progress.finish() }
         let reports = try shell.engine.replay(configurations.map {
             ReplayRun(policy: .triggers, configuration: key == "xgboost.threads" ? $0 : $0.forReplay)
-        },
-                                              from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers).map(\.report)
+        }, from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, execution: shell.replayExecution,
+           progress: progressBar(shell, runs: configurations.count)).map(\.report)
         for ((value, configuration), report) in zip(zip(values, configurations), reports) {
             let id = report.steps > 0 ? nextID : nil
             if let id {

@@ -50,7 +50,11 @@ extension ShellContext {
 
     /// Writes what the command changed; returns a one-line problem when the session file could not be written.
     func persist(_ line: String, output: String, ok: Bool, replays: [ReplayEntry] = []) -> String? {
-        guard let session else { return nil }
+        guard let session else {
+            // No session file: nothing will store the changes.
+            engine.discardUnstoredChanges()
+            return nil
+        }
         do {
             let text = line.trimmingCharacters(in: .whitespaces)
             // A replay report records the line that made it; handlers do not see the line.
@@ -65,6 +69,7 @@ extension ShellContext {
         } catch let error as WorkingFileUnavailable {
             // As when no working file could be made at start-up: the session goes on in memory.
             self.session = nil
+            engine.discardUnstoredChanges()
             sessionProblem = Self.message(for: error)
             logger.log(.warning, "no session file (\(sessionProblem!)): changes stay in memory and 'save' is unavailable")
             return nil

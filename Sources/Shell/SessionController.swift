@@ -42,21 +42,11 @@ final class SessionController {
     /// The saved file as it was when loaded or last saved, to notice another shell replacing it.
     private var savedIdentity: FileIdentity?
 
-    /// What is already in the database, to write only what a command changed.
-    private struct Written {
-        var seriesGeneration = -1
-        var config = LoopConfig()
-        var clockOffset: TimeInterval = 0
-        var historyCount = 0
-        var totalLogged = 0
-        var pending: Prediction?
-        var lastTraining: [Int: TimeInterval] = [:]
-        var logMarks: [Int: Int] = [:]
-        var currentVersions: [ModelKind: Int] = [:]
-        var predictionsMade = 0
-        var replays = 0
-    }
-    private var written = Written()
+    /// How many replay reports the session holds (the next one's id follows them).
+    private var storedReplays = 0
+    /// Transactions this controller committed, and the rows the last one changed (what a command cost the file).
+    private(set) var transactions = 0
+    private(set) var lastTransactionRows = 0
 
     static let workingPrefix = ".unsaved-"
     /// Scripts' working files in the temporary folder: `lgc-shell-PID-UUID.lgc`.
@@ -109,7 +99,8 @@ final class SessionController {
         do {
             if persistent { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             made = try SessionDatabase.create(at: path, replacing: true, createdAt: wallClock())
-            try made.apply(unwritten)
+            lastTransactionRows = try made.apply(unwritten)
+            transactions += 1
         } catch {
             SessionFiles.remove(path)
             throw WorkingFileUnavailable(underlying: error)
@@ -172,51 +163,22 @@ final class SessionController {
     // MARK: Write-through
 
     /// The id the next stored replay report gets.
-    var nextReplayID: Int { written.replays + 1 }
+    var nextReplayID: Int { storedReplays + 1 }
 
-    /// Writes what the last command changed, the replay reports it made and the command itself with its output,
-    /// in one transaction.
+    /// Writes the loop's unstored changes, the replay reports the command made and the command itself with its
+    /// output, in one transaction; only then are the changes marked stored. A failed write keeps them, so the next
+    /// command's transaction writes them too.
     func commit(engine: LoopEngine, command: CommandEntry?, replays: [ReplayEntry] = []) throws {
-        var change = SessionChange()
-        if engine.seriesGeneration != written.seriesGeneration, let series = engine.series {
-            change.series = series
-        }
-        if engine.config != written.config { change.config = engine.config }
-        if engine.clock.offset != written.clockOffset { change.clockOffset = engine.clock.offset }
-        if engine.history.count > written.historyCount {
-            let records = Array(engine.history[written.historyCount...])
-            change.newRecords = records
-            change.newModels = try records.compactMap { record in
-                // The last training's models, promoted or not; else the current slot when it is this version.
-                guard let slot = [engine.lastFitted[record.model], engine.models[record.model]].compactMap({ $0 })
-                    .first(where: { $0.record.version == record.version }) else { return nil }
-                let (format, data) = try ModelCodec.encode(slot.model)
-                return ModelBlob(record: record, format: format, data: data, dataStart: record.dataStart, dataEnd: record.dataEnd)
-            }
-        }
-        let currentVersions = engine.models.mapValues(\.record.version)
-        if currentVersions != written.currentVersions { change.currentVersions = currentVersions }
-        if engine.log.totalLogged > written.totalLogged {
-            change.newOutcomes = engine.log.entries.filter { $0.sequence > written.totalLogged }
-        }
-        if engine.pending != written.pending { change.pending = .some(engine.pending) }
-        if engine.predictionsMade > written.predictionsMade, let prediction = engine.pending {
-            change.newPredictions = [prediction]
-        }
-        if engine.lastTraining != written.lastTraining || engine.logMarkAtTraining != written.logMarks {
-            change.tierState = (engine.lastTraining, engine.logMarkAtTraining)
-        }
+        let changes = engine.unstoredChanges
+        var change = try Self.journalEntry(for: changes)
         change.newReplays = replays
         change.command = command
         guard !change.isEmpty else { return }
         // The command's own line does not make a session worth keeping; a change to the loop's state does.
-        var pendingChanged = false
-        if case .some = change.pending { pendingChanged = true }
-        let changesState = change.series != nil || change.config != nil || change.clockOffset != nil
-            || !change.newRecords.isEmpty || change.currentVersions != nil || !change.newOutcomes.isEmpty || pendingChanged
-            || change.tierState != nil || !change.newPredictions.isEmpty || !replays.isEmpty
+        let changesState = !changes.isEmpty || !replays.isEmpty
         if let store {
-            try store.apply(change)
+            lastTransactionRows = try store.apply(change)
+            transactions += 1
         } else if changesState || unwritten.count >= Self.maxUnwritten {
             // The first change makes the working file; the lines before it go in the same transaction.
             let pending = unwritten
@@ -231,16 +193,37 @@ final class SessionController {
             unwritten.append(change)
             return
         }
+        engine.markStored(changes.count)
+        storedReplays += replays.count
         if changesState { dirty = true }
-        markWritten(engine, replays: written.replays + replays.count)
     }
 
-    private func markWritten(_ engine: LoopEngine, replays: Int) {
-        written = Written(seriesGeneration: engine.seriesGeneration, config: engine.config, clockOffset: engine.clock.offset,
-                          historyCount: engine.history.count, totalLogged: engine.log.totalLogged, pending: engine.pending,
-                          lastTraining: engine.lastTraining, logMarks: engine.logMarkAtTraining,
-                          currentVersions: engine.models.mapValues(\.record.version),
-                          predictionsMade: engine.predictionsMade, replays: replays)
+    /// The rows that store `changes`: each typed change becomes the rows of its table (appended, or replacing the
+    /// table's one value), in the order they were made.
+    static func journalEntry(for changes: [LoopChange]) throws -> SessionChange {
+        var entry = SessionChange()
+        for change in changes {
+            switch change {
+            case .dataLoaded(let series): entry.series = series
+            case .configChanged(let config): entry.config = config
+            case .clockMoved(let offset): entry.clockOffset = offset
+            case .trained(let records, let models):
+                entry.newRecords += records
+                entry.newModels += try models.map { slot in
+                    let (format, data) = try ModelCodec.encode(slot.model)
+                    return ModelBlob(record: slot.record, format: format, data: data, dataStart: slot.record.dataStart,
+                                     dataEnd: slot.record.dataEnd)
+                }
+            case .currentVersions(let versions): entry.currentVersions = versions
+            case .tierClocks(let lastTraining, let logMarks): entry.tierState = (lastTraining, logMarks)
+            case .scored(let outcome): entry.newOutcomes.append(outcome)
+            case .predicted(let prediction):
+                entry.newPredictions.append(prediction)
+                entry.pending = .some(prediction)
+            case .pendingCleared: entry.pending = .some(nil)
+            }
+        }
+        return entry
     }
 
     // MARK: Save, load, recover
@@ -304,8 +287,8 @@ final class SessionController {
         savedPath = path
         savedIdentity = identity
         writeMarker()
-        restored(engine)
-        markWritten(engine, replays: state.replays.count)
+        engine.restore(restored)
+        storedReplays = state.replays.count
         dirty = false
         return state
     }
@@ -326,8 +309,8 @@ final class SessionController {
         savedPath = path
         savedIdentity = nil
         writeMarker()
-        restored(engine)
-        markWritten(engine, replays: state.replays.count)
+        engine.restore(restored)
+        storedReplays = state.replays.count
         dirty = false
         return state
     }
@@ -491,7 +474,7 @@ final class SessionController {
     /// time), keeps the name of the saved session it belonged to, and removes it.
     private func takeOver(_ path: String, engine: LoopEngine) throws -> SessionState {
         let orphan = try SessionDatabase.open(at: path)
-        let state: SessionState, checkpoint: String?, restored: (LoopEngine) -> Void
+        let state: SessionState, checkpoint: String?, restored: LoopState
         do {
             state = try orphan.read()
             checkpoint = orphan.checkpoint()
@@ -507,8 +490,8 @@ final class SessionController {
         savedPath = checkpoint
         savedIdentity = checkpoint.flatMap(FileIdentity.init)
         writeMarker()
-        restored(engine)
-        markWritten(engine, replays: state.replays.count)
+        engine.restore(restored)
+        storedReplays = state.replays.count
         dirty = true
         return state
     }
@@ -537,8 +520,8 @@ final class SessionController {
         }
     }
 
-    /// Builds everything the loop needs from a stored state, decoding each current model; applying it cannot fail.
-    static func engineState(from state: SessionState) throws -> (LoopEngine) -> Void {
+    /// The loop's state from a stored session, decoding each current model.
+    static func engineState(from state: SessionState) throws -> LoopState {
         var slots: [ModelKind: ModelSlot] = [:]
         for (kind, version) in state.currentVersions {
             guard let blob = state.models.first(where: { $0.record.model == kind && $0.record.version == version }) else {
@@ -547,15 +530,11 @@ final class SessionController {
             slots[kind] = ModelSlot(model: try ModelCodec.decode(format: blob.format, data: blob.data, as: kind),
                                     record: blob.record)
         }
-        var versions: [ModelKind: Int] = [:]
-        for record in state.history { versions[record.model] = max(versions[record.model] ?? 0, record.version) }
         let log = PredictionLog(restoring: state.outcomes, totalLogged: state.totalLogged, totalCorrect: state.totalCorrect,
                                 capacity: state.config.logWindow)
-        return { engine in
-            engine.restore(series: state.series, config: state.config, clockOffset: state.clockOffset,
-                           history: state.history, models: slots, versions: versions, lastTraining: state.lastTraining,
-                           logMarks: state.logMarks, log: log, pending: state.pending)
-        }
+        return LoopState(series: state.series, config: state.config, clockOffset: state.clockOffset, history: state.history,
+                         models: slots, lastTraining: state.lastTraining, logMarks: state.logMarks, log: log,
+                         pending: state.pending)
     }
 }
 

@@ -78,6 +78,8 @@ public final class ShellContext {
     var pendingReplays: [ReplayEntry] = []
     /// Whether command output reaches stdout (benchmarks drive the shell without printing).
     public var printsOutput = true
+    /// How `replay` computes (every mode gives the same reports; tests pin one).
+    public var replayExecution = ReplayExecution.concurrent
 
     /// Starts the session every change is written through to. Its working file is made at the first change
     /// (`persistent`: in the sessions folder, where a later shell can recover it; otherwise in the temporary folder).

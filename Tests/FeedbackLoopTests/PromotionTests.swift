@@ -23,7 +23,10 @@ import Testing
         try engine.train(Tier.all[1])
         #expect(engine.versions == [.logistic: 2, .xgboost: 2], "the challengers are still versions")
         #expect(engine.models[.logistic]?.record.version == 1 && engine.models[.xgboost]?.record.version == 1)
-        #expect(engine.lastFitted[.logistic]?.record.version == 2)
+        // The rejected challengers' weights are still stored: the training's change carries every fitted version.
+        guard case .trained(_, let fitted)? = engine.unstoredChanges.last(where: { if case .trained = $0 { true } else { false } })
+        else { Issue.record("the training made no .trained change"); return }
+        #expect(fitted.map(\.record.version) == [2, 2])
         let rejected = try #require(engine.history.last)
         #expect(rejected.details.promotion?.promoted == false)
         // The current models are the first ones: on the first data they predict exactly as before.

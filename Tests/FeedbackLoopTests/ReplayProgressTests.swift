@@ -9,14 +9,13 @@ import Testing
         let engine = try makeEngine(days: 10)
         var seen: [(Int, Int)] = []
         let caller = Thread.current
-        engine.replayProgress = { step, steps in
-            #expect(Thread.current == caller)
-            seen.append((step, steps))
-        }
         let start = engine.series!.count - 48
         let runs = [ReplayRun(policy: .triggers, configuration: engine.config.forReplay),
                     ReplayRun(policy: .never, configuration: engine.config.forReplay)]
-        _ = try engine.replay(runs, from: start, stepBars: 1, tiers: [1], execution: execution)
+        _ = try engine.replay(runs, from: start, stepBars: 1, tiers: [1], execution: execution, progress: { step, steps in
+            #expect(Thread.current == caller)
+            seen.append((step, steps))
+        })
         #expect(!seen.isEmpty)
         #expect(seen.allSatisfy { $0.1 == 48 && $0.0 <= 48 })
         #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.0 <= $1.0 }, "never goes back")

@@ -37,7 +37,7 @@ func regimeChangeMarket(bars count: Int, change: Int, seed: UInt64 = 7) -> Price
         return engine
     }
 
-    func accuracyAfterChange(_ loop: LoopEngine, series: PriceSeries) -> Double {
+    func accuracyAfterChange(_ loop: ReplayedLoop, series: PriceSeries) -> Double {
         let changeTime = series.bars[Self.change].time
         let after = loop.log.entries.filter { ($0.prediction?.barTime ?? 0) >= changeTime }
         return Double(after.filter(\.correct).count) / Double(after.count)

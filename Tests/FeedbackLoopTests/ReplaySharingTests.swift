@@ -31,7 +31,7 @@ import Testing
             + "\(report.start) \(report.end) \(report.cancelled)"
     }
 
-    func ensembles(_ loop: LoopEngine) -> [UInt64?] {
+    func ensembles(_ loop: ReplayedLoop) -> [UInt64?] {
         loop.log.entries.map { $0.prediction?.ensemble.bitPattern }
     }
 

@@ -37,7 +37,7 @@ import Testing
         let altered = try makeEngine(days: 10)
         altered.load(PriceSeries(symbol: "DEMO", source: "demo", bars: bars))
         let (_, changed) = try altered.replay(from: 200, stepBars: 1, tiers: [1], policy: .never)
-        let early = { (loop: LoopEngine) in loop.log.entries.prefix(18).map { $0.prediction?.ensemble } }
+        let early = { (loop: ReplayedLoop) in loop.log.entries.prefix(18).map { $0.prediction?.ensemble } }
         #expect(early(original) == early(changed))
     }
 

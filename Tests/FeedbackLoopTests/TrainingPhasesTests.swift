@@ -33,9 +33,7 @@ import Testing
         let job = try engine.beginTraining(Tier.all[0])
         let fitted = try LoopEngine.fit(job)
         // A session is loaded while the fit runs: the fit belongs to the old state.
-        engine.restore(series: engine.series, config: engine.config, clockOffset: 0, history: before,
-                       models: engine.models, versions: engine.versions, lastTraining: engine.lastTraining,
-                       logMarks: engine.logMarkAtTraining, log: engine.log, pending: nil)
+        engine.restore(engine.state)
         #expect(throws: LoopError.trainingSuperseded(tier: 1)) { try engine.finishTraining(fitted) }
         #expect(engine.history == before)
         #expect(!engine.trainingInProgress)

@@ -9,8 +9,8 @@ import Testing
     func shell(with records: [TrainingRecord]) -> ShellContext {
         let shell = quietShell()
         let engine = shell.engine
-        engine.restore(series: nil, config: engine.config, clockOffset: 0, history: records, models: [:],
-                       versions: [:], lastTraining: [:], logMarks: [:], log: engine.log, pending: nil)
+        engine.restore(LoopState(series: nil, config: engine.config, clockOffset: 0, history: records, models: [:],
+                                 lastTraining: [:], logMarks: [:], log: engine.log, pending: nil))
         return shell
     }
 

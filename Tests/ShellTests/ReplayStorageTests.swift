@@ -132,13 +132,9 @@ import Testing
         defer { context.closeSession() }
         #expect(context.execute("replay --apply --compare tier1_interval=1h,2h")
                 == .failed("replay: give --apply or --compare, not both — usage: \(Commands.replay.synopsis)"))
-        #expect(context.execute("set log_window 20") == .ok)
-        #expect(context.execute("replay --days 2 --tiers 1 --apply")
-                == .failed("--apply keeps every scored prediction, but this replay can score 47, more than log_window (20): replay fewer days or 'set log_window 47' first"))
-        #expect(context.execute("reset log_window") == .ok)
         // Ctrl-C part-way: the report of the steps that ran is stored; nothing is applied. In lockstep on this
         // thread the replay polls once per step.
-        context.engine.replayExecution = .shared
+        context.replayExecution = .shared
         let before = try stored(context)
         var polls = 0
         context.engine.isCancelled = {
