@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import MarketData
 @testable import Shell
 import Testing
 
@@ -60,12 +61,59 @@ import Testing
         run(shell, "advance 1h")
         #expect(shell.auto.checksSkipped == 1)
         #expect(shell.auto.lastCheck?.summary.contains("skipped") == true)
+        #expect(shell.auto.lastCheck?.skipped == .trainingInProgress(tier: nil), "not auto mode's training: no tier to name")
         #expect(shell.engine.history.isEmpty, "no second training started")
         try shell.engine.finishTraining(try LoopEngine.fit(job))
         #expect(shell.engine.history.count == 1)
         run(shell, "advance 1h")
         #expect(shell.auto.checksSkipped == 1)
         #expect(shell.engine.history.count == 2, "the next check trains again")
+    }
+
+    @Test func aCheckReportsWhatItDidAsTypedValues() throws {
+        let shell = shell()
+        defer { shell.auto.shutdown() }
+        run(shell, "set xgboost.threads 1; fetch demo 20; auto on --tiers 1,2; advance 1h")
+        // A due tier: the new bar was loaded, tier 2 (never trained, covering tier 1) trained, the newest bar predicted.
+        let due = try #require(shell.auto.lastCheck)
+        #expect(due.skipped == nil && !due.noData && !due.warning && due.eventful)
+        guard case .loaded(barsAdded: 1, lastClose: let close?, fate: .none)? = due.refresh else {
+            Issue.record("expected one new bar loaded, got \(String(describing: due.refresh))")
+            return
+        }
+        #expect(close == shell.engine.series?.last?.close)
+        guard case .finished(let trained, reason: .neverTrained)? = due.training else {
+            Issue.record("expected a finished training, got \(String(describing: due.training))")
+            return
+        }
+        #expect(trained.tier == 2 && trained.records.count == shell.engine.history.count)
+        #expect(due.prediction?.barTime == shell.engine.series?.last?.time)
+
+        // A source that cannot serve (a demo window before 2010): the check goes on with what is loaded.
+        try shell.engine.updateConfig { $0.automation.source = .demo(days: 20, seed: 42, end: 0) }
+        run(shell, "advance 1h")
+        let failed = try #require(shell.auto.lastCheck)
+        guard case .failed(let error)? = failed.refresh else {
+            Issue.record("expected a failed refresh, got \(String(describing: failed.refresh))")
+            return
+        }
+        #expect(error is MarketDataError, "the data layer's own error, not text: \(error)")
+        #expect(failed.warning)
+        guard case .finished(let retrained, reason: .intervalElapsed)? = failed.training else {
+            Issue.record("expected tier 1 retrained on its interval, got \(String(describing: failed.training))")
+            return
+        }
+        #expect(retrained.tier == 1)
+        // The words come from the report alone.
+        let notice = Notice(failed)
+        #expect(notice.warning)
+        #expect(notice.text.contains("could not refresh the data ("), "\(notice.text)")
+        #expect(notice.fields.contains { $0.0 == "fetch_error" })
+        #expect(failed.summary == shell.auto.stateFields().compactMap { field -> String? in
+            guard field.0 == "last_check", case .object(let check) = field.1,
+                  case .string(let summary)? = check.first(where: { $0.0 == "summary" })?.1 else { return nil }
+            return summary
+        }.first)
     }
 
     @Test func theSameScriptGivesTheSameChecks() {
