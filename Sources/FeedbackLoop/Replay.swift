@@ -248,14 +248,20 @@ final class FitMemo: @unchecked Sendable {
     var slowestIndex: Int { condition.withLock { slowest } }
 
     /// Waits until the slowest run is within `lookahead` bars of `index`, or `stop` says so; false when stopped.
+    /// Whoever makes `stop` true calls `interrupt()` after, which wakes this wait (no polling).
     func waitForRoom(before index: Int, stop: () -> Bool) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while index - lookahead > slowest {
             if stop() { return false }
-            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.01))
+            condition.wait()
         }
         return !stop()
+    }
+
+    /// Wakes every `waitForRoom`, to look at its `stop` again.
+    func interrupt() {
+        condition.withLock { condition.broadcast() }
     }
 
     /// The fit for `key` and the seconds it took when it ran: from the memo, from the thread fitting it, or
@@ -520,7 +526,10 @@ struct Replayer {
                 let result = Result { try simulation.runToEnd() }
                 memo.advance(run: index, to: .max)
                 // A failing run stops the others: its error is the answer.
-                if case .failure = result { stop.set() }
+                if case .failure = result {
+                    stop.set()
+                    memo.interrupt()
+                }
                 results.set(index, result)
             }
         }
@@ -541,10 +550,14 @@ struct Replayer {
             }
         }
         while group.wait(timeout: .now() + .milliseconds(10)) == .timedOut {
-            if isCancelled?() ?? false { stop.set() }
+            if isCancelled?() ?? false {
+                stop.set()
+                memo.interrupt()
+            }
             reportProgress(memo, range)
         }
         finished.set()
+        memo.interrupt()
         prefetchers.wait()
         if let failure = results.firstFailure { throw failure }
         var outcomes: [(report: ReplayReport, loop: ReplayedLoop)] = []
