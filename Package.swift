@@ -27,7 +27,11 @@ let package = Package(
         .target(name: "Charts"),
         .target(name: "FeedbackLoop", dependencies: ["MarketData", "Learning"]),
         .target(name: "SessionStore", dependencies: ["FeedbackLoop", "MarketData", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine", "SessionStore"]),
+        // The application: the live loop's owner, session lifecycle and auto mode's scheduler, between the
+        // shell (which parses, renders and edits lines) and the loop, the store and the data.
+        .target(name: "LoopApp", dependencies: ["MarketData", "FeedbackLoop", "SessionStore"]),
+        .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine", "SessionStore",
+                                              "LoopApp"]),
         .executableTarget(name: "lgc-shell", dependencies: ["Shell"]),
         .executableTarget(name: "lgc-bench", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Shell", "CTestPTY"],
                          exclude: ["README.md", "python_reference.py"]),
@@ -39,6 +43,6 @@ let package = Package(
         .testTarget(name: "FeedbackLoopTests", dependencies: ["FeedbackLoop", "MarketData", "Learning"]),
         .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "FeedbackLoop", "MarketData",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ShellTests", dependencies: ["Shell", "FeedbackLoop", "MarketData", "SessionStore", "CTestPTY"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "LoopApp", "FeedbackLoop", "MarketData", "SessionStore", "CTestPTY"]),
     ]
 )

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import LoopApp
 import MarketData
 import SessionStore
 
@@ -22,6 +23,8 @@ enum Advice {
             return "check the path (Tab completes it)"
         case SessionError.exists:
             return "use 'save NAME --force' to overwrite"
+        case SessionProblem.unnamed:
+            return "'save NAME' saves it"
         case SessionError.changedSinceLoaded:
             return "'save OTHER-NAME' keeps both; 'save --force' overwrites it"
         default:

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import LoopApp
 import Learning
 import MarketData
 import SessionStore
@@ -82,6 +83,8 @@ extension ShellContext {
     /// (see `SafeText`), so no layer can print a second line or drive the terminal. Both the human error
     /// line and JSON's "error" field are made from it, as are auto mode's notices.
     static func message(for error: Error) -> String {
+        // The working file could not be made: what went wrong with it is the message.
+        if let unavailable = error as? WorkingFileUnavailable { return message(for: unavailable.underlying) }
         let wording: String
         switch error {
         case let error as CustomStringConvertible: wording = error.description

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import LoopApp
 import MarketData
 import SessionStore
 

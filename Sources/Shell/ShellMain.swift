@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import LoopApp
 import MarketData
 
 /// Start-up: flags, then interactive, script-file, stdin-script or `-c` mode.

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import LoopApp
 import SessionStore
 @testable import Shell
 import Testing

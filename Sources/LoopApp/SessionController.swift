@@ -14,26 +14,26 @@ import SessionStore
 /// session into it and `save` copies it back out, so a saved session changes only when the user saves. A session
 /// opened with `--session NAME` is its own working file instead: every change is written through to NAME.lgc.
 /// A working file is locked (`flock`) while it is open, so no other shell replaces it or works in it meanwhile.
-final class SessionController {
-    let directory: String
+public final class SessionController {
+    public let directory: String
     /// The working file once it exists (nil until the first change, and for a session that never changes).
     private var store: SessionDatabase?
     /// Command lines run before the working file existed (they changed nothing), oldest first; the transaction
     /// that makes the file writes them first.
     private var unwritten: [SessionChange] = []
     /// How many such lines wait in memory at most; the working file is made when there would be more.
-    static let maxUnwritten = 200
+    public static let maxUnwritten = 200
     /// Wall-clock time in seconds since 1970, for the file's `created_at` and `saved_at` (the store below never
     /// reads the clock itself).
     private let wallClock: () -> TimeInterval
     /// The saved session this one is (the one `save` without a name writes to), when it has a name.
-    private(set) var name: String?
+    public private(set) var name: String?
     /// That saved session's file.
-    private(set) var savedPath: String?
+    public private(set) var savedPath: String?
     /// Whether the saved session's file is the working file itself (`--session NAME`): every change is saved.
-    private(set) var writesThrough = false
+    public private(set) var writesThrough = false
     /// Whether anything was written since the session was last saved or loaded.
-    private(set) var dirty = false
+    public private(set) var dirty = false
     /// A working file of our own that disappears on a clean exit (nil while writing through to a saved session);
     /// it is only a name until the first change makes the file.
     private var scratchPath: String?
@@ -45,25 +45,25 @@ final class SessionController {
     /// How many replay reports the session holds (the next one's id follows them).
     private var storedReplays = 0
     /// Transactions this controller committed, and the rows the last one changed (what a command cost the file).
-    private(set) var transactions = 0
-    private(set) var lastTransactionRows = 0
+    public private(set) var transactions = 0
+    public private(set) var lastTransactionRows = 0
 
-    static let workingPrefix = ".unsaved-"
+    public static let workingPrefix = ".unsaved-"
     /// Scripts' working files in the temporary folder: `lgc-shell-PID-UUID.lgc`.
-    static let scriptPrefix = "lgc-shell-"
+    public static let scriptPrefix = "lgc-shell-"
     /// How many working files of killed scripts are kept for `recover --script`; older ones are removed at start-up.
-    static let keptScriptFiles = 3
+    public static let keptScriptFiles = 3
     /// Names the working file of the session an interactive shell has open, when that session has a name; removed
     /// on a clean exit, so finding it at start means the last shell died and that session is reopened.
-    static let openMarker = ".open-session"
+    public static let openMarker = ".open-session"
     /// Start-up's housekeeping running in the background (see `removeAbandonedFilesInBackground`).
     private let housekeeping = DispatchGroup()
     /// Whether this controller keeps the marker (interactive shells only).
-    var keepsMarker = false
+    public var keepsMarker = false
 
     /// The sessions folder: `LGC_SESSIONS`; else `sessions/` in the current directory when it exists (the
     /// repository's); else `~/.lgc-shell/sessions`, so starting the shell elsewhere does not litter that folder.
-    static func directory(environment: [String: String]) -> String {
+    public static func directory(environment: [String: String]) -> String {
         if let configured = environment["LGC_SESSIONS"] { return configured }
         let local = FileManager.default.currentDirectoryPath + "/sessions"
         var isDirectory: ObjCBool = false
@@ -73,7 +73,7 @@ final class SessionController {
 
     /// Starts an unnamed session whose working file, of this process's own, is made at the first change.
     /// `wallClock`: seconds since 1970 now, for the times the file records.
-    init(directory: String, persistent: Bool, wallClock: @escaping () -> TimeInterval) {
+    public init(directory: String, persistent: Bool, wallClock: @escaping () -> TimeInterval) {
         self.directory = directory
         self.persistent = persistent
         self.wallClock = wallClock
@@ -81,10 +81,10 @@ final class SessionController {
     }
 
     /// The working file's path once it exists (nil before the first change).
-    var workingFile: String? { store?.path }
+    public var workingFile: String? { store?.path }
 
     /// The working file, made now (with the command lines waiting for it) if it does not exist yet.
-    var database: SessionDatabase {
+    public var database: SessionDatabase {
         get throws {
             if let store { return store }
             return try makeWorkingFile()
@@ -126,7 +126,7 @@ final class SessionController {
 
     /// The file a session name or path means: `NAME` is `sessions/NAME.lgc`; anything with a `/` or ending in
     /// `.lgc` is a path (`~` expanded). Refuses what cannot name a session file, before any file is touched.
-    static func resolve(_ name: String, directory: String) throws -> String {
+    public static func resolve(_ name: String, directory: String) throws -> String {
         guard !name.isEmpty else { throw SessionNameProblem.empty }
         guard !name.unicodeScalars.contains(where: Self.isControl) else { throw SessionNameProblem.controlCharacters }
         guard name.utf8.count <= 1024 else { throw SessionNameProblem.tooLong }
@@ -149,13 +149,13 @@ final class SessionController {
         }
     }
 
-    static func validName(_ name: String) -> Bool {
+    public static func validName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 100 && !name.hasPrefix(".")
             && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
     }
 
     /// `sessions/btc.lgc` → `btc`.
-    static func sessionName(_ path: String) -> String {
+    public static func sessionName(_ path: String) -> String {
         let base = (path as NSString).lastPathComponent
         return base.hasSuffix(".lgc") ? String(base.dropLast(4)) : base
     }
@@ -163,12 +163,12 @@ final class SessionController {
     // MARK: Write-through
 
     /// The id the next stored replay report gets.
-    var nextReplayID: Int { storedReplays + 1 }
+    public var nextReplayID: Int { storedReplays + 1 }
 
     /// Writes the loop's unstored changes, the replay reports the command made and the command itself with its
     /// output, in one transaction; only then are the changes marked stored. A failed write keeps them, so the next
     /// command's transaction writes them too.
-    func commit(engine: LoopEngine, command: CommandEntry?, replays: [ReplayEntry] = []) throws {
+    public func commit(engine: LoopEngine, command: CommandEntry?, replays: [ReplayEntry] = []) throws {
         let changes = engine.unstoredChanges
         var change = try Self.journalEntry(for: changes)
         change.newReplays = replays
@@ -200,7 +200,7 @@ final class SessionController {
 
     /// The rows that store `changes`: each typed change becomes the rows of its table (appended, or replacing the
     /// table's one value), in the order they were made.
-    static func journalEntry(for changes: [LoopChange]) throws -> SessionChange {
+    public static func journalEntry(for changes: [LoopChange]) throws -> SessionChange {
         var entry = SessionChange()
         for change in changes {
             switch change {
@@ -231,7 +231,7 @@ final class SessionController {
     /// `save NAME`: copies the session to `path` atomically; from then on it is that saved session (`save` without
     /// a name writes back to it). `save` (path nil): writes back to the saved session this one is. Writing through
     /// (`--session`), the named file becomes the working file, as it always has.
-    func save(to path: String?, force: Bool) throws -> String {
+    public func save(to path: String?, force: Bool) throws -> String {
         guard let path else {
             if writesThrough, let store { return store.path }
             guard let savedPath else { throw SessionProblem.unnamed }
@@ -276,7 +276,7 @@ final class SessionController {
 
     /// Reads and validates a saved session completely, then copies it into the working file and replaces the
     /// loop's state with it. The saved file itself is only read.
-    func load(_ path: String, engine: LoopEngine) throws -> SessionState {
+    public func load(_ path: String, engine: LoopEngine) throws -> SessionState {
         guard FileManager.default.fileExists(atPath: path) else { throw SessionError.missing(path: path) }
         let identity = FileIdentity(path)
         let state = try SessionDatabase.readValidated(path: path)
@@ -295,7 +295,7 @@ final class SessionController {
 
     /// `--session NAME`: the saved session becomes the working file itself, so every change is saved as it is
     /// made. Refused while another process works in it.
-    func open(_ path: String, engine: LoopEngine) throws -> SessionState {
+    public func open(_ path: String, engine: LoopEngine) throws -> SessionState {
         guard FileManager.default.fileExists(atPath: path) else { throw SessionError.missing(path: path) }
         let state = try SessionDatabase.readValidated(path: path)
         let restored = try Self.decoding(path) { try Self.engineState(from: state) }
@@ -348,7 +348,7 @@ final class SessionController {
 
     /// The working file of the named session the previous interactive shell had open when it died, if any:
     /// a saved session it wrote through to, or its own working file with unsaved changes.
-    func sessionLeftOpen() -> String? {
+    public func sessionLeftOpen() -> String? {
         guard let text = try? String(contentsOfFile: directory + "/" + Self.openMarker, encoding: .utf8),
               text != store?.path, FileManager.default.fileExists(atPath: text), !SessionFiles.isHeld(text) else { return nil }
         if let pid = Self.owner(ofWorkingFile: (text as NSString).lastPathComponent, prefix: Self.workingPrefix),
@@ -358,7 +358,7 @@ final class SessionController {
 
     /// Reopens what `sessionLeftOpen` found: a working file is recovered (unsaved changes and the name of the saved
     /// session it belongs to), a saved session is written through to again.
-    func reopen(_ path: String, engine: LoopEngine) throws -> SessionState {
+    public func reopen(_ path: String, engine: LoopEngine) throws -> SessionState {
         if Self.owner(ofWorkingFile: (path as NSString).lastPathComponent, prefix: Self.workingPrefix) != nil {
             return try takeOver(path, engine: engine)
         }
@@ -377,7 +377,7 @@ final class SessionController {
     }
 
     /// On a clean exit an unnamed session's working file goes; a named session is already saved in place.
-    func closeCleanly() {
+    public func closeCleanly() {
         housekeeping.wait()
         finishScratch()
         store?.close()
@@ -385,10 +385,10 @@ final class SessionController {
     }
 
     /// Changes that only the working file holds: quitting would discard them.
-    var hasUnsavedWork: Bool { !writesThrough && dirty }
+    public var hasUnsavedWork: Bool { !writesThrough && dirty }
 
     /// The pid in a working file's name (`.unsaved-PID.lgc`, `lgc-shell-PID-UUID.lgc`), nil for other files.
-    static func owner(ofWorkingFile file: String, prefix: String) -> Int32? {
+    public static func owner(ofWorkingFile file: String, prefix: String) -> Int32? {
         guard file.hasPrefix(prefix), file.hasSuffix(".lgc") else { return nil }
         let digits = file.dropFirst(prefix.count).prefix { $0 != "-" && $0 != "." }
         guard let pid = Int32(digits), pid > 0 else { return nil }
@@ -410,12 +410,12 @@ final class SessionController {
     }
 
     /// Working files left by interactive shells that died (their process is gone), newest first.
-    func orphanedWorkingFiles() -> [String] {
+    public func orphanedWorkingFiles() -> [String] {
         Self.orphans(in: directory, prefix: Self.workingPrefix)
     }
 
     /// Working files left by scripts that were killed, newest first (at most `keptScriptFiles` after start-up).
-    func orphanedScriptFiles() -> [String] {
+    public func orphanedScriptFiles() -> [String] {
         Self.orphans(in: Self.scriptFolder(), prefix: Self.scriptPrefix)
     }
 
@@ -423,7 +423,7 @@ final class SessionController {
     /// files only the newest `keptScriptFiles` stay (for `recover --script`). Files of live processes are never
     /// touched. Returns how many files were removed.
     @discardableResult
-    func removeAbandonedFiles() -> Int {
+    public func removeAbandonedFiles() -> Int {
         housekeeping.wait()
         return Self.removeAbandonedFiles(directory: directory)
     }
@@ -431,7 +431,7 @@ final class SessionController {
     /// Start-up's housekeeping, beside the first commands: reading a shared temporary folder of thousands of
     /// files takes milliseconds the prompt need not wait for. It touches only files of processes that are gone;
     /// `recover` and a clean exit wait for it.
-    func removeAbandonedFilesInBackground() {
+    public func removeAbandonedFilesInBackground() {
         let directory = directory
         DispatchQueue.global(qos: .utility).async(group: housekeeping) {
             Self.removeAbandonedFiles(directory: directory)
@@ -464,7 +464,7 @@ final class SessionController {
     /// Takes back the unsaved work of a shell that died: the newest working file an interactive shell left, else
     /// (or with `scriptsOnly`) the newest a killed script left. Its state becomes the loop's, copied into our
     /// working file; the orphan is then removed. Nil when there is none.
-    func recover(engine: LoopEngine, scriptsOnly: Bool) throws -> (path: String, state: SessionState)? {
+    public func recover(engine: LoopEngine, scriptsOnly: Bool) throws -> (path: String, state: SessionState)? {
         removeAbandonedFiles()
         guard let path = (scriptsOnly ? nil : orphanedWorkingFiles().first) ?? orphanedScriptFiles().first else { return nil }
         return (path, try takeOver(path, engine: engine))
@@ -499,12 +499,11 @@ final class SessionController {
     // MARK: Rollback
 
     /// Decodes a stored version of `model` and makes it current.
-    func use(_ model: ModelKind, version: Int, engine: LoopEngine) throws -> TrainingRecord {
+    public func use(_ model: ModelKind, version: Int, engine: LoopEngine) throws -> TrainingRecord {
         let state = try database.read()
         guard let blob = state.models.first(where: { $0.record.model == model && $0.record.version == version }) else {
             let known = state.models.filter { $0.record.model == model }.map { "v\($0.record.version)" }
-            throw ShellError.invalid("\(model.rawValue) has no version \(version)"
-                                     + (known.isEmpty ? " — it was never trained" : " — stored: \(known.joined(separator: ", "))"))
+            throw SessionProblem.noSuchVersion(model: model, version: version, stored: known)
         }
         let decoded = try ModelCodec.decode(format: blob.format, data: blob.data, as: model)
         engine.install(ModelSlot(model: decoded, record: blob.record))
@@ -512,7 +511,7 @@ final class SessionController {
     }
 
     /// Model decoding errors, named after the file they came from.
-    static func decoding<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    public static func decoding<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as ModelCodecError {
@@ -521,7 +520,7 @@ final class SessionController {
     }
 
     /// The loop's state from a stored session, decoding each current model.
-    static func engineState(from state: SessionState) throws -> LoopState {
+    public static func engineState(from state: SessionState) throws -> LoopState {
         var slots: [ModelKind: ModelSlot] = [:]
         for (kind, version) in state.currentVersions {
             guard let blob = state.models.first(where: { $0.record.model == kind && $0.record.version == version }) else {
@@ -540,14 +539,14 @@ final class SessionController {
 
 /// The working file could not be made at the first change (its folder cannot be written, say): the session goes
 /// on in memory only, as one whose file could not be made at start-up would.
-struct WorkingFileUnavailable: Error, CustomStringConvertible {
-    let underlying: any Error
-    var description: String { ShellContext.message(for: underlying) }
+public struct WorkingFileUnavailable: Error, CustomStringConvertible {
+    public let underlying: any Error
+    public var description: String { String(describing: underlying) }
 }
 
 /// A file as it is now (device, inode, size, modification time): a rename over it or a write changes it.
 struct FileIdentity: Equatable {
-    let device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
+    public let device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
 
     init?(_ path: String) {
         var info = stat()
@@ -560,20 +559,25 @@ struct FileIdentity: Equatable {
     }
 }
 
-/// Why a session name, or the session itself, cannot be saved or loaded as asked. Wording lives here.
-enum SessionProblem: Error, Equatable, CustomStringConvertible {
+/// Why a session name, or the session itself, cannot be saved or loaded as asked.
+public enum SessionProblem: Error, Equatable, CustomStringConvertible {
     /// `save` without a name in a session that was never saved or loaded.
     case unnamed
+    /// A rollback to a version the session does not store (`stored`: the versions it does, as `v1`, `v2` …).
+    case noSuchVersion(model: ModelKind, version: Int, stored: [String])
 
-    var description: String {
+    public var description: String {
         switch self {
-        case .unnamed: return "this session has no name yet — 'save NAME' saves it"
+        case .unnamed: return "this session has no name yet"
+        case .noSuchVersion(let model, let version, let stored):
+            return "\(model.rawValue) has no version \(version)"
+                + (stored.isEmpty ? " — it was never trained" : " — stored: \(stored.joined(separator: ", "))")
         }
     }
 }
 
 /// Why a text cannot name a session file (the command's usage line follows it).
-enum SessionNameProblem: Error, Equatable, CustomStringConvertible {
+public enum SessionNameProblem: Error, Equatable, CustomStringConvertible {
     case empty
     case controlCharacters
     case tooLong
@@ -582,7 +586,7 @@ enum SessionNameProblem: Error, Equatable, CustomStringConvertible {
     /// A path that names a folder (`a/`, `./`, `/`, `a/..`), not a file.
     case folder(String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .empty: return "a session name is needed, such as btc-1 or a path ending in .lgc"
         case .controlCharacters: return "invalid session name: it contains control characters"
