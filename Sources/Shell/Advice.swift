@@ -23,6 +23,8 @@ enum Advice {
             return "check the path (Tab completes it)"
         case SessionError.exists:
             return "use 'save NAME --force' to overwrite"
+        case AutoModeError.tooManyChecks:
+            return "advance less at a time, use a longer 'auto on --every', or 'auto off' first"
         case SessionProblem.unnamed:
             return "'save NAME' saves it"
         case SessionError.changedSinceLoaded:

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import LoopApp
 import MarketData
 
 /// Something auto mode did, shown above the prompt (text) or as one JSON object (tools).
@@ -62,8 +63,9 @@ extension Notice {
     }
 
     /// A loaded session switched auto mode on.
-    static func autoResumed(every: TimeInterval, nextCheck: TimeInterval) -> Notice {
-        Notice(text: "auto mode is on in this session: next check in \(DurationText.format(every)) ('auto off' stops it)",
+    static func autoResumed(_ resumed: AutoResumed) -> Notice {
+        let (every, nextCheck) = (resumed.every, resumed.nextCheck)
+        return Notice(text: "auto mode is on in this session: next check in \(DurationText.format(every)) ('auto off' stops it)",
                fields: [("event", .string("auto_resumed")), ("next_check", .time(nextCheck))])
     }
 

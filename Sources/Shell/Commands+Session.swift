@@ -188,8 +188,10 @@ extension Commands {
 extension ShellContext {
     /// At interactive start-up: takes back the named session the last shell had open when it died.
     func reopen(_ path: String) -> LineResult {
-        engineLock.lock()
-        defer { engineLock.unlock() }
+        live.serially { reopenSerially(path) }
+    }
+
+    private func reopenSerially(_ path: String) -> LineResult {
         guard let session else { return .failed(sessionProblem ?? "no session store") }
         do {
             let state = try session.reopen(path, engine: engine)
@@ -199,7 +201,7 @@ extension ShellContext {
         } catch {
             return .failed(Self.message(for: error))
         }
-        if let notice = auto.synchronize(announceResume: true) { notices.post(notice) }
+        if let resumed = auto.synchronize(announceResume: true) { notices.post(.autoResumed(resumed)) }
         return .ok
     }
 

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import LoopApp
 import MarketData
 
 extension Commands {
@@ -159,7 +160,7 @@ extension Commands {
                 guard total >= 20 else { return }
                 shell.progress.updateReplay(step: done, steps: total, runs: 1, started: started, live: live,
                                             width: shell.terminal.width, unicode: shell.terminal.unicode, label: "auto check")
-            }
+            }.map(Notice.init)
             shell.progress.finish()
             var output = clockOutput(shell)
             output.text = "advanced \(DurationText.format(seconds)); " + output.text

@@ -16,8 +16,10 @@ extension ShellContext {
     /// Parses and runs one line, printing its text or JSON to stdout. Never throws: errors become `.failed`.
     @discardableResult
     public func execute(_ line: String) -> LineResult {
-        engineLock.lock()
-        defer { engineLock.unlock() }
+        live.serially { executeSerially(line) }
+    }
+
+    private func executeSerially(_ line: String) -> LineResult {
         let parsed: ParsedLine
         do {
             parsed = try LineParser.parse(line)
@@ -45,7 +47,7 @@ extension ShellContext {
         }
         emit(command: command.name, output: output)
         // A loaded session may bring auto mode with it; `set check_interval` re-plans the next check.
-        if let notice = auto.synchronize(announceResume: command.name != "auto") { notices.post(notice) }
+        if let resumed = auto.synchronize(announceResume: command.name != "auto") { notices.post(.autoResumed(resumed)) }
         return .ok
     }
 

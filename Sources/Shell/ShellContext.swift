@@ -61,7 +61,9 @@ public enum StandardStreams {
 
 /// Everything a command handler may use: the loop, output settings, the environment.
 public final class ShellContext {
-    public let engine: LoopEngine
+    /// The live loop's owner: the engine, its session, the serial lock every command and auto check holds.
+    public let live: LiveLoop
+    public var engine: LoopEngine { live.engine }
     public var format: OutputFormat
     public var terminal: TerminalInfo
     public var logger: Logger
@@ -72,7 +74,10 @@ public final class ShellContext {
     /// Where a fetched or imported series came from, to re-fetch the same way.
     public var coinGecko: CoinGeckoClient
     /// The session database every change is written through to; nil when it could not be opened.
-    var session: SessionController?
+    var session: SessionController? {
+        get { live.session }
+        set { live.session = newValue }
+    }
     /// Why there is no session database, for commands that need one.
     var sessionProblem: String?
     /// Replay reports the running command hands to its own transaction; written only if the command succeeds.
@@ -97,12 +102,9 @@ public final class ShellContext {
         session?.closeCleanly()
     }
     let progress = ProgressDisplay()
-    /// Guards the loop: every command holds it while it runs, and auto mode's background checks take it for
-    /// their short steps (never for the fit), so a background training cannot race a typed command.
-    let engineLock = NSRecursiveLock()
     /// What auto mode did in the background, waiting to be printed by the main thread.
     let notices = Notices()
-    private(set) lazy var auto = AutoScheduler(shell: self)
+    private(set) lazy var auto = AutoScheduler(host: self)
 
     /// Prints pending notices (text: one line each; JSON: one object each). Main thread only.
     func printNotices() {
@@ -118,7 +120,7 @@ public final class ShellContext {
 
     public init(engine: LoopEngine, format: OutputFormat, terminal: TerminalInfo, logger: Logger,
                 environment: [String: String]) {
-        self.engine = engine
+        live = LiveLoop(engine: engine)
         self.format = format
         self.terminal = terminal
         self.logger = logger
@@ -144,4 +146,24 @@ public final class ShellContext {
     }
 
     var paint: Paint { Paint(enabled: terminal.color && format == .text) }
+}
+
+/// Auto mode's host: the shell fetches the data, writes each check through like a command and shows it.
+extension ShellContext: AutoModeHost {
+    public func refresh(_ source: DataSource, endingAt time: TimeInterval) throws -> PriceSeries {
+        try Commands.FetchRequest(source: source).fetch(shell: self, endingAt: time) { _, _, _ in }
+    }
+
+    public func record(_ report: AutoCheckReport, show: Bool) {
+        // The session's notebook keeps the words, as for a typed command.
+        let notice = Notice(report)
+        if let problem = persist("auto check", output: notice.text, ok: true) { notices.post(.autoError(problem)) }
+        if show { notices.post(notice) }
+    }
+
+    public func tell(_ report: AutoCheckReport) {
+        notices.post(Notice(report))
+    }
+
+    public var interrupted: Bool { Interrupts.requested != 0 }
 }

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import LoopApp
 import MarketData
 @testable import Shell
 import Testing
@@ -293,7 +294,7 @@ import Testing
         func waitUntil(_ condition: () -> Bool) -> Bool {
             let deadline = Date().addingTimeInterval(120)
             while Date() < deadline {
-                if shell.engineLock.withLock(condition) { return true }
+                if shell.live.serially(condition) { return true }
                 Thread.sleep(forTimeInterval: 0.01)
             }
             return false

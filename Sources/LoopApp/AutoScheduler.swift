@@ -3,16 +3,36 @@ import Foundation
 import MarketData
 
 /// Why auto mode refused a request.
-enum AutoModeError: Error, Equatable, CustomStringConvertible {
+public enum AutoModeError: Error, Equatable, CustomStringConvertible {
     case tooManyChecks(every: TimeInterval, advance: TimeInterval, limit: Int)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .tooManyChecks(let every, let advance, let limit):
             return "advancing \(DurationText.format(advance)) would run more than \(limit) auto checks (one every "
-                + "\(DurationText.format(every))) — advance less at a time, use a longer 'auto on --every', or 'auto off' first"
+                + "\(DurationText.format(every)))"
         }
     }
+}
+
+/// What auto mode needs from the application around it: the live loop, the data, the user.
+public protocol AutoModeHost: AnyObject {
+    var live: LiveLoop { get }
+    /// The source's bars as of `time` (the network, or the demo generator); called without holding the loop.
+    func refresh(_ source: DataSource, endingAt time: TimeInterval) throws -> PriceSeries
+    /// A finished check (loop held): write it through like a command, so a crash loses nothing it acknowledged,
+    /// and with `show` tell the user.
+    func record(_ report: AutoCheckReport, show: Bool)
+    /// Something to tell the user that belongs to no session (a training superseded by a `load`).
+    func tell(_ report: AutoCheckReport)
+    /// Ctrl-C: `advance` stops between checks, a foreground fit is cancelled.
+    var interrupted: Bool { get }
+}
+
+/// A loaded session switched auto mode on: when its next check is.
+public struct AutoResumed: Sendable {
+    public let every: TimeInterval
+    public let nextCheck: TimeInterval
 }
 
 /// Auto mode: checks the triggers every `check_interval` and runs a cycle — refresh the data from the session's
@@ -20,10 +40,10 @@ enum AutoModeError: Error, Equatable, CustomStringConvertible {
 /// bar. In real time the checks run on a background thread and the fit runs without holding the loop, so commands
 /// stay responsive; `advance` runs the checks it passes over synchronously, in order, so scripts are deterministic.
 ///
-/// A check's outcome is an `AutoCheckReport` (values only); AutoNotice.swift words it for people and tools.
+/// A check's outcome is an `AutoCheckReport` (values only); the shell words it for people and tools.
 ///
-/// Locking — every touch of the loop happens under `shell.engineLock`:
-/// - `shell.engineLock` (recursive; the shell holds it for each command, so `advance`'s checks run inside it) guards
+/// Locking — every touch of the loop happens under the live loop's serial lock (`LiveLoop.serially`):
+/// - the live loop's serial lock (`LiveLoop.serially`) (recursive; the shell holds it for each command, so `advance`'s checks run inside it) guards
 ///   the loop and this scheduler's schedule and record: `nextCheck`, `plannedEvery`, `background`, `shellDuringFit`,
 ///   `lastCheck`, `checksRun`, `checksSkipped`, `skipWarned`. A check takes it in `withLock` scopes around its steps;
 ///   only the fetch and a background fit run outside them (a `load` meanwhile shows in `stateGeneration`).
@@ -32,15 +52,15 @@ enum AutoModeError: Error, Equatable, CustomStringConvertible {
 ///   engine lock while holding `wake`, and never sleep on `wake` holding the engine lock: the thread reads the
 ///   schedule under the engine lock, lets go, then waits.
 /// - `thread` is touched only from the shell's side (`synchronize` under the engine lock, `shutdown` at exit).
-final class AutoScheduler: @unchecked Sendable {
+public final class AutoScheduler: @unchecked Sendable {
     // @unchecked: mutable state is guarded by the shell's engine lock or `wake`, as listed above.
-    /// Weak: the shell owns the scheduler. Code on the scheduler's own thread and the background fit first take a
-    /// strong reference (`run`, `check`), so a shell freed without `shutdown()` (a test) ends the thread instead of
-    /// crashing it; calls from the shell's side always have the shell alive.
-    private weak var owner: ShellContext?
-    private var shell: ShellContext { owner! }
+    /// Weak: the host owns the scheduler. Code on the scheduler's own thread and the background fit first take a
+    /// strong reference (`run`, `check`), so a host freed without `shutdown()` (a test) ends the thread instead of
+    /// crashing it; calls from the host's side always have the host alive.
+    private weak var owner: AutoModeHost?
+    private var shell: AutoModeHost { owner! }
     /// A strong reference while a background fit runs. Guarded by the engine lock.
-    private var shellDuringFit: ShellContext?
+    private var shellDuringFit: AutoModeHost?
     private let wake = NSCondition()
     private var thread: Thread?
     private var stopping = false
@@ -52,45 +72,45 @@ final class AutoScheduler: @unchecked Sendable {
     private var skipWarned = false
 
     /// The next check, on the loop's clock; nil while auto mode is off. Guarded by the engine lock.
-    private(set) var nextCheck: TimeInterval?
+    public private(set) var nextCheck: TimeInterval?
     /// The check interval `nextCheck` was planned with, to re-plan when `check_interval` changes.
     private var plannedEvery: TimeInterval?
     /// The background training in flight: its tier, why, and when it started.
-    private(set) var background: BackgroundTraining?
+    public private(set) var background: BackgroundTraining?
     /// The last check recorded (what `auto` and `status` show); a check skipped because its session was replaced,
     /// or a training superseded, is not recorded.
-    private(set) var lastCheck: AutoCheckReport?
-    private(set) var checksRun = 0
-    private(set) var checksSkipped = 0
+    public private(set) var lastCheck: AutoCheckReport?
+    public private(set) var checksRun = 0
+    public private(set) var checksSkipped = 0
 
-    init(shell: ShellContext) {
-        owner = shell
+    public init(host: AutoModeHost) {
+        owner = host
     }
 
-    var settings: LoopConfig.Automation { shell.engine.config.automation }
-    var checkInterval: TimeInterval { shell.engine.config.checkInterval }
+    public var settings: LoopConfig.Automation { shell.live.engine.config.automation }
+    public var checkInterval: TimeInterval { shell.live.engine.config.checkInterval }
     /// The loop's clock.
-    var now: TimeInterval { shell.engine.clock.now }
+    public var now: TimeInterval { shell.live.engine.clock.now }
 
     // MARK: Scheduling (engine lock held by the caller)
 
     /// Brings the schedule in line with the settings after any command (`auto`, `set check_interval`, `load`…).
     /// Returns a notice when a loaded session switched auto mode on.
     @discardableResult
-    func synchronize(announceResume: Bool) -> Notice? {
-        let every = shell.engine.config.checkInterval
+    public func synchronize(announceResume: Bool) -> AutoResumed? {
+        let every = shell.live.engine.config.checkInterval
         guard settings.enabled else {
             nextCheck = nil
             plannedEvery = nil
             poke()
             return nil
         }
-        var notice: Notice?
+        var notice: AutoResumed?
         if nextCheck == nil || plannedEvery != every {
             if nextCheck == nil, announceResume {
-                notice = .autoResumed(every: every, nextCheck: shell.engine.clock.now + every)
+                notice = AutoResumed(every: every, nextCheck: shell.live.engine.clock.now + every)
             }
-            nextCheck = shell.engine.clock.now + every
+            nextCheck = shell.live.engine.clock.now + every
             plannedEvery = every
         }
         startThreadIfNeeded()
@@ -100,36 +120,36 @@ final class AutoScheduler: @unchecked Sendable {
 
     /// The most checks one `advance` simulates: each is a real check (refresh, score, maybe train, predict, write),
     /// so `auto on --every 1s; advance 1d` (86,400 checks) is refused up front instead of running for half an hour.
-    static let maxChecksPerAdvance = 10_000
+    public static let maxChecksPerAdvance = 10_000
 
     /// How many checks `advance` by `seconds` would run now (0 with auto mode off).
-    func checksDuring(advance seconds: TimeInterval) -> Int {
+    public func checksDuring(advance seconds: TimeInterval) -> Int {
         guard settings.enabled, let next = nextCheck else { return 0 }
-        let lead = next - shell.engine.clock.now
+        let lead = next - shell.live.engine.clock.now
         guard lead <= seconds else { return 0 }
-        let every = shell.engine.config.checkInterval
+        let every = shell.live.engine.config.checkInterval
         // Computed in Double and clamped: a long advance with a short interval must not overflow an Int.
         return Int(min(((seconds - lead) / every).rounded(.down) + 1, Double(Self.maxChecksPerAdvance + 1)))
     }
 
     /// Moves the clock forward by `seconds`, running each check it passes in order (virtual time); their notices.
     /// `progress(done, total)` is called after each check.
-    func advanceClock(by seconds: TimeInterval, progress: (Int, Int) -> Void = { _, _ in }) throws -> [Notice] {
-        let engine = shell.engine
+    public func advanceClock(by seconds: TimeInterval, progress: (Int, Int) -> Void = { _, _ in }) throws -> [AutoCheckReport] {
+        let engine = shell.live.engine
         let total = checksDuring(advance: seconds)
         if total > Self.maxChecksPerAdvance {
             throw AutoModeError.tooManyChecks(every: engine.config.checkInterval, advance: seconds, limit: Self.maxChecksPerAdvance)
         }
         // Offsets, not clock readings: system time moves while checks run, and the offset must land exactly.
         let targetOffset = engine.clock.offset + seconds
-        var notices: [Notice] = []
+        var notices: [AutoCheckReport] = []
         while settings.enabled, let next = nextCheck, next - engine.clock.now <= targetOffset - engine.clock.offset {
             let step = next - engine.clock.now
             if step > 0 { try engine.advance(by: step) }
-            notices.append(Notice(check(background: false)))
+            notices.append(check(background: false))
             progress(notices.count, max(total, notices.count))
             // Ctrl-C stops between checks; the clock stays at the last check that ran.
-            if Interrupts.requested != 0 { return notices }
+            if shell.interrupted { return notices }
         }
         let rest = targetOffset - engine.clock.offset
         if rest > 0 { try engine.advance(by: rest) }
@@ -138,10 +158,10 @@ final class AutoScheduler: @unchecked Sendable {
     }
 
     private func planNext(after check: TimeInterval) {
-        let every = shell.engine.config.checkInterval
+        let every = shell.live.engine.config.checkInterval
         var next = check + every
         // Checks missed while the machine slept are not made up in a burst: the next one is in the future.
-        let now = shell.engine.clock.now
+        let now = shell.live.engine.clock.now
         if next <= now { next += (((now - next) / every).rounded(.down) + 1) * every }
         nextCheck = next
     }
@@ -167,18 +187,18 @@ final class AutoScheduler: @unchecked Sendable {
     @discardableResult
     private func check(background: Bool) -> AutoCheckReport {
         let shell = self.shell
-        let (plan, skipped) = shell.engineLock.withLock { planOrSkip() }
+        let (plan, skipped) = shell.live.serially { planOrSkip() }
         if let skipped { return skipped }
         let fetched = fetch(plan, live: background)
-        return shell.engineLock.withLock {
+        return shell.live.serially {
             // A `load` while the fetch ran unlocked replaced the loop's state: this check belongs to a session that
             // is gone and must not write into the new one (nor record itself: it is only returned).
-            guard shell.engine.stateGeneration == plan.generation else {
+            guard shell.live.engine.stateGeneration == plan.generation else {
                 let refresh: AutoCheckReport.Refresh? = if case .nothingToCommit(let refresh) = fetched { refresh } else { nil }
                 return AutoCheckReport(time: plan.time, skipped: .sessionReplaced, refresh: refresh)
             }
             var report = AutoCheckReport(time: plan.time, refresh: commit(fetched, plan: plan))
-            guard shell.engine.series != nil else {
+            guard shell.live.engine.series != nil else {
                 report.noData = true
                 return conclude(report, show: background)
             }
@@ -193,7 +213,7 @@ final class AutoScheduler: @unchecked Sendable {
 
     /// The first step (engine lock held): plans the next check, and skips this one while a training runs.
     private func planOrSkip() -> (Plan, skipped: AutoCheckReport?) {
-        let engine = shell.engine
+        let engine = shell.live.engine
         // The check's planned time: triggers are judged and trainings dated as of it, so the schedule never drifts.
         let time = min(nextCheck ?? engine.clock.now, engine.clock.now)
         planNext(after: time)
@@ -211,14 +231,15 @@ final class AutoScheduler: @unchecked Sendable {
     /// take its time. `live`: a background check in real time.
     private func fetch(_ plan: Plan, live: Bool) -> Fetch {
         guard let source = plan.source else { return .nothingToCommit(.noSource) }
-        let request = Commands.FetchRequest(source: source)
+        let demo: Bool, pinnedEnd: TimeInterval?
+        if case .demo(_, _, let end) = source { (demo, pinnedEnd) = (true, end) } else { (demo, pinnedEnd) = (false, nil) }
         // A live source has nothing after real time: during `advance` the checks use what is loaded (asking it once
         // per simulated hour would only meet its rate limit).
-        guard request.demo || live else { return .nothingToCommit(.notAsked) }
+        guard demo || live else { return .nothingToCommit(.notAsked) }
         do {
-            let series = try request.fetch(shell: shell, endingAt: plan.time) { _, _, _ in }
+            let series = try shell.refresh(source, endingAt: plan.time)
             // A demo pinned with --end is refetched pinned: the same bars, never a new one (the check says so).
-            return .series(series, pinnedEnd: request.demo ? request.end : nil)
+            return .series(series, pinnedEnd: pinnedEnd)
         } catch {
             return .nothingToCommit(.failed(error))
         }
@@ -226,7 +247,7 @@ final class AutoScheduler: @unchecked Sendable {
 
     /// Loads fetched bars into the loop, which scores the pending prediction from the realised move (engine lock held).
     private func commit(_ fetched: Fetch, plan: Plan) -> AutoCheckReport.Refresh {
-        let engine = shell.engine
+        let engine = shell.live.engine
         switch fetched {
         case .nothingToCommit(let refresh):
             return refresh
@@ -244,7 +265,7 @@ final class AutoScheduler: @unchecked Sendable {
 
     /// The highest due tier: a tier's training covers the lower tiers (their models are a subset).
     private func dueTier(at time: TimeInterval) -> (Tier, TriggerDecision)? {
-        let engine = shell.engine
+        let engine = shell.live.engine
         return settings.tiers.sorted(by: >).lazy.compactMap { number -> (Tier, TriggerDecision)? in
             guard let tier = Tier.all.first(where: { $0.number == number }) else { return nil }
             let decision = engine.decision(for: tier, at: time)
@@ -258,16 +279,16 @@ final class AutoScheduler: @unchecked Sendable {
         var report = report
         let job: TrainingJob
         do {
-            job = try shell.engine.beginTraining(tier, announce: !background, at: report.time)
+            job = try shell.live.engine.beginTraining(tier, announce: !background, at: report.time)
         } catch {
             report.training = .couldNotStart(tier: tier.number, error: error)
             return conclude(report, show: background)
         }
         guard background else {
-            let engine = shell.engine
+            let engine = shell.live.engine
             let result = Result {
                 try LoopEngine.fit(job, progress: { [weak engine] in engine?.onEvent?(.progress($0)) },
-                                   isCancelled: { Interrupts.requested != 0 })
+                                   isCancelled: { [weak shell] in shell?.interrupted ?? true })
             }
             return finish(job, decision, result, report: report, background: false)
         }
@@ -287,7 +308,7 @@ final class AutoScheduler: @unchecked Sendable {
         shellDuringFit = shell
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             let result = Result { try LoopEngine.fit(job, isCancelled: { [weak self] in self?.isStopping ?? true }) }
-            shell.engineLock.withLock {
+            shell.live.serially {
                 // The refresh was reported when the training started: this report says how it ended.
                 finish(job, decision, result, report: AutoCheckReport(time: time), background: true)
                 shellDuringFit = nil
@@ -304,15 +325,15 @@ final class AutoScheduler: @unchecked Sendable {
         let tier = job.tier.number
         self.background = nil
         do {
-            report.training = .finished(try shell.engine.finishTraining(try result.get()), reason: decision.reason)
+            report.training = .finished(try shell.live.engine.finishTraining(try result.get()), reason: decision.reason)
         } catch LoopError.trainingSuperseded {
             // Another session was loaded while this fit ran: the check belongs to the old session, so nothing of it
             // (no prediction, no command row) may reach the new one. Only the user is told.
             let superseded = AutoCheckReport(time: report.time, training: .superseded(tier: tier))
-            if background { shell.notices.post(Notice(superseded)) }
+            if background { shell.tell(superseded) }
             return superseded
         } catch {
-            if case .failure = result { shell.engine.abandonTraining(job, error: error) }
+            if case .failure = result { shell.live.engine.abandonTraining(job, error: error) }
             report.training = .failed(tier: tier, error: error, stopping: background && isStopping)
         }
         report.prediction = predict()
@@ -321,7 +342,7 @@ final class AutoScheduler: @unchecked Sendable {
 
     /// A prediction on the newest bar, so the next check can score it; nil when there is nothing new to predict.
     private func predict() -> Prediction? {
-        let engine = shell.engine
+        let engine = shell.live.engine
         guard !engine.models.isEmpty, let last = engine.series?.last, engine.pending?.barTime != last.time else { return nil }
         return try? engine.predict()
     }
@@ -332,10 +353,7 @@ final class AutoScheduler: @unchecked Sendable {
     @discardableResult
     private func conclude(_ report: AutoCheckReport, show: Bool) -> AutoCheckReport {
         lastCheck = report
-        // The session's command log stores the words: the one place a check is rendered on the scheduler's side.
-        let notice = Notice(report)
-        if let problem = shell.persist("auto check", output: notice.text, ok: true) { shell.notices.post(.autoError(problem)) }
-        if show, report.eventful || report.warning { shell.notices.post(notice) }
+        shell.record(report, show: show && (report.eventful || report.warning))
         return report
     }
 
@@ -366,7 +384,7 @@ final class AutoScheduler: @unchecked Sendable {
             // How long until the next check, read under the loop's lock (never while holding `wake`). The shell is
             // held only for the reading: a shell freed while this thread waits ends the thread.
             let reading: TimeInterval?? = owner.map { shell in
-                shell.engineLock.withLock { nextCheck.map { $0 - shell.engine.clock.now } }
+                shell.live.serially { nextCheck.map { $0 - shell.live.engine.clock.now } }
             }
             guard let delay = reading else { return }
             // Sleeps until the next check, a poke or shutdown; the wait lets go of `wake` while it sleeps.
@@ -386,15 +404,15 @@ final class AutoScheduler: @unchecked Sendable {
             if wasPoked { continue }
             guard let shell = owner else { return }
             // Still due? A command may have moved the clock or switched auto mode off meanwhile.
-            let due = shell.engineLock.withLock {
-                settings.enabled && (nextCheck.map { $0 <= shell.engine.clock.now } ?? false)
+            let due = shell.live.serially {
+                settings.enabled && (nextCheck.map { $0 <= shell.live.engine.clock.now } ?? false)
             }
             if due { check(background: true) }
         }
     }
 
     /// Stops the thread, cancelling a background LSTM training (the previous models stay), and waits for it.
-    func shutdown() {
+    public func shutdown() {
         guard thread != nil else { return }
         wake.withLock {
             stopping = true

@@ -5,9 +5,9 @@ import Foundation
 ///
 /// A check runs its steps in order and stops at the first that ends it: judge the skip, refresh the data, commit the
 /// data, choose the tier, train, predict. The report holds one answer per step reached.
-struct AutoCheckReport {
+public struct AutoCheckReport {
     /// Why a check did nothing at all.
-    enum Skip: Equatable {
+    public enum Skip: Equatable {
         /// The loop never runs two trainings at once. `tier`: the background training's, when auto mode started it.
         case trainingInProgress(tier: Int?)
         /// A `load` replaced the loop's state while the data was fetched: the check belonged to a session now gone.
@@ -15,7 +15,7 @@ struct AutoCheckReport {
     }
 
     /// What became of the data refresh.
-    enum Refresh {
+    public enum Refresh {
         /// The data was imported from a file: checks use what is loaded.
         case noSource
         /// A live source during `advance`: it has nothing after real time, so it was not asked.
@@ -30,7 +30,7 @@ struct AutoCheckReport {
     }
 
     /// What the check did about training.
-    enum Training {
+    public enum Training {
         /// No tier was due.
         case none
         case couldNotStart(tier: Int, error: any Error)
@@ -44,19 +44,19 @@ struct AutoCheckReport {
     }
 
     /// The check's planned time on the loop's clock (triggers are judged and trainings dated as of it).
-    let time: TimeInterval
-    var skipped: Skip?
+    public let time: TimeInterval
+    public var skipped: Skip?
     /// nil where the check did not refresh: skipped before it, or the report of a background training's end (the
     /// refresh was in the report of its start).
-    var refresh: Refresh?
+    public var refresh: Refresh?
     /// The check found no data loaded, so it could neither train nor predict.
-    var noData = false
+    public var noData = false
     /// nil where the check ended before choosing a tier (skipped, no data).
-    var training: Training?
+    public var training: Training?
     /// The prediction on the newest bar, when one was made.
-    var prediction: Prediction?
+    public var prediction: Prediction?
 
-    init(time: TimeInterval, skipped: Skip? = nil, refresh: Refresh? = nil, training: Training? = nil) {
+    public init(time: TimeInterval, skipped: Skip? = nil, refresh: Refresh? = nil, training: Training? = nil) {
         self.time = time
         self.skipped = skipped
         self.refresh = refresh
@@ -64,7 +64,7 @@ struct AutoCheckReport {
     }
 
     /// Something went wrong or was refused: always worth showing.
-    var warning: Bool {
+    public var warning: Bool {
         if skipped != nil || noData { return true }
         if case .failed? = refresh { return true }
         switch training {
@@ -74,7 +74,7 @@ struct AutoCheckReport {
     }
 
     /// Something happened worth showing above the prompt: a new bar, a training, a prediction.
-    var eventful: Bool {
+    public var eventful: Bool {
         if case .loaded(let added, _, _)? = refresh, added > 0 { return true }
         if prediction != nil { return true }
         switch training {
@@ -85,14 +85,14 @@ struct AutoCheckReport {
 }
 
 /// The background training auto mode started: what `auto` and `status` show while it runs.
-struct BackgroundTraining {
-    let tier: Int
-    let reason: TriggerReason
+public struct BackgroundTraining {
+    public let tier: Int
+    public let reason: TriggerReason
     /// When the fit began, on the monotonic clock (durations never read the wall clock, which can jump).
-    let measuredStart: ContinuousClock.Instant
+    public let measuredStart: ContinuousClock.Instant
 
     /// Seconds since the fit began.
-    var measuredSeconds: Double {
+    public var measuredSeconds: Double {
         let elapsed = (ContinuousClock.now - measuredStart).components
         return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
     }
