@@ -46,96 +46,87 @@ extension Commands {
     }
 
     static func runReplay(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
-        let engine = shell.engine
-        guard let series = engine.series else { throw LoopError.noData }
-        let interval = series.interval ?? 3600
-        var startIndex = series.count / 2
-        if let days = args.value(of: ReplayArguments.days), let text = args.written(ReplayArguments.days) {
-            // Compared as a Double first: a short interval can make the bar count of many days too large for an Int.
-            let bars = (days * 86_400 / interval).rounded()
-            guard bars < Double(series.count) else {
-                throw ShellError.invalid("--days \(text) reaches before the loaded data (\(series.count) bars): fetch more history or replay fewer days")
-            }
-            guard bars >= 1 else {
-                throw ShellError.invalid("--days \(text) is shorter than one bar (\(DurationText.format(interval))): replay more days")
-            }
-            startIndex = series.count - Int(bars)
-        }
-        var endIndex = series.count - 1
-        do {
-            let bars = series.bars
-            if let from = args.value(of: ReplayArguments.from) {
-                guard let index = bars.firstIndex(where: { $0.time >= from }), index > 0 else {
-                    throw ShellError.invalid("--from \(args.written(ReplayArguments.from)!) is outside the loaded data (\(ISOTime.short(bars[0].time)) → \(ISOTime.short(bars[bars.count - 1].time))): the replay needs earlier bars to train on")
-                }
-                startIndex = index
-            }
-            if let to = args.value(of: ReplayArguments.to) {
-                guard let index = bars.lastIndex(where: { $0.time <= to }), index > startIndex else {
-                    throw ShellError.invalid("--to \(args.written(ReplayArguments.to)!) leaves no bars after the start of the replay")
-                }
-                endIndex = index
-            }
-        }
-        var stepBars = 1
-        if let seconds = args.value(of: ReplayArguments.step) {
-            let bounds = Bounded.duration.atLeast(interval)
-            guard bounds.contains(seconds) else { throw replay.outOfRange("--step", args.written(ReplayArguments.step)!, bounds) }
-            // At most the whole series: a step longer than the data is one step.
-            stepBars = max(1, Int(min((seconds / interval).rounded(), Double(series.count))))
-        }
-        let tiers = Set(args.value(of: ReplayArguments.tiers) ?? [1, 2])
-        let apply = args.has(ReplayArguments.apply)
-        if let compare = args.value(of: ReplayArguments.compare) {
-            return try compareReplays(shell, compare: compare, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars, tiers: tiers)
-        }
-        let policies: [ReplayPolicy] = args.value(of: ReplayArguments.baselines) == .off ? [.triggers] : ReplayPolicy.allCases
-        shell.logger.log(.info, "replaying \(policies.map(\.rawValue).joined(separator: ", ")) over \(endIndex - startIndex + 1) bars...")
-        // The policies walk forward together, sharing one feature matrix and every fit they have in common.
+        guard let series = shell.engine.series else { throw LoopError.noData }
+        let plan = try ReplayPlan(args, series: series)
+        if let compare = plan.compare { return try compareReplays(shell, plan, compare: compare) }
         defer { shell.progress.finish() }
+        let outcome = try runPlan(shell, plan)
+        let main = outcome.main
+        let id = main.steps > 0 ? shell.session?.nextReplayID : nil
+        let json = replayFields(shell, plan, outcome, id: id)
+        let text = replayReportText(shell, plan, outcome)
+        guard let id else { return CommandOutput(fields: json, text: text) }
+        shell.pendingReplays.append(replayEntry(shell, plan, outcome, id: id, json: json, text: text))
+        return CommandOutput(fields: json, text: text + "\nstored as replay #\(id) — 'replays show \(id)' prints it again")
+    }
+
+    /// Walks the plan's policies forward and, with `--apply`, installs the loop's own run into the session.
+    static func runPlan(_ shell: ShellContext, _ plan: ReplayPlan) throws -> ReplayOutcome {
+        let engine = shell.engine, policies = plan.policies
+        shell.logger.log(.info, "replaying \(policies.map(\.rawValue).joined(separator: ", ")) over \(plan.endIndex - plan.startIndex + 1) bars...")
+        // The policies walk forward together, sharing one feature matrix and every fit they have in common.
         let runs = try engine.replay(policies.map { ReplayRun(policy: $0, configuration: engine.config.forReplay) },
-                                     from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers,
+                                     from: plan.startIndex, through: plan.endIndex, stepBars: plan.stepBars, tiers: plan.tiers,
                                      execution: shell.replayExecution, progress: progressBar(shell, runs: policies.count))
         let reports = runs.map(\.report)
-        let replayed = runs.first?.loop
-        let main = reports[0]
         let cancelled = reports.contains { $0.cancelled }
         // Only the loop's own policy is applied, and only a replay that ran to its end.
         var application: ReplayApplication?
-        if apply, !cancelled, let replayed { application = try engine.adopt(replay: replayed) }
-        let id = main.steps > 0 ? shell.session?.nextReplayID : nil
+        if plan.apply, !cancelled, let replayed = runs.first?.loop { application = try engine.adopt(replay: replayed) }
+        return ReplayOutcome(reports: reports, cancelled: cancelled, application: application)
+    }
+
+    /// The fields `replay` prints in JSON mode: the loop's report against its baselines, provenance, and what
+    /// `--apply` installed. Read after applying: the config and series are the session's as they are now.
+    static func replayFields(_ shell: ShellContext, _ plan: ReplayPlan, _ outcome: ReplayOutcome, id: Int?) -> [(String, JSON)] {
+        let engine = shell.engine
         var json: [(String, JSON)] = [("replay_id", id.map(JSON.int) ?? .null)]
-        json += reportFields(main, baselines: Array(reports.dropFirst()), tiers: tiers, pnl: engine.config.pnlSettings,
-                             series: engine.series)
-        json.append(("cancelled", .bool(cancelled)))
-        json += provenance(shell, config: engine.config.forReplay, series: series, startIndex: startIndex, endIndex: endIndex,
-                           stepBars: stepBars, tiers: tiers, baselines: policies.count > 1, compare: nil)
-        json.append(("applied", .bool(application != nil)))
-        if let application {
-            json.append(("application", .object([
-                ("trainings", .int(application.records.count)), ("outcomes", .int(application.outcomes)),
-                ("current_versions", .object(application.currentVersions.sorted { $0.key < $1.key }
-                    .map { ($0.key.rawValue, JSON.int($0.value)) })),
-            ])))
+        json += reportFields(outcome.main, baselines: Array(outcome.reports.dropFirst()), tiers: plan.tiers,
+                             pnl: engine.config.pnlSettings, series: engine.series)
+        json.append(("cancelled", .bool(outcome.cancelled)))
+        json += provenance(shell, config: engine.config.forReplay, series: plan.series, startIndex: plan.startIndex,
+                           endIndex: plan.endIndex, stepBars: plan.stepBars, tiers: plan.tiers,
+                           baselines: plan.policies.count > 1, compare: nil)
+        json.append(("applied", .bool(outcome.application != nil)))
+        if let application = outcome.application { json.append(("application", applicationField(application))) }
+        return json
+    }
+
+    /// What `--apply` added: trainings, scored predictions and the models now current.
+    static func applicationField(_ application: ReplayApplication) -> JSON {
+        .object([
+            ("trainings", .int(application.records.count)), ("outcomes", .int(application.outcomes)),
+            ("current_versions", .object(application.currentVersions.sorted { $0.key < $1.key }
+                .map { ($0.key.rawValue, JSON.int($0.value)) })),
+        ])
+    }
+
+    /// The text report: a Ctrl-C line first when stopped, then the policy table and its analysis, then what
+    /// `--apply` installed.
+    static func replayReportText(_ shell: ShellContext, _ plan: ReplayPlan, _ outcome: ReplayOutcome) -> String {
+        var text = replayText(outcome.reports, tiers: plan.tiers, config: shell.engine.config, shell: shell)
+        if outcome.cancelled {
+            text = stoppedLine(outcome.reports, noun: "policy") + (plan.apply ? "; nothing was applied" : "") + "\n" + text
         }
-        var text = replayText(reports, tiers: tiers, config: engine.config, shell: shell)
-        if cancelled {
-            text = stoppedLine(reports, noun: "policy") + (apply ? "; nothing was applied" : "") + "\n" + text
-        }
-        if let application {
+        if let application = outcome.application {
             let versions = application.currentVersions.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) v\($0.value)" }
             text += "\napplied to the session: \(versions.joined(separator: ", ")) now current; "
                 + "\(application.records.count) trainings and \(application.outcomes) scored predictions added"
         }
-        guard let id else { return CommandOutput(fields: json, text: text) }
-        shell.pendingReplays.append(ReplayEntry(
-            id: id, at: engine.clock.now, command: "", start: main.start, end: main.end, steps: main.steps,
-            scored: main.scored, tiers: tiers.sorted(), policy: main.policy.rawValue, accuracy: main.accuracy,
+        return text
+    }
+
+    /// The session's record of a replay with steps: its summary, and the report as printed (`json`, `text`).
+    static func replayEntry(_ shell: ShellContext, _ plan: ReplayPlan, _ outcome: ReplayOutcome, id: Int,
+                            json: [(String, JSON)], text: String) -> ReplayEntry {
+        let main = outcome.main, reports = outcome.reports
+        return ReplayEntry(
+            id: id, at: shell.engine.clock.now, command: "", start: main.start, end: main.end, steps: main.steps,
+            scored: main.scored, tiers: plan.tiers.sorted(), policy: main.policy.rawValue, accuracy: main.accuracy,
             neverRetrainAccuracy: reports.first { $0.policy == .never }?.accuracy,
             everyStepAccuracy: reports.first { $0.policy == .everyStep }?.accuracy,
-            retrains: main.retrainTimes.count, trainingSeconds: main.trainingSeconds, cancelled: cancelled,
-            applied: application != nil, reportJSON: reportObject(json).serialized(), reportText: text))
-        return CommandOutput(fields: json, text: text + "\nstored as replay #\(id) — 'replays show \(id)' prints it again")
+            retrains: main.retrainTimes.count, trainingSeconds: main.trainingSeconds, cancelled: outcome.cancelled,
+            applied: outcome.application != nil, reportJSON: reportObject(json).serialized(), reportText: text)
     }
 
     /// The first line of a report stopped by Ctrl-C: every run is reported over the steps all of them completed.
@@ -321,55 +312,75 @@ extension Commands {
         }
     }
 
+    /// One value's run in `--compare`: the report and the replay ID it was stored as (nil: no steps, not stored).
+    typealias ComparedRun = (value: String, report: ReplayReport, id: Int?)
+
     /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.
     /// Each value's run is stored as its own replay report.
-    static func compareReplays(_ shell: ShellContext, compare: KeyValuesKind.Value, startIndex: Int, endIndex: Int, stepBars: Int,
-                               tiers: Set<Int>) throws -> CommandOutput {
+    static func compareReplays(_ shell: ShellContext, _ plan: ReplayPlan, compare: KeyValuesKind.Value) throws -> CommandOutput {
         let key = compare.key, values = compare.values
         let configurations = try values.map { value -> LoopConfig in
             var configuration = shell.engine.config
             try configuration.set(key, to: value)
             return configuration
         }
-        var runs: [(value: String, report: ReplayReport, id: Int?)] = []
         var nextID = shell.session?.nextReplayID
         shell.logger.log(.info, "replaying with \(key) = \(values.joined(separator: ", "))...")
         // One walk for every value: fits that the values have in common are made once.
         defer { shell.progress.finish() }
         let reports = try shell.engine.replay(configurations.map {
-            ReplayRun(policy: .triggers, configuration: key == "xgboost.threads" ? $0 : $0.forReplay)
-        }, from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, execution: shell.replayExecution,
-           progress: progressBar(shell, runs: configurations.count)).map(\.report)
+            ReplayRun(policy: .triggers, configuration: comparedConfiguration($0, key: key))
+        }, from: plan.startIndex, through: plan.endIndex, stepBars: plan.stepBars, tiers: plan.tiers,
+           execution: shell.replayExecution, progress: progressBar(shell, runs: configurations.count)).map(\.report)
+        var runs: [ComparedRun] = []
         for ((value, configuration), report) in zip(zip(values, configurations), reports) {
             let id = report.steps > 0 ? nextID : nil
             if let id {
                 nextID = id + 1
-                var fields: [(String, JSON)] = [("replay_id", .int(id)),
-                                                ("compare", .object([("key", .string(key)), ("value", .string(value))]))]
-                fields += reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings, series: shell.engine.series)
-                fields.append(("cancelled", .bool(report.cancelled)))
-                fields.append(("applied", .bool(false)))
-                guard let series = shell.engine.series else { throw LoopError.noData }
-                fields += provenance(shell, config: key == "xgboost.threads" ? configuration : configuration.forReplay,
-                                     series: series, startIndex: startIndex, endIndex: endIndex, stepBars: stepBars,
-                                     tiers: tiers, baselines: false, compare: (key, value))
-                var text = "replay with \(key) = \(value)\n" + replayText([report], tiers: tiers, config: configuration, shell: shell)
-                if report.cancelled { text = stoppedLine(reports, noun: "value") + "\n" + text }
-                shell.pendingReplays.append(ReplayEntry(
-                    id: id, at: shell.engine.clock.now, command: "", start: report.start, end: report.end,
-                    steps: report.steps, scored: report.scored, tiers: tiers.sorted(), policy: report.policy.rawValue,
-                    compareKey: key, compareValue: value, accuracy: report.accuracy, retrains: report.retrainTimes.count,
-                    trainingSeconds: report.trainingSeconds, cancelled: report.cancelled, applied: false,
-                    reportJSON: reportObject(fields).serialized(), reportText: text))
+                try storeComparedRun(shell, plan, (value, report, id), key: key, configuration: configuration, reports: reports)
             }
             runs.append((value, report, id))
         }
+        return compareOutput(shell, key: key, runs: runs, configurations: configurations, reports: reports)
+    }
+
+    /// The config a compared value runs with: replay settings, except that a comparison over `xgboost.threads`
+    /// keeps the thread count it is comparing.
+    static func comparedConfiguration(_ configuration: LoopConfig, key: String) -> LoopConfig {
+        key == "xgboost.threads" ? configuration : configuration.forReplay
+    }
+
+    /// Stores one compared value's run as its own replay report, as `replays show` prints it.
+    static func storeComparedRun(_ shell: ShellContext, _ plan: ReplayPlan, _ run: (value: String, report: ReplayReport, id: Int),
+                                 key: String, configuration: LoopConfig, reports: [ReplayReport]) throws {
+        let (value, report, id) = run, tiers = plan.tiers
+        var fields: [(String, JSON)] = [("replay_id", .int(id)),
+                                        ("compare", .object([("key", .string(key)), ("value", .string(value))]))]
+        fields += reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings, series: shell.engine.series)
+        fields.append(("cancelled", .bool(report.cancelled)))
+        fields.append(("applied", .bool(false)))
+        guard let series = shell.engine.series else { throw LoopError.noData }
+        fields += provenance(shell, config: comparedConfiguration(configuration, key: key), series: series,
+                             startIndex: plan.startIndex, endIndex: plan.endIndex, stepBars: plan.stepBars,
+                             tiers: tiers, baselines: false, compare: (key, value))
+        var text = "replay with \(key) = \(value)\n" + replayText([report], tiers: tiers, config: configuration, shell: shell)
+        if report.cancelled { text = stoppedLine(reports, noun: "value") + "\n" + text }
+        shell.pendingReplays.append(ReplayEntry(
+            id: id, at: shell.engine.clock.now, command: "", start: report.start, end: report.end,
+            steps: report.steps, scored: report.scored, tiers: tiers.sorted(), policy: report.policy.rawValue,
+            compareKey: key, compareValue: value, accuracy: report.accuracy, retrains: report.retrainTimes.count,
+            trainingSeconds: report.trainingSeconds, cancelled: report.cancelled, applied: false,
+            reportJSON: reportObject(fields).serialized(), reportText: text))
+    }
+
+    /// The side-by-side of a `--compare`: each value against the first, paired on the bars both scored, scored
+    /// with its own P&L settings (a comparison over fee_bps changes them).
+    static func compareOutput(_ shell: ShellContext, key: String, runs: [ComparedRun], configurations: [LoopConfig],
+                              reports: [ReplayReport]) -> CommandOutput {
         let cancelled = runs.contains { $0.report.cancelled }
-        // Each value against the first, paired on the bars both scored.
         let comparisons = runs.dropFirst().flatMap { run in
             ReplayAnalysis.compare(("\(key)=\(run.value)", run.report.scoredSteps), ("\(key)=\(runs[0].value)", runs[0].report.scoredSteps))
         }
-        // Each value's own P&L settings (a comparison over fee_bps changes them).
         let scores = zip(runs, configurations).map { ReplayAnalysis.PolicyScores($0.report.scoredSteps, pnl: $1.pnlSettings) }
         let json: [(String, JSON)] = [
             ("compare", .string(key)),
@@ -383,15 +394,20 @@ extension Commands {
             ("comparisons", comparisonFields(comparisons)),
             ("cancelled", .bool(cancelled)),
         ]
+        let header = (cancelled ? stoppedLine(reports, noun: "value") + "\n" : "") + "replay compared over \(key)\n"
+        return CommandOutput(fields: json, text: header + compareText(shell, key: key, runs: runs, scores: scores, comparisons: comparisons))
+    }
+
+    /// The table of compared values, the paired accuracy and direction lines, and where the runs were stored.
+    static func compareText(_ shell: ShellContext, key: String, runs: [ComparedRun], scores: [ReplayAnalysis.PolicyScores],
+                            comparisons: [ReplayAnalysis.Comparison]) -> String {
         let rows = zip(runs, scores).map { run, scores in
             let (value, report, _) = run
             return [value, Format.percent(report.accuracy), Format.percent(scores.metrics.directionalAccuracy?.value),
                     scores.pnl.map { returnText($0.strategyReturn) } ?? "—",
                     String(report.retrainTimes.count), Format.seconds(report.trainingSeconds)]
         }
-        var output = (cancelled ? stoppedLine(reports, noun: "value") + "\n" : "")
-            + "replay compared over \(key)\n"
-            + shell.table([key, "accuracy", "direction", "return", "retrains", "training time"], rows, right: [1, 2, 3, 4, 5])
+        var output = shell.table([key, "accuracy", "direction", "return", "retrains", "training time"], rows, right: [1, 2, 3, 4, 5])
         for comparison in comparisons where comparison.metric == .accuracy || comparison.metric == .directionalAccuracy {
             output += "\n" + comparisonLine(comparison)
         }
@@ -399,7 +415,7 @@ extension Commands {
         if let first = ids.first, let last = ids.last {
             output += "\nstored as replay" + (first == last ? " #\(first)" : "s #\(first)…#\(last)") + " — 'replays show ID' prints each"
         }
-        return CommandOutput(fields: json, text: output)
+        return output
     }
 
     /// A compounded return: `+8.5%`.
@@ -442,9 +458,29 @@ extension Commands {
         let main = reports[0]
         var text = "replay \(ISOTime.short(main.start)) → \(ISOTime.short(main.end)) UTC: \(main.steps) steps, \(main.scored) scored predictions, tiers \(tiers.sorted().map(String.init).joined(separator: ","))\n"
         let scores = reports.map { ReplayAnalysis.PolicyScores($0.scoredSteps, pnl: config.pnlSettings) }
+        let (rows, anyFlag) = policyRows(reports, scores: scores, shell: shell)
+        text += shell.table(["policy", "accuracy", "direction", "coverage", "Brier", "return", "retrains", "training time"],
+                            rows, right: [1, 2, 3, 4, 5, 6, 7])
+        text += "\n" + naiveLine(replayBaselines(main.scoredSteps, series: shell.engine.series))
+        if anyFlag { text += "\n⚑ no better than a naive rule one could have followed (persistence, always up, climatology) on the same steps" }
+        for comparison in comparisons(main, Array(reports.dropFirst())) where comparison.metric == .accuracy || comparison.metric == .directionalAccuracy {
+            text += "\n" + comparisonLine(comparison)
+        }
+        if let pnl = scores[0].pnl { text += "\n" + pnlLine(pnl) }
+        let causes = main.retrains.sorted { $0.key < $1.key }.map { tier, causes in
+            "tier\(tier): " + causes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
+        }
+        if !causes.isEmpty { text += "\nretrains by cause — " + causes.joined(separator: "; ") }
+        guard !main.rollingScore.isEmpty else { return text }
+        return text + "\n" + rollingChart(main, config: config, shell: shell)
+    }
+
+    /// One table row per policy, and whether any score was flagged ⚑: no better than a naive rule (persistence,
+    /// always up, climatology) on that policy's own steps.
+    static func policyRows(_ reports: [ReplayReport], scores: [ReplayAnalysis.PolicyScores],
+                           shell: ShellContext) -> (rows: [[String]], anyFlag: Bool) {
         var anyFlag = false
         let rows = zip(reports, scores).map { report, scores in
-            // ⚑: no better than a naive rule (persistence, always up, climatology) on this policy's own steps.
             let naive = replayBaselines(report.scoredSteps, series: shell.engine.series)
             func flag(_ metric: MetricName) -> String {
                 guard HonestMetrics.failsToBeat(scores.metrics, naive, on: metric) == true else { return "" }
@@ -457,24 +493,19 @@ extension Commands {
              scores.pnl.map { returnText($0.strategyReturn) } ?? "—",
              String(report.retrainTimes.count), Format.seconds(report.trainingSeconds)]
         }
-        text += shell.table(["policy", "accuracy", "direction", "coverage", "Brier", "return", "retrains", "training time"],
-                            rows, right: [1, 2, 3, 4, 5, 6, 7])
-        text += "\n" + naiveLine(replayBaselines(main.scoredSteps, series: shell.engine.series))
-        if anyFlag { text += "\n⚑ no better than a naive rule one could have followed (persistence, always up, climatology) on the same steps" }
-        for comparison in comparisons(main, Array(reports.dropFirst())) where comparison.metric == .accuracy || comparison.metric == .directionalAccuracy {
-            text += "\n" + comparisonLine(comparison)
-        }
-        if let pnl = scores[0].pnl {
-            text += "\n" + "acting on the loop's signals: \(returnText(pnl.strategyReturn)) after \(Format.fixed(pnl.feeBps, 0)) bps fees "
-                + "(\(pnl.trades) trades, in the market \(Format.percent(pnl.exposure)) of steps, max drawdown \(Format.percent(pnl.maxDrawdown))"
-                + (pnl.sharpe.map { ", Sharpe \(Format.fixed($0, 2))" } ?? "") + ") vs buy-and-hold \(returnText(pnl.buyAndHoldReturn))"
-                + " — research and education only, not trading advice"
-        }
-        let causes = main.retrains.sorted { $0.key < $1.key }.map { tier, causes in
-            "tier\(tier): " + causes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
-        }
-        if !causes.isEmpty { text += "\nretrains by cause — " + causes.joined(separator: "; ") }
-        guard !main.rollingScore.isEmpty else { return text }
+        return (rows, anyFlag)
+    }
+
+    /// What acting on the loop's signals would have returned after fees, against buy-and-hold.
+    static func pnlLine(_ pnl: SignalPnL) -> String {
+        "acting on the loop's signals: \(returnText(pnl.strategyReturn)) after \(Format.fixed(pnl.feeBps, 0)) bps fees "
+            + "(\(pnl.trades) trades, in the market \(Format.percent(pnl.exposure)) of steps, max drawdown \(Format.percent(pnl.maxDrawdown))"
+            + (pnl.sharpe.map { ", Sharpe \(Format.fixed($0, 2))" } ?? "") + ") vs buy-and-hold \(returnText(pnl.buyAndHoldReturn))"
+            + " — research and education only, not trading advice"
+    }
+
+    /// The rolling live score over the replay, with the retrainings above tier 1 marked on the curve.
+    static func rollingChart(_ main: ReplayReport, config: LoopConfig, shell: ShellContext) -> String {
         let metric = main.rollingMetric
         var options = LineChartOptions()
         options.width = shell.terminal.width
@@ -491,7 +522,6 @@ extension Commands {
             guard let last = main.rollingScore.last(where: { $0.time <= moment }) else { return nil }
             return ChartPoint(x: moment, y: last.score)
         }
-        text += "\n" + LineChart.render([curve, ChartSeries(name: "retrain", points: markers)], options: options, style: shell.chartStyle)
-        return text
+        return LineChart.render([curve, ChartSeries(name: "retrain", points: markers)], options: options, style: shell.chartStyle)
     }
 }
