@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(name: "FeedbackLoopTests", dependencies: ["FeedbackLoop", "MarketData", "Learning"]),
         .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "FeedbackLoop", "MarketData",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ShellTests", dependencies: ["Shell", "LoopApp", "FeedbackLoop", "MarketData", "SessionStore", "CTestPTY"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "LoopApp", "FeedbackLoop", "MarketData", "SessionStore", "CTestPTY"],
+                    resources: [.copy("Golden")]),
     ]
 )

@@ -29,7 +29,7 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownTier(let text):
             return "unknown tier '\(text)' — expected tier1, tier2 or tier3"
         case .trainingInProgress:
-            return "a training is already in progress — wait for it to finish"
+            return "a training is already in progress"
         case .noPendingPrediction:
             return "no pending prediction to score"
         case .invalidSignal(let text):
@@ -40,7 +40,7 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
         case .nonMonotonicClock(let message):
             return message
         case .clockOutOfRange(let offset, let seconds):
-            return "advancing \(DurationText.format(seconds)) would put the loop's clock more than \(Bounded.clockOffset.upperText) from system time (it is \(DurationText.format(offset)) ahead) — advance less, or start a new session"
+            return "advancing \(DurationText.format(seconds)) would put the loop's clock more than \(Bounded.clockOffset.upperText) from system time (it is \(DurationText.format(offset)) ahead)"
         case .cancelled:
             return "training cancelled — the previous models are kept"
         case .trainingSuperseded(let tier):

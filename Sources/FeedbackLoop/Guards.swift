@@ -51,7 +51,8 @@ public enum GuardedCommand: String, Sendable, Equatable {
     case predict, cycle
 }
 
-/// Something a prediction carries beside its signal. Wording lives in `description`: one line that says what to do.
+/// Something a prediction carries beside its signal. `description` says what is wrong with it; what to type about it
+/// is the shell's (`Advice`).
 public enum PredictionWarning: Sendable, Equatable, CustomStringConvertible {
     /// The model is older than `max_model_age`.
     case stale(ModelAge)
@@ -68,9 +69,9 @@ public enum PredictionWarning: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .stale(let age):
             let limit = age.limit.map { DurationText.format($0) } ?? "never"
-            return "\(age.model.rawValue) is stale: trained \(DurationText.format(age.seconds)) ago, past max_model_age \(limit) — retrain it ('train tier\(age.model.tier)') or raise max_model_age"
+            return "\(age.model.rawValue) is stale: trained \(DurationText.format(age.seconds)) ago, past max_model_age \(limit)"
         case .forcedOnForeignData(let trained, let loaded, let tier):
-            return "forced: the models were trained on \(trained.description); the loaded data is \(loaded.description) — train on it before trusting this ('train tier\(tier)')"
+            return "forced: the models were trained on \(trained.description); the loaded data is \(loaded.description)"
         }
     }
 }

@@ -321,9 +321,8 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unknownKey(let key, let suggestion):
-            if let suggestion { return "unknown config key '\(key)' — did you mean '\(suggestion)'?" }
-            return "unknown config key '\(key)' — 'config' lists every key"
+        case .unknownKey(let key, _):
+            return "unknown config key '\(key)'"
         case .invalidValue(let key, let value, let expected):
             return "invalid value '\(value)' for \(key): expected \(expected)"
         case .inconsistent(let message):

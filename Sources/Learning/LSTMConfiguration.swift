@@ -84,9 +84,9 @@ public enum LSTMError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidPrices(let message):
             return "Invalid prices for the LSTM: \(message)."
         case .tooFewPrices(let have, let need):
-            return "Only \(have) prices, the LSTM needs at least \(need) (one sequence plus a validation part) — fetch more data or lower lstm.sequence_length."
+            return "Only \(have) prices, the LSTM needs at least \(need) (one sequence plus a validation part)"
         case .diverged(let epoch):
-            return "Training diverged (loss became NaN at epoch \(epoch)) — lower lstm.learning_rate."
+            return "Training diverged (loss became NaN at epoch \(epoch))"
         case .cancelled:
             return "LSTM training cancelled; the previous model is kept."
         case .corruptSnapshot(let message):

@@ -4,7 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Why a model could not be fitted; `description` says what to do about it.
+/// Why a model could not be fitted; `description` says what failed (and, for a caller's mistake, what the caller
+/// should do). What a user can type about the data-dependent cases is the shell's (`Advice`).
 public enum LearningError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Every training label is the same (all up or all down).
     case singleClass(label: Double)
@@ -23,9 +24,9 @@ public enum LearningError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .singleClass(let label):
             let kind = label == 1 ? "all up" : label == 0 ? "all down" : "all \(label)"
-            return "The training part has only one class (\(kind)) — fetch more data or use a longer training window."
+            return "The training part has only one class (\(kind))"
         case .tooFewRows(let have, let need):
-            return "Only \(have) training rows, at least \(need) needed — fetch more data or use shorter feature windows."
+            return "Only \(have) training rows, at least \(need) needed"
         case .nonFiniteInput(let row, let col):
             return "Non-finite value (NaN or infinity) at row \(row), column \(col) — drop the warm-up rows of the features before fitting."
         case .shapeMismatch(let detail):

@@ -85,8 +85,7 @@ public struct CoinGeckoClient: Sendable {
                 case 200..<300:
                     return try Self.parse(json: body, coin: coin)
                 case 404:
-                    throw MarketDataError.invalidArgument(
-                        "CoinGecko does not know the coin id '\(coin)' (HTTP 404) — use its API id, e.g. bitcoin, ethereum or solana")
+                    throw MarketDataError.unknownCoin(coin)
                 case 429:
                     failure = .http(status: status, body: Self.errorText(body))
                     problem = "HTTP 429, rate limited"

@@ -97,6 +97,8 @@ public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible
     case notRegularFile(path: String, kind: String)
     case tooFewRows(have: Int, need: Int)
     case invalidArgument(String)
+    /// CoinGecko answered 404 for this coin id.
+    case unknownCoin(String)
     case network(String)
     case http(status: Int, body: String)
     case badResponse(String)
@@ -122,28 +124,23 @@ public enum MarketDataError: Error, Equatable, Sendable, CustomStringConvertible
         case .outOfRange(let origin, let field, let value, let bounds):
             return "\(origin): \(field) '\(value)' is out of range — expected \(bounds.expected)"
         case .notRegularFile(let path, let kind):
-            return "cannot import '\(path)': it is \(kind), not a regular file — give the path of a CSV file"
+            return "cannot import '\(path)': it is \(kind), not a regular file"
         case .tooFewRows(let have, let need):
-            return "only \(have) rows of data; at least \(need) are needed — fetch more days"
+            return "only \(have) rows of data; at least \(need) are needed"
         case .invalidArgument(let message):
             return message
+        case .unknownCoin(let coin):
+            return "CoinGecko does not know the coin id '\(coin)' (HTTP 404)"
         case .network(let message):
-            return "network error: \(message) — try 'fetch demo' (offline) or 'import FILE.csv'"
+            return "network error: \(message)"
         case .http(let status, let body):
             let detail = body.isEmpty ? "" : ": \(SafeText.oneLine(body, limit: CoinGeckoClient.maxErrorTextLength))"
-            let fallback = "try 'fetch demo' (offline) or 'import FILE.csv'"
-            let advice: String
-            switch status {
-            case 429: advice = "rate limited: wait a minute, set COINGECKO_API_KEY, or \(fallback)"
-            case 401, 403: advice = "check COINGECKO_API_KEY (free keys reach only the past 365 days), or \(fallback)"
-            default: advice = fallback
-            }
-            return "CoinGecko answered HTTP \(status)\(detail) — \(advice)"
+            return "CoinGecko answered HTTP \(status)\(detail)"
         case .responseTooLarge(let limit):
             let size = limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"
-            return "CoinGecko's answer is larger than \(size) — refused; ask for fewer days, or try 'fetch demo' (offline) or 'import FILE.csv'"
+            return "CoinGecko's answer is larger than \(size) and was refused"
         case .badResponse(let message):
-            return "unexpected CoinGecko response: \(message) — try 'fetch demo' (offline) or 'import FILE.csv'"
+            return "unexpected CoinGecko response: \(message)"
         }
     }
 }

@@ -43,7 +43,7 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missing(let path):
-            return "no session file '\(path)' — 'sessions' lists the saved ones"
+            return "no session file '\(path)'"
         case .notSQLite(let path):
             return "'\(path)' is not an lgc-shell session (not a SQLite database)"
         case .empty(let path):
@@ -68,14 +68,14 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .cannotRead(let path, let reason):
             return "cannot read '\(path)': \(reason)"
         case .outOfRange(let path, let field, let value, let bounds):
-            return "'\(path)': \(field) is \(value), out of range (expected \(bounds.expected)) — the file was changed outside lgc-shell; load another session"
+            return "'\(path)': \(field) is \(value), out of range (expected \(bounds.expected)); the file was changed outside lgc-shell"
         case .invalidChange(let message):
             return "session not updated: \(message)"
         case .inUse(let path, let pid):
             let holder = pid.map { "by process \($0)" } ?? "by another process"
-            return "'\(path)' is in use \(holder) — quit that shell first or save under another name"
+            return "'\(path)' is in use \(holder)"
         case .notRegularFile(let path):
-            return "cannot write '\(path)': it is not a regular file — give a path ending in NAME.lgc"
+            return "cannot write '\(path)': it is not a regular file"
         case .changedSinceLoaded(let path):
             return "'\(path)' was saved by another shell since this one loaded or saved it"
         }

@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import Learning
 import LoopApp
 import MarketData
 import SessionStore
@@ -7,8 +8,12 @@ import SessionStore
 /// What to type after an error, worded in one place: the layers below say what failed; the shell, which knows its
 /// commands, says what to do about it. Matched on the error's type and case, never on its words.
 enum Advice {
+    /// Where the data could come from instead when CoinGecko cannot be used.
+    static let offlineData = "try 'fetch demo' (offline) or 'import FILE.csv'"
+
     static func line(for error: any Error) -> String? {
         switch error {
+        // The feedback loop
         case LoopError.noData:
             return "run 'fetch demo' (offline) or 'import FILE.csv' first"
         case LoopError.noTrainedModel:
@@ -17,10 +22,51 @@ enum Advice {
             return "run 'predict' first, or give one with --predicted BUY|SELL|HOLD"
         case LoopError.foreignData(_, _, let tier, let command):
             return "train on it first ('train tier\(tier)') or '\(command.rawValue) --force'"
+        case LoopError.trainingInProgress:
+            return "wait for it to finish"
+        case LoopError.clockOutOfRange:
+            return "advance less, or start a new session"
+        case ConfigError.unknownKey(_, let suggestion):
+            return suggestion.map { "did you mean '\($0)'?" } ?? "'config' lists every key"
         case ReplayError.noModelTrained:
             return "start it later (fewer --days) or fetch more history"
+        case ReplayError.tierFailed(_, let underlying):
+            // The replay reports the tier's own error as it is; so is its advice.
+            return line(for: underlying)
+
+        // Fitting the models
+        case LearningError.singleClass:
+            return "fetch more data or use a longer training window."
+        case LearningError.tooFewRows:
+            return "fetch more data or use shorter feature windows."
+        case LSTMError.tooFewPrices:
+            return "fetch more data or lower lstm.sequence_length."
+        case LSTMError.diverged:
+            return "lower lstm.learning_rate."
+
+        // Market data
         case MarketDataError.fileNotFound:
             return "check the path (Tab completes it)"
+        case MarketDataError.notRegularFile:
+            return "give the path of a CSV file"
+        case MarketDataError.tooFewRows:
+            return "fetch more days"
+        case MarketDataError.unknownCoin:
+            return "use its API id, e.g. bitcoin, ethereum or solana"
+        case MarketDataError.network, MarketDataError.badResponse:
+            return offlineData
+        case MarketDataError.http(let status, _):
+            switch status {
+            case 429: return "rate limited: wait a minute, set COINGECKO_API_KEY, or \(offlineData)"
+            case 401, 403: return "check COINGECKO_API_KEY (free keys reach only the past 365 days), or \(offlineData)"
+            default: return offlineData
+            }
+        case MarketDataError.responseTooLarge:
+            return "ask for fewer days, or \(offlineData)"
+
+        // Session files
+        case SessionError.missing:
+            return "'sessions' lists the saved ones"
         case SessionError.exists:
             return "use 'save NAME --force' to overwrite"
         case AutoModeError.tooManyChecks:
@@ -29,8 +75,24 @@ enum Advice {
             return "'save NAME' saves it"
         case SessionError.changedSinceLoaded:
             return "'save OTHER-NAME' keeps both; 'save --force' overwrites it"
+        case SessionError.outOfRange:
+            return "load another session"
+        case SessionError.inUse:
+            return "quit that shell first or save under another name"
+        case SessionError.notRegularFile:
+            return "give a path ending in NAME.lgc"
         default:
             return nil
+        }
+    }
+
+    /// What to type about a prediction's warning.
+    static func line(for warning: PredictionWarning) -> String {
+        switch warning {
+        case .stale(let age):
+            return "retrain it ('train tier\(age.model.tier)') or raise max_model_age"
+        case .forcedOnForeignData(_, _, let tier):
+            return "train on it before trusting this ('train tier\(tier)')"
         }
     }
 }

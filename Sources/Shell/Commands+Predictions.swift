@@ -32,7 +32,7 @@ extension Commands {
                     ("age_seconds", .number(age?.seconds)),
                     ("max_age_seconds", .number(age?.limit)),
                     ("stale", .bool(age?.stale ?? false)),
-                    ("warnings", .array(own.map { .string($0.description) })),
+                    ("warnings", .array(own.map { .string(ShellContext.message(for: $0)) })),
                 ]))
             }
             let fields: [(String, JSON)] = [
@@ -44,9 +44,9 @@ extension Commands {
                 ("at", .time(prediction.barTime)),
                 ("made_at", .time(prediction.madeAt)),
                 ("stale", .bool(warnings.contains { $0.model != nil })),
-                ("warnings", .array(warnings.map { .string($0.description) })),
+                ("warnings", .array(warnings.map { .string(ShellContext.message(for: $0)) })),
             ]
-            for warning in warnings { shell.logger.log(.warning, warning.description) }
+            for warning in warnings { shell.logger.log(.warning, ShellContext.message(for: warning)) }
             let paint = shell.paint
             let signal: String
             switch prediction.signal {

@@ -95,6 +95,11 @@ extension ShellContext {
         return SafeText.escaped(Advice.line(for: error).map { wording + " — " + $0 } ?? wording)
     }
 
+    /// A prediction's warning as the user reads it: what is wrong with the prediction, then what to type about it.
+    static func message(for warning: PredictionWarning) -> String {
+        warning.description + " — " + Advice.line(for: warning)
+    }
+
     private func emit(command: String, output: CommandOutput) {
         guard printsOutput else { return }
         switch format {

@@ -26,7 +26,7 @@ private func relabel(_ series: PriceSeries, symbol: String? = nil, spacing: Time
         #expect(age.stale && age.seconds == 7201)
         #expect(engine.predictionWarnings() == [.stale(age)])
         #expect(PredictionWarning.stale(age).description
-                == "logistic is stale: trained 2h1s ago, past max_model_age 2h — retrain it ('train tier1') or raise max_model_age")
+                == "logistic is stale: trained 2h1s ago, past max_model_age 2h")
         // Retraining makes it fresh again.
         try engine.train(Tier.all[0])
         #expect(engine.predictionWarnings().isEmpty)

@@ -234,7 +234,7 @@ struct LSTMTrainingTests {
                                     initialParameters: weights, onEpoch: nil, isCancelled: nil)
         }
         #expect(LSTMError.diverged(epoch: 7).description
-                == "Training diverged (loss became NaN at epoch 7) — lower lstm.learning_rate.")
+                == "Training diverged (loss became NaN at epoch 7)")
     }
 
     @Test("early stopping stops after `patience` epochs without improvement and restores the best weights")

@@ -153,7 +153,7 @@ struct ImportFileKindTests {
             try CSVImporter.load(path: "/dev/null")
         }
         #expect(MarketDataError.notRegularFile(path: "/dev/null", kind: "a character device").description
-                == "cannot import '/dev/null': it is a character device, not a regular file — give the path of a CSV file")
+                == "cannot import '/dev/null': it is a character device, not a regular file")
     }
 
     @Test func aFIFOIsRefusedWithoutWaitingForAWriter() throws {

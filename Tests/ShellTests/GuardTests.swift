@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+import Learning
 import MarketData
 import SessionStore
 import Testing
@@ -184,5 +185,66 @@ private func foreignError(trained: String, loaded: String, tier: Int = 1, comman
                                  ReplayError.noModelTrained, MarketDataError.fileNotFound(path: "x")] {
             #expect(!"\(error)".contains(" — run") && !"\(error)".contains("Tab"), "no advice below the shell: \(error)")
         }
+    }
+
+    /// Lines users saw before their advice moved out of the data layer, the store, the loop and the learners:
+    /// each is unchanged, and the layer below now holds only the part before the advice.
+    static let movedAdvice: [(error: any Error, line: String)] = [
+        (MarketDataError.tooFewRows(have: 5, need: 40), "only 5 rows of data; at least 40 are needed — fetch more days"),
+        (MarketDataError.notRegularFile(path: "/dev/null", kind: "a character device"),
+         "cannot import '/dev/null': it is a character device, not a regular file — give the path of a CSV file"),
+        (MarketDataError.network("could not reach 127.0.0.1 after 3 tries: connection refused"),
+         "network error: could not reach 127.0.0.1 after 3 tries: connection refused — try 'fetch demo' (offline) or 'import FILE.csv'"),
+        (MarketDataError.http(status: 500, body: "upstream down"),
+         "CoinGecko answered HTTP 500: upstream down — try 'fetch demo' (offline) or 'import FILE.csv'"),
+        (MarketDataError.http(status: 429, body: "You've exceeded the Rate Limit."),
+         "CoinGecko answered HTTP 429: You've exceeded the Rate Limit. — rate limited: wait a minute, set COINGECKO_API_KEY, or try 'fetch demo' (offline) or 'import FILE.csv'"),
+        (MarketDataError.http(status: 401, body: "API key missing"),
+         "CoinGecko answered HTTP 401: API key missing — check COINGECKO_API_KEY (free keys reach only the past 365 days), or try 'fetch demo' (offline) or 'import FILE.csv'"),
+        (MarketDataError.badResponse("prices[0] is not a [time, price] pair"),
+         "unexpected CoinGecko response: prices[0] is not a [time, price] pair — try 'fetch demo' (offline) or 'import FILE.csv'"),
+        (MarketDataError.unknownCoin("bitcoim"),
+         "CoinGecko does not know the coin id 'bitcoim' (HTTP 404) — use its API id, e.g. bitcoin, ethereum or solana"),
+        // Reworded: "— refused; ask for …" became "and was refused — ask for …", so the advice follows the one dash.
+        (MarketDataError.responseTooLarge(limit: 32 << 20),
+         "CoinGecko's answer is larger than 32 MiB and was refused — ask for fewer days, or try 'fetch demo' (offline) or 'import FILE.csv'"),
+        (SessionError.missing(path: "/nonexistent/x.lgc"), "no session file '/nonexistent/x.lgc' — 'sessions' lists the saved ones"),
+        (SessionError.inUse(path: "s.lgc", pid: 42), "'s.lgc' is in use by process 42 — quit that shell first or save under another name"),
+        (SessionError.notRegularFile(path: "d"), "cannot write 'd': it is not a regular file — give a path ending in NAME.lgc"),
+        // Reworded: "— the file was changed outside lgc-shell; load another session" swapped its two separators, so
+        // the advice follows the one dash as everywhere else.
+        (SessionError.outOfRange(path: "s.lgc", field: "config tier2_interval", value: 1e300, bounds: .duration),
+         "'s.lgc': config tier2_interval is 1e+300, out of range (expected \(Bounded.duration.expected)); the file was changed outside lgc-shell — load another session"),
+        (ConfigError.unknownKey("nosuch", suggestion: nil), "unknown config key 'nosuch' — 'config' lists every key"),
+        (ConfigError.unknownKey("tier1_intervl", suggestion: "tier1_interval"), "unknown config key 'tier1_intervl' — did you mean 'tier1_interval'?"),
+        (LoopError.trainingInProgress, "a training is already in progress — wait for it to finish"),
+        (LoopError.clockOutOfRange(offset: 3_155_760_000, seconds: 86_400),
+         "advancing 1d would put the loop's clock more than 100 years from system time (it is 36525d ahead) — advance less, or start a new session"),
+        (LearningError.singleClass(label: 1), "The training part has only one class (all up) — fetch more data or use a longer training window."),
+        (LearningError.tooFewRows(have: 1, need: 2), "Only 1 training rows, at least 2 needed — fetch more data or use shorter feature windows."),
+        (LSTMError.tooFewPrices(have: 72, need: 80),
+         "Only 72 prices, the LSTM needs at least 80 (one sequence plus a validation part) — fetch more data or lower lstm.sequence_length."),
+        (LSTMError.diverged(epoch: 7), "Training diverged (loss became NaN at epoch 7) — lower lstm.learning_rate."),
+        // A replay reports a tier's failure as the tier's own error, advice included.
+        (ReplayError.tierFailed(tier: 3, error: LSTMError.diverged(epoch: 7)),
+         "Training diverged (loss became NaN at epoch 7) — lower lstm.learning_rate."),
+    ]
+
+    @Test func movedAdviceReadsAsBefore() {
+        for (error, line) in Self.movedAdvice {
+            #expect(ShellContext.message(for: error) == line)
+            let wording = "\(error)"
+            #expect(line.hasPrefix(wording + " — "), "the layer below says what failed: \(wording)")
+        }
+    }
+
+    @Test func predictionWarningsReadAsBefore() {
+        let age = ModelAge(model: .logistic, tier: 1, seconds: 7201, limit: 7200)
+        #expect(ShellContext.message(for: PredictionWarning.stale(age))
+                == "logistic is stale: trained 2h1s ago, past max_model_age 2h — retrain it ('train tier1') or raise max_model_age")
+        let forced = PredictionWarning.forcedOnForeignData(trained: DataIdentity(symbol: "DEMO", interval: 3600),
+                                                           loaded: DataIdentity(symbol: "BTCUSDT", interval: 86_400), tier: 1)
+        #expect(ShellContext.message(for: forced)
+                == "forced: the models were trained on DEMO 1h bars; the loaded data is BTCUSDT 1d bars — train on it before trusting this ('train tier1')")
     }
 }

@@ -187,7 +187,7 @@ struct NumericInputTests {
         let path = try crafted(base, sql)
         #expect(shell.execute("fetch demo 3") == .ok)
         let before = Snapshot(shell)
-        let message = SessionError.outOfRange(path: path, field: field, value: value, bounds: bounds).description
+        let message = ShellContext.message(for: SessionError.outOfRange(path: path, field: field, value: value, bounds: bounds))
         #expect(shell.execute("load \(path)") == .failed(message))
         #expect(!message.contains("\n"))
         #expect(Snapshot(shell) == before, "the current session is intact")
@@ -198,7 +198,7 @@ struct NumericInputTests {
         let (shell, _, base) = try savedSession()
         defer { shell.closeSession() }
         let path = try crafted(base, "UPDATE config SET value = json_set(value, '$.tier2Interval', 1e300) WHERE key = 'loop_config_json'")
-        #expect(shell.execute("load \(path)") == .failed("'\(path)': config tier2_interval is 1e+300, out of range (expected a duration from 1s to 100 years, such as 90m, 6h or 2d) — the file was changed outside lgc-shell; load another session"))
+        #expect(shell.execute("load \(path)") == .failed("'\(path)': config tier2_interval is 1e+300, out of range (expected a duration from 1s to 100 years, such as 90m, 6h or 2d); the file was changed outside lgc-shell — load another session"))
     }
 
     // MARK: One bound shared by set, import and the reader
