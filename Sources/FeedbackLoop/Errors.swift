@@ -10,7 +10,8 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     case noPendingPrediction
     case invalidSignal(String)
     case unknownModel(String, suggestion: String?)
-    case nonMonotonicClock(String)
+    /// The clock was asked to move by a duration that is not positive: it never goes back.
+    case nonMonotonicClock(seconds: TimeInterval)
     /// Advancing by `seconds` from `offset` would take the clock beyond `Bounded.clockOffset`.
     case clockOutOfRange(offset: TimeInterval, seconds: TimeInterval)
     case cancelled
@@ -37,8 +38,8 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownModel(let name, let suggestion):
             if let suggestion { return "unknown model '\(name)' — did you mean '\(suggestion)'?" }
             return "unknown model '\(name)' — expected logistic, xgboost or lstm"
-        case .nonMonotonicClock(let message):
-            return message
+        case .nonMonotonicClock:
+            return "the loop's clock never goes back: it moves forward by a positive duration"
         case .clockOutOfRange(let offset, let seconds):
             return "advancing \(DurationText.format(seconds)) would put the loop's clock more than \(Bounded.clockOffset.upperText) from system time (it is \(DurationText.format(offset)) ahead)"
         case .cancelled:

@@ -203,7 +203,7 @@ public final class LoopEngine {
     /// back, and stays within `Bounded.clockOffset` of system time).
     public static func checkAdvance(_ seconds: TimeInterval, from offset: TimeInterval) throws {
         guard seconds.isFinite, seconds > 0 else {
-            throw LoopError.nonMonotonicClock("advance needs a positive duration such as 90m, 6h or 2d — the loop's clock never goes back")
+            throw LoopError.nonMonotonicClock(seconds: seconds)
         }
         guard Bounded.clockOffset.contains(offset + seconds) else {
             throw LoopError.clockOutOfRange(offset: offset, seconds: seconds)

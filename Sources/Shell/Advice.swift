@@ -24,6 +24,8 @@ enum Advice {
             return "train on it first ('train tier\(tier)') or '\(command.rawValue) --force'"
         case LoopError.trainingInProgress:
             return "wait for it to finish"
+        case LoopError.nonMonotonicClock:
+            return "advance needs a positive duration such as 90m, 6h or 2d"
         case LoopError.clockOutOfRange:
             return "advance less, or start a new session"
         case ConfigError.unknownKey(_, let suggestion):
