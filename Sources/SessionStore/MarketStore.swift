@@ -58,10 +58,11 @@ public final class MarketStore: Sendable {
     public let path: String
     private let queue: DatabaseQueue
 
-    /// The store's file: `LGC_MARKET_STORE`, else `market.sqlite` beside the sessions folder.
+    /// The store's file: `LGC_MARKET_STORE`, else `market.sqlite` in the sessions folder (per user, or the one
+    /// `LGC_SESSIONS` names; `sessions` lists only `.lgc` files, so it stays out of the list).
     public static func defaultPath(environment: [String: String], sessionsFolder: String) -> String {
         if let configured = environment["LGC_MARKET_STORE"], !configured.isEmpty { return configured }
-        return (sessionsFolder as NSString).deletingLastPathComponent + "/market.sqlite"
+        return sessionsFolder + "/market.sqlite"
     }
 
     /// Opens the store at `path`, creating it (and its folder) when missing.

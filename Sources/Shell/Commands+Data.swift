@@ -144,6 +144,7 @@ extension Commands {
     static func loaded(_ series: PriceSeries, shell: ShellContext, verb: String) throws -> CommandOutput {
         guard series.count >= 2 else { throw MarketDataError.tooFewRows(have: series.count, need: 2) }
         let fate = shell.engine.load(series)
+        shell.keepInStore(series)
         var output = describe(series, shell: shell)
         output.text = "Loaded " + output.text
         switch fate {
@@ -168,14 +169,39 @@ extension Commands {
     static let data: CommandSpec = CommandSpec(
         "data", group: .data,
         abstract: "Show what is loaded: symbol, source, rows, span, interval, last price",
-        examples: ["data"],
-        run: { shell, _ in
+        discussion: """
+        'data store' lists the market store: every fetched or imported series (demo bars aside), by source, symbol \
+        and interval, with its span, rows and gaps. 'data store prune SYMBOL' removes a symbol's series; \
+        'data store prune' removes them all. The store is market.sqlite in the sessions folder (LGC_MARKET_STORE moves it).
+        """,
+        examples: ["data", "data store", "data store prune BTCUSDT"],
+        subcommands: [Subcommand(DataVerb.store, [storeAction.spec, storeSymbol.spec])],
+        subcommandOptional: true,
+        run: { shell, args in
+            switch args.subcommand(as: DataVerb.self) {
+            case .store?:
+                guard args.value(of: storeAction) != nil else { return try storeListing(shell) }
+                return try pruneStore(shell, symbol: args.value(of: storeSymbol))
+            case nil:
+                break
+            }
             guard let series = shell.engine.series else {
                 return CommandOutput(fields: [("loaded", .bool(false))],
                                      text: "No data loaded — try 'fetch demo' (offline) or 'import FILE.csv'.")
             }
             return describe(series, shell: shell)
         })
+
+    enum DataVerb: String {
+        case store
+    }
+
+    enum StoreAction: String {
+        case prune
+    }
+
+    static let storeAction = Positional("prune", ChoiceKind([StoreAction.prune]), optional: true)
+    static let storeSymbol = Positional("SYMBOL", WordKind(), optional: true)
 
     static func describe(_ series: PriceSeries, shell: ShellContext) -> CommandOutput {
         let first = series.bars.first!, last = series.bars.last!

@@ -84,6 +84,8 @@ public final class ShellContext {
     var pendingReplays: [ReplayEntry] = []
     /// Whether command output reaches stdout (benchmarks drive the shell without printing).
     public var printsOutput = true
+    /// The market store, once `marketStore()` opened it.
+    var openedMarketStore: MarketStore?
     /// How `replay` computes (every mode gives the same reports; tests pin one).
     public var replayExecution = ReplayExecution.concurrent
 

@@ -88,7 +88,7 @@ import Testing
 
     @Test func theDefaultPathIsBesideTheSessionsOrTheEnvironments() {
         #expect(MarketStore.defaultPath(environment: [:], sessionsFolder: "/home/a/.lgc-shell/sessions")
-                == "/home/a/.lgc-shell/market.sqlite")
+                == "/home/a/.lgc-shell/sessions/market.sqlite")
         #expect(MarketStore.defaultPath(environment: ["LGC_MARKET_STORE": "/tmp/x.sqlite"], sessionsFolder: "/s") == "/tmp/x.sqlite")
     }
 }
