@@ -76,6 +76,11 @@ final class KlineServer: @unchecked Sendable {
     }
 
     private func answer(_ target: String) -> (Int, String) {
+        if target.hasPrefix("/api/v3/coins/") {
+            // CoinGecko's market chart: ten daily points, as it answers beyond 90 days.
+            let points = (0..<10).map { "[\(1_704_067_200_000 + Int64($0) * 86_400_000), \(42_000 + $0 * 10)]" }
+            return (200, #"{"prices": [\#(points.joined(separator: ","))]}"#)
+        }
         let query = Dictionary(URLComponents(string: target)?.queryItems?.map { ($0.name, $0.value ?? "") } ?? [],
                                uniquingKeysWith: { $1 })
         guard let symbol = query["symbol"], known.contains(symbol) else {
@@ -111,6 +116,12 @@ struct BinanceShellTests {
         // 100 days of whole hourly bars: 2400, or 2399 when the clock is inside an hour.
         let bars = #/(2399|2400) 1h bars of BTCUSDT \(binance\)/#
         #expect(result.stdout.matches(of: bars).count == 2, "\(result.stdout)")
+
+        // Auto mode refreshes from the same source.
+        let auto = try ShellProcess.run(stdin: "fetch binance BTCUSDT 5 --interval 4h\nauto on --every 1h\nauto\nauto off\n",
+                                        environment: ["LGC_BINANCE_URL": server.url])
+        #expect(auto.status == 0, "\(auto.stderr)")
+        #expect(auto.stdout.contains("'fetch binance BTCUSDT 5 --interval 4h'"), "\(auto.stdout)")
 
         let unknown = try ShellProcess.run(stdin: "fetch binance NOSUCHPAIR 3\n", environment: ["LGC_BINANCE_URL": server.url])
         #expect(unknown.status == 1)
@@ -158,5 +169,20 @@ struct BinanceFetchRequestTests {
         #expect(message("fetch bitcoin 30 --interval 1h") == "fetch: --interval applies to 'fetch binance' only — usage: \(usage)")
         #expect(message("fetch bitcoin ethereum") == "fetch: 'ethereum': a SYMBOL follows 'binance' only — usage: \(usage)")
         #expect(message("fetch binance BTCUSDT --interval 2h") == "fetch: invalid --interval '2h': expected '1m', '5m', '15m', '1h', '4h' or '1d' — usage: \(usage)")
+    }
+}
+
+@Suite("fetch COIN beyond 90 days")
+struct CoinGeckoDailyNoticeTests {
+    @Test func saysBinanceGivesHourlyBars() throws {
+        let server = try KlineServer()
+        defer { server.stop() }
+        let notice = "[INFO] CoinGecko returns daily points beyond 90 days; 'fetch binance SYMBOL 120' gives hourly bars"
+        let long = try ShellProcess.run(stdin: "fetch bitcoin 120\n", environment: ["LGC_COINGECKO_URL": server.url])
+        #expect(long.status == 0, "\(long.stderr)")
+        #expect(long.stderr.split(separator: "\n").filter { $0 == notice }.count == 1, "\(long.stderr)")
+        let short = try ShellProcess.run(stdin: "fetch bitcoin 90\n", environment: ["LGC_COINGECKO_URL": server.url])
+        #expect(short.status == 0, "\(short.stderr)")
+        #expect(!short.stderr.contains("daily points"))
     }
 }
