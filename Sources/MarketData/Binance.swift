@@ -89,7 +89,7 @@ public struct BinanceClient: Sendable {
     public static let maxRetryAfter: TimeInterval = 60
     /// Bars per request: Binance's maximum.
     public static let pageLimit = 1000
-    /// The weight of one klines request with limit 1000 (Binance documents 2 for limits 100 to 500… 1000).
+    /// The weight of one klines request, as Binance documents it for `/api/v3/klines` (any limit up to 1000).
     public static let requestWeight = 2
     /// Binance's spot limit is 6000 per minute per IP; this client stays at a sixth of it, leaving room for anything
     /// else on the same address.
