@@ -81,20 +81,29 @@ static size_t on_body(char *data, size_t size, size_t count, void *context) {
     return bytes;
 }
 
+/// Copies a header line's value, trimmed and cut to fit, into `into` when the line is `name: value`.
+static void copy_header(const char *data, size_t bytes, const char *name, char *into, size_t capacity) {
+    size_t name_length = strlen(name);
+    if (bytes <= name_length || strncasecmp(data, name, name_length) != 0) return;
+    const char *value = data + name_length;
+    size_t length = bytes - name_length;
+    while (length > 0 && isspace((unsigned char)*value)) { value++; length--; }
+    while (length > 0 && isspace((unsigned char)value[length - 1])) length--;
+    if (length >= capacity) length = capacity - 1;
+    memcpy(into, value, length);
+    into[length] = 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t count, void *context) {
     lgc_http_result *result = context;
     size_t bytes = size * count;
-    static const char name[] = "retry-after:";
     if (bytes >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-        result->retry_after[0] = 0;   // a new response (after 100 Continue, say) starts afresh
-    } else if (bytes > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        const char *value = data + sizeof name - 1;
-        size_t length = bytes - (sizeof name - 1);
-        while (length > 0 && isspace((unsigned char)*value)) { value++; length--; }
-        while (length > 0 && isspace((unsigned char)value[length - 1])) length--;
-        if (length >= sizeof result->retry_after) length = sizeof result->retry_after - 1;
-        memcpy(result->retry_after, value, length);
-        result->retry_after[length] = 0;
+        // A new response (after 100 Continue, say) starts afresh.
+        result->retry_after[0] = 0;
+        result->used_weight[0] = 0;
+    } else {
+        copy_header(data, bytes, "retry-after:", result->retry_after, sizeof result->retry_after);
+        copy_header(data, bytes, "x-mbx-used-weight-1m:", result->used_weight, sizeof result->used_weight);
     }
     return bytes;
 }

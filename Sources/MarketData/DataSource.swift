@@ -8,6 +8,9 @@ public enum DataSource: Sendable, Equatable, Codable {
     case demo(days: Int, seed: UInt64, end: TimeInterval?)
     /// CoinGecko's last `days` of a coin, whatever they are when asked.
     case coinGecko(coin: String, days: Int)
+    /// Binance's last `days` of `interval` klines of a spot pair (`BTCUSDT`), whatever they are when asked.
+    /// Stored as `{"binance":{"symbol":"BTCUSDT","days":30,"interval":"1h"}}`.
+    case binance(symbol: String, days: Int, interval: BinanceInterval)
 
     /// The `fetch` arguments sessions stored before this type existed — only the forms lgc-shell itself wrote:
     /// `demo DAYS --seed N`, `demo DAYS --seed N --end ISO-TIME`, `COIN DAYS --source coingecko`.

@@ -65,6 +65,21 @@ enum Advice {
             }
         case MarketDataError.responseTooLarge:
             return "ask for fewer days, or \(offlineData)"
+        case BinanceError.unknownSymbol, BinanceError.invalidSymbol:
+            return "use a Binance spot pair such as BTCUSDT"
+        case BinanceError.banned(let seconds):
+            return (seconds == nil ? "wait before fetching from Binance again" : "wait until the ban ends")
+                + ", or \(offlineData)"
+        case BinanceError.rateLimited:
+            return "wait a minute, or \(offlineData)"
+        case BinanceError.noBars:
+            return "ask for a span when the pair traded (more days), or another pair"
+        case BinanceError.spanTooLong:
+            return "ask for fewer days or a longer --interval"
+        case BinanceError.responseTooLarge:
+            return "ask for fewer days, or \(offlineData)"
+        case BinanceError.unreachable, BinanceError.badPage, BinanceError.http:
+            return offlineData
 
         // Session files
         case SessionError.missing:

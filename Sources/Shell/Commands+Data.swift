@@ -6,27 +6,36 @@ import MarketData
 extension Commands {
     static let fetch: CommandSpec = CommandSpec(
         "fetch", group: .data,
-        abstract: "Load prices from CoinGecko or the built-in demo market",
+        abstract: "Load prices from Binance, CoinGecko or the built-in demo market",
         discussion: """
         With no COIN (or COIN 'demo') it generates the built-in demo market: a deterministic, seeded synthetic \
         hourly market with regime changes that works offline (default 30 days). Any other COIN is a CoinGecko \
         id (bitcoin, ethereum, …) fetched from /api/v3/coins/COIN/market_chart; COINGECKO_API_KEY is sent \
         when set and LGC_COINGECKO_URL replaces the base URL. A failing request is tried 3 times in all, with back-off, before it gives up. \
+        CoinGecko gives hourly points up to 90 days and daily ones beyond. 'fetch binance SYMBOL' reads Binance's public \
+        spot klines (no key) of a pair such as BTCUSDT: open, high, low, close and volume per bar, --interval 1m, 5m, \
+        15m, 1h (default), 4h or 1d, up to 1000 bars per request while staying well under Binance's rate limits; \
+        LGC_BINANCE_URL replaces its base URL. \
         The demo market ends at the loop's clock (the current hour) unless --end pins its last bar: the bar at or \
         before TIME (an ISO date or time, UTC), so a script gives the same numbers at any hour. Auto mode refetches \
         a pinned demo the same way, so it gets no new bars.
         """,
-        examples: ["fetch demo", "fetch demo 90 --seed 7", "fetch demo 60 --end 2026-11-20", "fetch bitcoin 30"],
-        arguments: [FetchRequest.coin.spec, FetchRequest.days.spec],
-        flags: [FlagSpec(FetchRequest.source), FlagSpec(FetchRequest.seed), FlagSpec(FetchRequest.end)],
+        examples: ["fetch demo", "fetch demo 90 --seed 7", "fetch demo 60 --end 2026-11-20", "fetch bitcoin 30",
+                   "fetch binance BTCUSDT 365", "fetch binance ETHUSDT 7 --interval 5m"],
+        arguments: [FetchRequest.coin.spec, FetchRequest.symbol.spec, FetchRequest.days.spec],
+        flags: [FlagSpec(FetchRequest.source), FlagSpec(FetchRequest.seed), FlagSpec(FetchRequest.end),
+                FlagSpec(FetchRequest.interval)],
         run: runFetch)
 
     static func runFetch(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
         let request = try FetchRequest(args)
         let series = try request.fetch(shell: shell, endingAt: shell.engine.clock.now) { attempt, reason, pause in
-            shell.logger.log(.warning, "try \(attempt) of \(CoinGeckoClient.maxTries) failed (\(reason)); retrying in \(DurationText.format(pause))")
+            shell.logger.log(.warning, "try \(attempt) of \(request.maxTries) failed (\(reason)); retrying in \(DurationText.format(pause))")
         }
         let output = try loaded(series, shell: shell, verb: "fetch")
+        if case .coinGecko(_, let days) = request.source, days > FetchRequest.coinGeckoHourlyDays {
+            shell.logger.log(.info, "CoinGecko returns daily points beyond \(FetchRequest.coinGeckoHourlyDays) days; 'fetch binance SYMBOL \(days)' gives hourly bars")
+        }
         // Auto mode refreshes the data the same way at each check.
         try shell.engine.updateConfig { $0.automation.source = request.source }
         return output
@@ -42,11 +51,24 @@ extension Commands {
         /// `--end`, floored to the hour (the demo has one bar per hour, so nothing is lost): the demo's last bar is
         /// fixed here rather than at the loop's clock. nil: the demo follows the clock.
         var end: TimeInterval?
+        /// The Binance spot pair (uppercased) when fetching from Binance; nil for CoinGecko and the demo.
+        var symbol: String?
+        var interval = BinanceInterval.oneHour
+
+        /// The most days CoinGecko answers with hourly points.
+        static let coinGeckoHourlyDays = 90
 
         /// A CoinGecko id or `demo`: any word that is not a number, which is DAYS (`1inch` is a coin, `1e19` DAYS).
         static let coin = Positional("COIN", WordKind(admits: { !Bounded.writesNumber($0) },
-                                                      candidates: { _ in ["demo", "bitcoin", "ethereum", "solana"] }),
+                                                      candidates: { _ in ["demo", "binance", "bitcoin", "ethereum", "solana"] }),
                                      optional: true)
+        /// After `binance`: the spot pair.
+        static let symbol = Positional("SYMBOL", WordKind(admits: { !Bounded.writesNumber($0) },
+                                                          candidates: { context in
+                                                              context.words.contains { $0.lowercased() == "binance" }
+                                                                  ? ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"] : []
+                                                          }),
+                                       optional: true)
         /// What both sources serve: 1 to 3650 days.
         static let days = Positional("DAYS", WholeKind(1...DemoMarket.maximumDays), optional: true)
         static let source = Option("source", "SOURCE", ChoiceKind(["coingecko", "demo"]), "where to fetch from")
@@ -54,12 +76,35 @@ extension Commands {
         static let seed = Option("seed", "N", WholeKind(0...Int(Bounded.largestWhole)), "demo market seed (default 42)")
         static let end = Option("end", "TIME", TimeKind(),
                                 "demo: the last bar is the hour at or before TIME (default: the loop's clock)")
+        static let interval = Option("interval", "INTERVAL", ChoiceKind(BinanceInterval.allCases),
+                                     "binance: the bar length (default 1h)")
 
         init(_ args: Arguments) throws {
             let coin = args.value(of: FetchRequest.coin)?.lowercased()
+            let symbol = args.value(of: FetchRequest.symbol)
+            if let days = args.value(of: FetchRequest.days) { self.days = days }
+            if coin == "binance" {
+                demo = false
+                guard let symbol else {
+                    throw ShellError.usage(command: Commands.fetch, message: "'fetch binance' needs a SYMBOL, the spot pair")
+                }
+                for (given, name) in [(args.has(FetchRequest.source), FetchRequest.source.name),
+                                      (args.has(FetchRequest.seed), FetchRequest.seed.name),
+                                      (args.has(FetchRequest.end), FetchRequest.end.name)] where given {
+                    throw ShellError.usage(command: Commands.fetch, message: "--\(name) does not apply to 'fetch binance'")
+                }
+                self.symbol = symbol.uppercased()
+                if let interval = args.value(of: FetchRequest.interval) { self.interval = interval }
+                return
+            }
+            if let symbol {
+                throw ShellError.usage(command: Commands.fetch, message: "'\(symbol)': a SYMBOL follows 'binance' only")
+            }
+            if args.has(FetchRequest.interval) {
+                throw ShellError.usage(command: Commands.fetch, message: "--interval applies to 'fetch binance' only")
+            }
             let source = args.value(of: FetchRequest.source) ?? ((coin == nil || coin == "demo") ? "demo" : "coingecko")
             demo = source == "demo"
-            if let days = args.value(of: FetchRequest.days) { self.days = days }
             if demo {
                 if let coin, coin != "demo" {
                     throw ShellError.usage(command: Commands.fetch, message: "the demo market has no coin '\(coin)' — use 'fetch demo DAYS' or '--source coingecko'")
@@ -87,12 +132,22 @@ extension Commands {
                 demo = false
                 self.coin = coin
                 self.days = days
+            case .binance(let symbol, let days, let interval):
+                demo = false
+                self.symbol = symbol
+                self.days = days
+                self.interval = interval
             }
         }
 
+        /// Tries per request of this request's source.
+        var maxTries: Int { symbol == nil ? CoinGeckoClient.maxTries : BinanceClient.maxTries }
+
         /// What this request fetches, as the value sessions store.
         var source: DataSource {
-            demo ? .demo(days: days, seed: seed, end: end) : .coinGecko(coin: coin ?? "bitcoin", days: days)
+            if demo { return .demo(days: days, seed: seed, end: end) }
+            if let symbol { return .binance(symbol: symbol, days: days, interval: interval) }
+            return .coinGecko(coin: coin ?? "bitcoin", days: days)
         }
 
         /// Parses the arguments of a `canonical` form.
@@ -101,8 +156,10 @@ extension Commands {
         }
 
         /// The arguments that fetch the same thing again, e.g. `demo 30 --seed 42`,
-        /// `demo 30 --seed 42 --end 2026-11-20T00:00:00Z` or `bitcoin 30 --source coingecko`.
+        /// `demo 30 --seed 42 --end 2026-11-20T00:00:00Z`, `bitcoin 30 --source coingecko` or
+        /// `binance BTCUSDT 30 --interval 1h`.
         var canonical: String {
+            if let symbol { return "binance \(symbol) \(days) --interval \(interval.rawValue)" }
             guard demo else { return "\(coin ?? "bitcoin") \(days) --source coingecko" }
             return "demo \(days) --seed \(seed)" + (end.map { " --end \(ISOTime.format($0))" } ?? "")
         }
@@ -111,6 +168,17 @@ extension Commands {
         func fetch(shell: ShellContext, endingAt clock: TimeInterval,
                    onRetry: @escaping (Int, String, TimeInterval) -> Void) throws -> PriceSeries {
             if demo { return try DemoMarket.generate(days: days, seed: seed, endingAt: end ?? clock) }
+            if let symbol {
+                let onMainThread = Thread.isMainThread
+                if onMainThread { shell.logger.log(.info, "Fetching \(symbol) (\(days) days of \(interval.rawValue) bars) from Binance...") }
+                return try BinanceClient.fromEnvironment(shell.environment).fetch(
+                    symbol: symbol, days: days, interval: interval, endingAt: clock, onRetry: onRetry,
+                    onPause: { pause in
+                        if onMainThread {
+                            shell.logger.log(.info, "pausing \(DurationText.format(pause)) to stay under Binance's request-weight budget")
+                        }
+                    })
+            }
             let id = coin ?? "bitcoin"
             if Thread.isMainThread { shell.logger.log(.info, "Fetching \(id) (\(days) days) from CoinGecko...") }
             return try shell.coinGecko.fetch(coin: id, days: days, onRetry: onRetry)

@@ -180,6 +180,35 @@ if wanted("metrics") {
                                note: "moving-block bootstrap of 8,760 paired differences, L = 24, B = 2,000, percentile interval"))
 }
 
+// Binance: a year of hourly klines, as 9 pages of up to 1000 rows in Binance's JSON, parsed and checked.
+if wanted("binance") {
+    let step: Int64 = 3_600_000
+    let (first, last) = BinanceClient.span(days: 365, interval: .oneHour, endingAt: fixedNow)
+    let expected = Int((last - first) / step) + 1   // 8,760, or 8,759 when the end falls inside an hour
+    var pages: [Data] = []
+    var open = first
+    while open <= last {
+        var rows: [String] = []
+        while open <= last, rows.count < BinanceClient.pageLimit {
+            let price = 60_000 + Double(open / step % 5000)
+            rows.append(#"[\#(open),"\#(price)","\#(price + 12.5)","\#(price - 12.5)","\#(price + 3.25)","123.456",\#(open + step - 1),"7406172.1",5120,"61.2","3703086.0","0"]"#)
+            open += step
+        }
+        pages.append(Data(("[" + rows.joined(separator: ",") + "]").utf8))
+    }
+    let samples = try time(max(5, runs / 3)) {
+        var bars: [Bar] = []
+        var start = first
+        for (index, page) in pages.enumerated() {
+            try BinanceClient.parse(page: page, number: index + 1, interval: .oneHour, from: start, through: last, into: &bars)
+            start = Int64((bars.last!.time * 1000).rounded())
+        }
+        precondition(bars.count == expected)
+    }
+    results.append(Measurement(name: "binance_klines_365d", samples: samples, targetMilliseconds: 200,
+                               note: "parse and check 9 pages of Binance klines JSON (\(expected) hourly bars), without the HTTP"))
+}
+
 // Sessions: a year of bars, all three models, 10,000 scored predictions written through one by one, then save and load.
 if wanted("sessions") {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-sessions-\(getpid())").path

@@ -36,6 +36,8 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     private let listener: Int32
     private let lock = NSLock()
     private var script: [Action]
+    /// Answers each request from what it asks (and its 0-based index) instead of the script.
+    private let responder: (@Sendable (Request, Int) -> Action)?
     private var received: [Request] = []
     private var sent = 0
     private var held: [Int32] = []
@@ -43,8 +45,9 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     /// Starts listening; requests beyond the script get HTTP 500.
-    init(script: [Action]) throws {
+    init(script: [Action] = [], responder: (@Sendable (Request, Int) -> Action)? = nil) throws {
         self.script = script
+        self.responder = responder
         let fd = socket(AF_INET, Self.streamType, 0)
         guard fd >= 0 else { throw ServerError.system("socket", errno) }
         var reuse: Int32 = 1
@@ -172,7 +175,8 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         }
         lock.lock()
         received.append(request)
-        let action = script.isEmpty ? Action.respond(status: 500, body: Data("script exhausted".utf8)) : script.removeFirst()
+        let action = responder.map { $0(request, received.count - 1) }
+            ?? (script.isEmpty ? Action.respond(status: 500, body: Data("script exhausted".utf8)) : script.removeFirst())
         lock.unlock()
 
         switch action {

@@ -105,7 +105,7 @@ import Testing
 
     /// Today's usage lines, now generated from the declarations: the visible format is kept.
     @Test("every command's synopsis is generated from its declaration", arguments: [
-        ("fetch", "fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?"),
+        ("fetch", "fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?"),
         ("import", "import PATH ?--symbol NAME?"),
         ("export", "export features PATH.csv|model xgboost|logistic PATH.json|notebook PATH.md|log PATH.csv|perf PATH.csv"),
         ("train", "train tier1|tier2|tier3"),
@@ -186,8 +186,12 @@ import Testing
 /// Tab completion from the kinds: after flags, flag values, config values, subcommands.
 @Suite struct KindCompletion {
     @Test(arguments: [
-        ("fetch --seed 7 ", ["demo", "bitcoin", "ethereum", "solana"]),
-        ("fetch --seed=7 b", ["bitcoin"]),
+        ("fetch --seed 7 ", ["demo", "binance", "bitcoin", "ethereum", "solana"]),
+        ("fetch --seed=7 bi", ["binance", "bitcoin"]),
+        ("fetch binance ", ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"]),
+        ("fetch binance E", ["ETHUSDT"]),
+        ("fetch binance BTCUSDT 365 --interval ", ["1m", "5m", "15m", "1h", "4h", "1d"]),
+        ("fetch binance BTCUSDT --interval=1", ["--interval=1m", "--interval=15m", "--interval=1h", "--interval=1d"]),
         ("auto on --tiers ", ["1", "2", "3", "1,2", "1,2,3"]),
         ("auto on --tiers 1,", ["1,2", "1,3"]),
         ("replay --baselines ", ["on", "off"]),

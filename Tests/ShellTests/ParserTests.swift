@@ -58,9 +58,9 @@ import Testing
         #expect(message(Commands.train, []) == "train: missing argument — usage: train tier1|tier2|tier3")
         #expect(message(Commands.train, ["tier1", "tier2"]) == "train: too many arguments ('tier2' is extra) — usage: train tier1|tier2|tier3")
         #expect(message(Commands.status, ["now"]) == "status: takes no arguments — usage: status")
-        #expect(message(Commands.fetch, ["--sauce", "demo"]) == "fetch: unknown option '--sauce' — did you mean '--source'? — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
-        #expect(message(Commands.fetch, ["--source", "yahoo"]) == "fetch: invalid --source 'yahoo': expected 'coingecko' or 'demo' — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
-        #expect(message(Commands.fetch, ["--source"]) == "fetch: option '--source' needs a value (SOURCE) — usage: fetch ?COIN? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME?")
+        #expect(message(Commands.fetch, ["--sauce", "demo"]) == "fetch: unknown option '--sauce' — did you mean '--source'? — usage: fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
+        #expect(message(Commands.fetch, ["--source", "yahoo"]) == "fetch: invalid --source 'yahoo': expected 'coingecko' or 'demo' — usage: fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
+        #expect(message(Commands.fetch, ["--source"]) == "fetch: option '--source' needs a value (SOURCE) — usage: fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
     }
 
     @Test func everyCommandHasHelpAndAUniqueName() {

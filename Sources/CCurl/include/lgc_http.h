@@ -17,6 +17,8 @@ typedef struct {
     int too_large;
     /// The Retry-After header's value, empty when absent.
     char retry_after[64];
+    /// The X-MBX-USED-WEIGHT-1M header's value (Binance's request weight used this minute), empty when absent.
+    char used_weight[32];
     /// libcurl's words for a failure, empty on success.
     char error[256];
     /// The body as received (decoded), `length` bytes; free with lgc_http_result_free.
