@@ -263,8 +263,10 @@ if wanted("kline") {
             precondition(count == 525_600)
         },
         targetMilliseconds: 2000, note: "a year of 1-minute klines (525,600 rows) from twelve zips by glob"))
-    if FileManager.default.isExecutableFile(atPath: shellPath) {
-        let peak = try maxResidentKilobytes(shellPath, ["-q", "-c", "import \"\(year)\""])
+    // The shell beside this binary (`shellPath` below is not yet set: top-level code runs in order).
+    let shell = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
+    if FileManager.default.isExecutableFile(atPath: shell) {
+        let peak = try maxResidentKilobytes(shell, ["-q", "-c", "import \"\(year)\""])
         klineMemory = .object([("name", .string("kline_import_year_1m_max_resident")),
                                ("max_resident_mb", .number(Double(peak) / 1024)), ("target_mb", .number(300)),
                                ("within_target", .bool(Double(peak) / 1024 < 300)),
