@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         // SQLite through GRDB (it links Debian's libsqlite3): migrations, WAL, the online backup API.
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // Reading Binance's published kline archives (.zip) entry by entry, streamed.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
         // System libraries (Debian packages; .ci/run installs them).
@@ -22,7 +24,7 @@ let package = Package(
 
         // HTTP through the system's libcurl, opened at run time (see Sources/CCurl/include/lgc_http.h).
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "MarketData", dependencies: ["CCurl"]),
+        .target(name: "MarketData", dependencies: ["CCurl", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Learning", dependencies: ["MarketData", "CXGBoost", "CBLAS", "NativeLibraries"]),
         .target(name: "Charts"),
         .target(name: "FeedbackLoop", dependencies: ["MarketData", "Learning"]),
@@ -33,17 +35,19 @@ let package = Package(
         .target(name: "Shell", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Charts", "CEditLine", "SessionStore",
                                               "LoopApp"]),
         .executableTarget(name: "lgc-shell", dependencies: ["Shell"]),
-        .executableTarget(name: "lgc-bench", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Shell", "CTestPTY"],
+        .executableTarget(name: "lgc-bench", dependencies: ["MarketData", "Learning", "FeedbackLoop", "Shell", "CTestPTY",
+                                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                          exclude: ["README.md", "python_reference.py"]),
 
         .target(name: "CTestPTY", path: "Tests/Support/CTestPTY"),
-        .testTarget(name: "MarketDataTests", dependencies: ["MarketData"]),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "MarketData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], resources: [.copy("Golden")]),
         .testTarget(name: "FeedbackLoopTests", dependencies: ["FeedbackLoop", "MarketData", "Learning"]),
         .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "FeedbackLoop", "MarketData",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ShellTests", dependencies: ["Shell", "LoopApp", "FeedbackLoop", "MarketData", "SessionStore", "CTestPTY"],
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "LoopApp", "FeedbackLoop", "MarketData", "SessionStore", "CTestPTY",
+                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Golden")]),
     ]
 )

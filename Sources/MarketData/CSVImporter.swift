@@ -26,6 +26,10 @@ public enum CSVImporter {
             throw MarketDataError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         if let kind = nonRegularKind(info.st_mode) { throw MarketDataError.notRegularFile(path: path, kind: kind) }
+        // Binance's kline files (a .zip, or header-less rows of 12 numbers) are streamed by their own reader.
+        if KlineFiles.isZip(resolved) || KlineFiles.looksLikeKlines(path: resolved) {
+            return try KlineFiles.load(resolved, symbol: symbol).series
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: resolved))

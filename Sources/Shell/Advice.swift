@@ -63,6 +63,16 @@ enum Advice {
             case 401, 403: return "check COINGECKO_API_KEY (free keys reach only the past 365 days), or \(offlineData)"
             default: return offlineData
             }
+        case KlineFileError.noCSVInZip:
+            return "give a zip from data.binance.vision (one kline CSV inside), or the CSV itself"
+        case KlineFileError.corruptZip:
+            return "download it again (data.binance.vision publishes a .CHECKSUM beside each zip)"
+        case KlineFileError.notKlines:
+            return "give Binance kline files (12 columns, no header) or a CSV with a timestamp,open,high,low,close,volume header"
+        case KlineFileError.mixedIntervals:
+            return "import one interval at a time, e.g. 'import data/BTCUSDT-1h-*.zip'"
+        case KlineFileError.noMatch:
+            return "check the folder and pattern (Tab completes paths)"
         case MarketDataError.responseTooLarge:
             return "ask for fewer days, or \(offlineData)"
         case BinanceError.unknownSymbol, BinanceError.invalidSymbol:

@@ -187,19 +187,38 @@ extension Commands {
 
     static let importCSV: CommandSpec = CommandSpec(
         "import", group: .data,
-        abstract: "Load prices from a CSV file",
+        abstract: "Load prices from a CSV file or Binance kline files",
         discussion: """
         Recognised headers: timestamp,open,high,low,close,volume (exchange klines; ISO or epoch s/ms times); \
         Date,Open,High,Low,Close,Adj Close,Volume; snapped_at,price,market_cap,total_volume (CoinGecko export); \
-        ,Open,High,Low,Close,Volume (pandas index column). The price is the close. Errors name the line.
+        ,Open,High,Low,Close,Volume (pandas index column). The price is the close. Errors name the line. \
+        Binance's monthly or daily kline files (data.binance.vision: header-less, 12 columns, ms or µs times) are \
+        read as published, zipped or not: one file, a folder of them, or a glob; they are joined in time order, \
+        bars two files share are kept once, and the report counts files, rows, duplicates and gaps.
         """,
-        examples: ["import data/btc-1h.csv", "import \"my prices.csv\" --symbol BTC"],
+        examples: ["import data/btc-1h.csv", "import \"my prices.csv\" --symbol BTC",
+                   "import data/BTCUSDT-1h-2024-*.zip"],
         arguments: [importPath.spec],
         flags: [FlagSpec(importSymbol)],
         run: { shell, args in
             let path = (args[importPath] as NSString).expandingTildeInPath
-            let series = try CSVImporter.load(path: path, symbol: args.value(of: importSymbol))
-            let output = try loaded(series, shell: shell, verb: "import")
+            var output: CommandOutput
+            if KlineFiles.applies(to: path) {
+                // Everything is read before anything is loaded: a bad file leaves the data as it was.
+                let klines = try KlineFiles.load(path, symbol: args.value(of: importSymbol))
+                output = try loaded(klines.series, shell: shell, verb: "import")
+                let gapText = klines.gaps == 0 ? "no gaps"
+                    : "\(klines.gaps) gap\(klines.gaps == 1 ? "" : "s") (largest \(DurationText.format(klines.largestGap)))"
+                output.text += "\nfrom \(klines.files.count) file\(klines.files.count == 1 ? "" : "s"): \(klines.series.count) rows, "
+                    + "\(klines.duplicates) duplicate\(klines.duplicates == 1 ? "" : "s") dropped, \(gapText)"
+                output.fields.append(("files", .int(klines.files.count)))
+                output.fields.append(("duplicates", .int(klines.duplicates)))
+                output.fields.append(("gaps", .object([("count", .int(klines.gaps)),
+                                                       ("largest_seconds", .number(klines.largestGap))])))
+            } else {
+                output = try loaded(try CSVImporter.load(path: path, symbol: args.value(of: importSymbol)),
+                                    shell: shell, verb: "import")
+            }
             // A file has no newer data to fetch: auto mode works on what is loaded.
             try shell.engine.updateConfig { $0.automation.source = nil }
             return output

@@ -5,6 +5,7 @@ import Foundation
 import Learning
 import MarketData
 import Shell
+import ZIPFoundation
 
 struct Measurement {
     let name: String
@@ -244,6 +245,64 @@ if wanted("sessions") {
                                note: "load: full validation (integrity, checksums, bounds), decoding all three models, restoring the loop"))
 }
 
+// Binance kline files: a zipped month of 1-minute bars, and a year of them (twelve zips by glob), generated first.
+var klineMemory = JSON.null
+if wanted("kline") {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-klines-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    /// `NAME.zip` holding `NAME.csv` with `count` 1-minute rows opening at `start` (ms).
+    func writeMonth(_ name: String, start: Int64, count: Int) throws {
+        var text = ""
+        text.reserveCapacity(count * 110)
+        var random = SplitMix64(seed: UInt64(start))
+        var price = 40_000.0
+        for k in 0..<count {
+            let open = start + Int64(k) * 60_000
+            let next = price * (1 + (Double(random.next() % 2001) - 1000) * 1e-6)
+            text += "\(open),\(price),\(max(price, next) + 1),\(min(price, next) - 1),\(next),\(Double(random.next() % 100_000) / 1000),"
+                + "\(open + 59_999),123456.78,100,1.5,60000.0,0\n"
+            price = next
+        }
+        let data = Data(text.utf8)
+        let archive = try Archive(url: folder.appendingPathComponent(name + ".zip"), accessMode: .create)
+        try archive.addEntry(with: name + ".csv", type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) {
+            position, size in data.subdata(in: Int(position)..<Int(position) + size)
+        }
+    }
+    let january2023: Int64 = 1_672_531_200_000
+    var start = january2023
+    for (month, days) in [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31].enumerated().map({ ($0 + 1, $1) }) {
+        try writeMonth(String(format: "BTCUSDT-1m-2023-%02d", month), start: start, count: days * 1440)
+        start += Int64(days) * 86_400_000
+    }
+    let january = folder.appendingPathComponent("BTCUSDT-1m-2023-01.zip").path
+    results.append(Measurement(
+        name: "kline_import_zip_month_1m",
+        samples: try time(max(5, runs / 3)) {
+            let count = try KlineFiles.load(january).series.count
+            precondition(count == 44_640)
+        },
+        targetMilliseconds: 200, note: "one zipped month of 1-minute Binance klines (44,640 rows), inflated and parsed as a stream"))
+    let year = folder.path + "/BTCUSDT-1m-2023-*.zip"
+    results.append(Measurement(
+        name: "kline_import_year_1m",
+        samples: try time(3, warmup: 1) {
+            let count = try KlineFiles.load(year).series.count
+            precondition(count == 525_600)
+        },
+        targetMilliseconds: 2000, note: "a year of 1-minute klines (525,600 rows) from twelve zips by glob"))
+    // The shell beside this binary (`shellPath` below is not yet set: top-level code runs in order).
+    let shell = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
+    if FileManager.default.isExecutableFile(atPath: shell) {
+        let peak = try maxResidentKilobytes(shell, ["-q", "-c", "import \"\(year)\""])
+        klineMemory = .object([("name", .string("kline_import_year_1m_max_resident")),
+                               ("max_resident_mb", .number(Double(peak) / 1024)), ("target_mb", .number(300)),
+                               ("within_target", .bool(Double(peak) / 1024 < 300)),
+                               ("note", .string("peak RSS of `lgc-shell -c 'import BTCUSDT-1m-2023-*.zip'` (525,600 rows)"))])
+    }
+}
+
 // Shell start-up: the real executable beside this one, and each `--shell PATH` (another build, e.g. the base commit's,
 // to compare in one run: their runs are interleaved, so every binary sees the same machine load).
 let shellPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell").path
@@ -360,6 +419,7 @@ func timeToPrompt(_ path: String, environment: [String]) throws -> Double {
 let report = JSON.object([
     ("benchmarks", .array(results.map(\.json))),
     ("memory", memory),
+    ("kline_memory", klineMemory),
     ("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
     ("build", .string("release")),
 ])
