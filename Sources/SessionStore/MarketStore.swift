@@ -11,9 +11,10 @@ public struct StoredSeries: Sendable, Equatable {
     public let first: TimeInterval
     public let last: TimeInterval
     public let rows: Int
-    /// Spacings longer than one interval between consecutive bars (weekends, exchange outages, missing files).
+    /// Spacings of more than 1.5 intervals between consecutive bars (weekends, exchange outages, missing files),
+    /// counted as `import` counts them (a short month of monthly bars is no gap).
     public let gaps: Int
-    /// The longest such spacing, in seconds (0 without gaps).
+    /// The most time missing in one gap (the spacing less one interval), in seconds; 0 without gaps.
     public let largestGap: TimeInterval
 }
 
@@ -185,12 +186,12 @@ public final class MarketStore: Sendable {
                 guard let span = try Row.fetchOne(db, sql: "SELECT min(time), max(time), count(*) FROM bars WHERE series = ?",
                                                   arguments: [id]), let first: Double = span[0], let last: Double = span[1]
                 else { return nil }
-                // Spacings between consecutive bars longer than one interval (a little slack for float times).
+                // Spacings of more than 1.5 intervals, and the time missing in the longest (as `import` reports).
                 let gaps = try Row.fetchOne(db, sql: """
-                    SELECT count(*), coalesce(max(gap), 0) FROM (
-                        SELECT time - lag(time) OVER (ORDER BY time) AS gap FROM bars WHERE series = ?
-                    ) WHERE gap > ? * 1.001
-                    """, arguments: [id, interval])
+                    SELECT count(*), coalesce(max(step) - ?, 0) FROM (
+                        SELECT time - lag(time) OVER (ORDER BY time) AS step FROM bars WHERE series = ?
+                    ) WHERE step > ? * 1.5
+                    """, arguments: [interval, id, interval])
                 return StoredSeries(source: key[1], symbol: key[2], interval: interval, first: first, last: last,
                                     rows: span[2], gaps: gaps?[0] ?? 0, largestGap: gaps?[1] ?? 0)
             }

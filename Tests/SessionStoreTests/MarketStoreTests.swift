@@ -49,7 +49,7 @@ import Testing
 
     @Test func theListSaysSpanRowsAndGaps() throws {
         let store = try MarketStore(path: folder.appendingPathComponent("m.sqlite").path)
-        // Hours 20–24 missing (a 6-hour spacing) and hour 50 (a 2-hour spacing).
+        // Hours 20–24 missing (a 6-hour spacing: 5 hours missing) and hour 50 (a 2-hour spacing: 1 hour missing).
         try store.save(hourly("SOLUSDT", from: 0, count: 100, skipping: Set(20...24).union([50])))
         try store.save(hourly("BTCUSDT", from: 0, count: 48))
         let list = try store.list()
@@ -57,7 +57,7 @@ import Testing
         let sol = list[1]
         #expect(sol.rows == 94 && sol.interval == 3600)
         #expect(sol.first == 1_700_000_000 && sol.last == 1_700_000_000 + 99 * 3600)
-        #expect(sol.gaps == 2 && sol.largestGap == 6 * 3600)
+        #expect(sol.gaps == 2 && sol.largestGap == 5 * 3600)
         #expect(list[0].gaps == 0 && list[0].largestGap == 0)
     }
 
