@@ -172,6 +172,14 @@ public struct BinanceClient: Sendable {
             throw MarketDataError.invalidArgument("days must be between 1 and 3650, got \(days)")
         }
         let (first, last) = Self.span(days: days, interval: interval, endingAt: end)
+        return try fetch(pair: pair, interval: interval, firstOpen: first, lastOpen: last, onRetry: onRetry, onPause: onPause)
+    }
+
+    /// The bars of `pair` whose open times (ms) run from `first` through `last`, paging as needed: what a fetch
+    /// asks when the market store already holds the bars before `first`.
+    public func fetch(pair: String, interval: BinanceInterval, firstOpen first: Int64, lastOpen last: Int64,
+                      onRetry: ((_ attempt: Int, _ reason: String, _ pause: TimeInterval) -> Void)? = nil,
+                      onPause: ((_ pause: TimeInterval) -> Void)? = nil) throws -> PriceSeries {
         let step = Int64(interval.seconds) * 1000
         let wanted = last >= first ? Int((last - first) / step) + 1 : 0
         guard wanted <= Self.maxBars else { throw BinanceError.spanTooLong(bars: wanted, limit: Self.maxBars) }

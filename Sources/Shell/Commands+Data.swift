@@ -168,23 +168,49 @@ extension Commands {
         func fetch(shell: ShellContext, endingAt clock: TimeInterval,
                    onRetry: @escaping (Int, String, TimeInterval) -> Void) throws -> PriceSeries {
             if demo { return try DemoMarket.generate(days: days, seed: seed, endingAt: end ?? clock) }
-            if let symbol {
-                let onMainThread = Thread.isMainThread
-                if onMainThread { shell.logger.log(.info, "Fetching \(symbol) (\(days) days of \(interval.rawValue) bars) from Binance...") }
-                return try BinanceClient.fromEnvironment(shell.environment).fetch(
-                    symbol: symbol, days: days, interval: interval, endingAt: clock, onRetry: onRetry,
-                    onPause: { pause in
-                        if onMainThread {
-                            shell.logger.log(.info, "pausing \(DurationText.format(pause)) to stay under Binance's request-weight budget")
-                        }
-                    })
-            }
+            if let symbol { return try fetchBinance(symbol, shell: shell, endingAt: clock, onRetry: onRetry) }
             let id = coin ?? "bitcoin"
             if Thread.isMainThread { shell.logger.log(.info, "Fetching \(id) (\(days) days) from CoinGecko...") }
             return try shell.coinGecko.fetch(coin: id, days: days, onRetry: onRetry)
         }
     }
 
+}
+
+extension Commands.FetchRequest {
+    /// `fetch binance`: the bars the market store holds already are read from it; Binance is asked only for the
+    /// ones after them (none when the store covers the span: the fetch then works offline and says so).
+    func fetchBinance(_ symbol: String, shell: ShellContext, endingAt clock: TimeInterval,
+                      onRetry: @escaping (Int, String, TimeInterval) -> Void) throws -> PriceSeries {
+        let onMainThread = Thread.isMainThread
+        let say = { (text: String) in if onMainThread { shell.logger.log(.info, text) } }
+        let client = BinanceClient.fromEnvironment(shell.environment)
+        let pair = symbol.uppercased()
+        let (first, last) = BinanceClient.span(days: days, interval: interval, endingAt: clock)
+        let step = TimeInterval(interval.seconds)
+        // Bars are timed at their close: the first wanted bar closes one step after its open.
+        let firstClose = Double(first) / 1000 + step, lastClose = Double(last) / 1000 + step
+        let onPause = { (pause: TimeInterval) in say("pausing \(DurationText.format(pause)) to stay under Binance's request-weight budget") }
+        if let kept = try? shell.marketStore().series(source: "binance", symbol: pair, interval: step, from: firstClose, through: lastClose),
+           let head = kept.first, head.time == firstClose, let tail = kept.last,
+           // Only a run without holes stands in for the network (a hole means another span was fetched before).
+           kept.count == Int(((tail.time - firstClose) / step).rounded()) + 1 {
+            guard tail.time < lastClose else {
+                say("\(pair): all \(kept.count) bars are in the market store; Binance was not asked")
+                return kept
+            }
+            let missing = Int(((lastClose - tail.time) / step).rounded())
+            say("Fetching the \(missing) \(interval.rawValue) bars of \(pair) after the \(kept.count) in the market store from Binance...")
+            let fresh = try client.fetch(pair: pair, interval: interval, firstOpen: Int64((tail.time * 1000).rounded()),
+                                         lastOpen: last, onRetry: onRetry, onPause: onPause)
+            return PriceSeries(symbol: pair, source: "binance", bars: kept.bars + fresh.bars.filter { $0.time > tail.time })
+        }
+        say("Fetching \(symbol) (\(days) days of \(interval.rawValue) bars) from Binance...")
+        return try client.fetch(symbol: symbol, days: days, interval: interval, endingAt: clock, onRetry: onRetry, onPause: onPause)
+    }
+}
+
+extension Commands {
     static let importCSV: CommandSpec = CommandSpec(
         "import", group: .data,
         abstract: "Load prices from a CSV file or Binance kline files",

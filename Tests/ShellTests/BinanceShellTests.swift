@@ -186,3 +186,29 @@ struct CoinGeckoDailyNoticeTests {
         #expect(!short.stderr.contains("daily points"))
     }
 }
+
+@Suite("fetch binance through the market store")
+struct BinanceStoreTests {
+    @Test func aRepeatedFetchAsksOnlyForTheBarsTheStoreLacks() throws {
+        let server = try KlineServer()
+        defer { server.stop() }
+        let result = try ShellProcess.run(stdin: "fetch binance BTCUSDT 10\nfetch binance BTCUSDT 10\nadvance 5h\nfetch binance BTCUSDT 10\ndata store\n",
+                                          environment: ["LGC_BINANCE_URL": server.url])
+        #expect(result.status == 0, "\(result.stderr)")
+        let info = result.stderr.split(separator: "\n").filter { $0.hasPrefix("[INFO]") }
+        // The first fetch asks for 10 days (one page); the second finds them all in the store — unless the wall
+        // clock crossed the hour between the two, when it asks for that one new bar only.
+        #expect(info.count == 3, "\(result.stderr)")
+        let second = String(info[1]), third = String(info[2])
+        #expect(second.hasSuffix("bars are in the market store; Binance was not asked")
+                || second.hasPrefix("[INFO] Fetching the 1 1h bars of BTCUSDT after the"), "\(second)")
+        // Five hours later on the loop's clock: only the five new bars are asked for, from the last one kept.
+        #expect(third.hasPrefix("[INFO] Fetching the 5 1h bars of BTCUSDT after the")
+                || third.hasPrefix("[INFO] Fetching the 6 1h bars of BTCUSDT after the"), "\(third)")
+        let requests = server.requests
+        #expect(requests.count == (second.contains("not asked") ? 2 : 3), "\(requests)")
+        let kept = result.stdout.matches(of: #/binance\s+BTCUSDT\s+1h\s+\S+ \S+\s+\S+ \S+\s+(\d+)\s+none/#).first
+        let rows = try #require(kept.flatMap { Int($0.output.1) }, "\(result.stdout)")
+        #expect((244...246).contains(rows), "10 days of whole bars (239 or 240) and 5 hours more, kept once each")
+    }
+}
