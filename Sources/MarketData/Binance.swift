@@ -136,11 +136,7 @@ public struct BinanceClient: Sendable {
     /// ignored and the default applies.
     public static func fromEnvironment(_ env: [String: String]) -> BinanceClient {
         var client = BinanceClient()
-        if let raw = env["LGC_BINANCE_URL"]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty,
-           let url = URL(string: raw), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-           url.host != nil {
-            client.baseURL = url
-        }
+        if let url = HTTPClientSupport.baseURL(env, "LGC_BINANCE_URL") { client.baseURL = url }
         return client
     }
 
@@ -385,7 +381,7 @@ public struct BinanceClient: Sendable {
         if result.too_large != 0 { return .tooLarge }
         guard code == 0 else {
             let words = withUnsafeBytes(of: result.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            return .transport(Self.describe(curlCode: code, words: words, timeout: seconds))
+            return .transport(HTTPClientSupport.describe(curlCode: code, words: words, timeout: seconds))
         }
         guard result.status > 0 else { return .transport("the server's answer was not HTTP") }
         let retryAfter = withUnsafeBytes(of: result.retry_after) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -393,22 +389,6 @@ public struct BinanceClient: Sendable {
         let body = result.length > 0 ? Data(bytes: result.body, count: result.length) : Data()
         return .response(status: Int(result.status), retryAfter: retryAfter.isEmpty ? nil : retryAfter,
                          usedWeight: Int(weight), body: body)
-    }
-}
-
-extension BinanceClient {
-    /// libcurl's failure in the words the shell uses (as CoinGecko's client words it).
-    static func describe(curlCode code: Int32, words: String, timeout: TimeInterval) -> String {
-        switch code {
-        case 28: return "no answer within \(Int(min(timeout, 1e9))) s"
-        case 7: return "connection refused"
-        case 6: return "cannot resolve the host name"
-        case 5: return "cannot resolve the proxy"
-        case 18, 52, 55, 56: return "the connection was lost"
-        case 35, 58, 59, 60, 77, 83, 90, 91: return "the TLS connection failed"
-        case 1, 8, 61: return "the server's answer was unreadable"
-        default: return words.isEmpty ? "transfer failed (libcurl error \(code))" : words
-        }
     }
 }
 
