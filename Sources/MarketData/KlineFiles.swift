@@ -65,22 +65,14 @@ public enum KlineFiles {
         }
         bars.removeLast(bars.count - kept)
 
-        // A gap: more than half a bar missing between two bars (monthly bars vary by days, so not any excess).
         let interval = intervals[0].seconds
-        var gaps = 0
-        var largest: TimeInterval = 0
-        for i in bars.indices.dropFirst() {
-            let step = bars[i].time - bars[i - 1].time
-            if step > interval * 1.5 {
-                gaps += 1
-                largest = max(largest, step - interval)
-            }
-        }
         let first = files[0]
         let name = symbol ?? BinanceName(URL(fileURLWithPath: first).lastPathComponent)?.symbol
             ?? URL(fileURLWithPath: first).deletingPathExtension().lastPathComponent.uppercased()
-        return KlineImport(series: PriceSeries(symbol: name, source: "csv:\(path)", bars: bars), files: files,
-                           duplicates: duplicates, gaps: gaps, largestGap: largest, interval: interval)
+        let series = PriceSeries(symbol: name, source: "csv:\(path)", bars: bars)
+        let (gaps, largest) = series.gaps(interval: interval)
+        return KlineImport(series: series, files: files, duplicates: duplicates, gaps: gaps, largestGap: largest,
+                           interval: interval)
     }
 
     // MARK: Finding the files

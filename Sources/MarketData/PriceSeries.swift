@@ -76,6 +76,21 @@ public struct PriceSeries: Sendable, Equatable, Codable {
         return gaps[gaps.count / 2]
     }
 
+    /// Spacings of more than 1.5 `interval`s between consecutive bars (weekends, outages, missing files; a short
+    /// month of monthly bars is none), and the most time missing in one of them (the spacing less one interval).
+    public func gaps(interval: TimeInterval) -> (count: Int, largest: TimeInterval) {
+        var count = 0
+        var largest: TimeInterval = 0
+        for i in bars.indices.dropFirst() {
+            let step = bars[i].time - bars[i - 1].time
+            if step > interval * 1.5 {
+                count += 1
+                largest = max(largest, step - interval)
+            }
+        }
+        return (count, largest)
+    }
+
     /// The series cut after bar `index` (inclusive): what was known at that bar.
     public func prefix(through index: Int) -> PriceSeries {
         PriceSeries(symbol: symbol, source: source, bars: Array(bars[...index]))

@@ -320,6 +320,7 @@ extension Commands {
         let first = series.bars.first!, last = series.bars.last!
         let interval = series.interval
         let change = last.close / first.close - 1
+        let gaps = interval.map { series.gaps(interval: $0) } ?? (count: 0, largest: 0)
         let fields: [(String, JSON)] = [
             ("loaded", .bool(true)),
             ("symbol", .string(series.symbol)),
@@ -331,6 +332,7 @@ extension Commands {
             ("first_price", .number(first.close)),
             ("last_price", .number(last.close)),
             ("change", .number(change)),
+            ("gaps", .object([("count", .int(gaps.count)), ("largest_seconds", .number(gaps.largest))])),
         ]
         let arrow = shell.terminal.unicode ? "→" : "->"
         let spark = Sparkline.render(series.closes, width: min(60, shell.terminal.width - 20), style: shell.chartStyle)
@@ -340,6 +342,9 @@ extension Commands {
           price     \(Format.price(first.close)) \(arrow) \(Format.price(last.close)) (\(String(format: "%+.2f%%", change * 100)))
           trend     \(spark)
         """
-        return CommandOutput(fields: fields, text: text)
+        // Weekends, exchange outages, missing files: said only when there are some.
+        let gapLine = gaps.count == 0 ? ""
+            : "\n  gaps      \(gaps.count) (the largest: \(DurationText.format(gaps.largest)) missing)"
+        return CommandOutput(fields: fields, text: text + gapLine)
     }
 }

@@ -45,7 +45,7 @@ let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) }
 let fixedNow: TimeInterval = 1_790_000_000
 var results: [Measurement] = []
 var memory = JSON.null
-/// `--only PREFIX` runs the sections (tier1, tier2, tier3, replay, metrics, sessions, shell) or replay entries whose name
+/// `--only PREFIX` runs the sections (tier1, tier2, tier3, replay, metrics, sessions, binance, kline, shell) or replay entries whose name
 /// starts with it, e.g. `--only replay_30d`.
 let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }
 func wanted(_ section: String) -> Bool { only.map { section.hasPrefix($0) || $0.hasPrefix(section) } ?? true }

@@ -44,6 +44,19 @@ import Testing
         #expect(pruned.stdout.contains("keeps no series yet"), "\(pruned.stdout)")
     }
 
+    @Test func dataReportsTheLoadedSeriesGaps() throws {
+        let path = try csv()
+        let text = try run("import \(path) --symbol XYZ; data", json: false)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("  gaps      1 (the largest: 5h missing)"), "\(text.stdout)")
+        let json = try run("import \(path) --symbol XYZ; data")
+        let gaps = try #require(try json.jsonObjects().last?["gaps"] as? [String: Any])
+        #expect(gaps["count"] as? Int == 1 && gaps["largest_seconds"] as? Double == 5 * 3600)
+        // A series without gaps says nothing about them in text, and count 0 in JSON.
+        let demo = try run("fetch demo 3; data", json: false)
+        #expect(!demo.stdout.contains("gaps"), "\(demo.stdout)")
+    }
+
     @Test(arguments: [
         ("data store prune NOPE", "the market store keeps no series of NOPE"),
         ("data store NOPE", "data: expected 'prune', got 'NOPE' — usage: data ?store ?prune? ?SYMBOL??"),
