@@ -36,15 +36,18 @@ extension Commands {
         /// `--days N`: the first bar of the last N days, at least one bar and after the first loaded one.
         private static func lastDaysStart(_ args: Arguments, series: PriceSeries, interval: Double) throws -> Int? {
             guard let days = args.value(of: ReplayArguments.days), let text = args.written(ReplayArguments.days) else { return nil }
-            // Compared as a Double first: a short interval can make the bar count of many days too large for an Int.
-            let bars = (days * 86_400 / interval).rounded()
-            guard bars < Double(series.count) else {
-                throw ShellError.invalid("--days \(text) reaches before the loaded data (\(series.count) bars): fetch more history or replay fewer days")
-            }
-            guard bars >= 1 else {
+            // Calendar days, whatever the bars: the bars after `last − days`. On a market with weekends or exchange
+            // gaps that is fewer bars than days × bars-per-day; on 24/7 bars the same count.
+            let span = days * 86_400
+            guard (span / interval).rounded() >= 1 else {
                 throw ShellError.invalid("--days \(text) is shorter than one bar (\(DurationText.format(interval))): replay more days")
             }
-            return series.count - Int(bars)
+            let cutoff = series.bars[series.count - 1].time - span
+            // The first replayed bar needs an earlier one to train on.
+            guard let first = series.bars.firstIndex(where: { $0.time > cutoff }), first > 0 else {
+                throw ShellError.invalid("--days \(text) reaches before the loaded data (\(series.count) bars): fetch more history or replay fewer days")
+            }
+            return first
         }
 
         /// `--from TIME`: the first bar at or after it, which must leave earlier bars to train on.

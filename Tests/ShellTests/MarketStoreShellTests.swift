@@ -68,3 +68,32 @@ import Testing
         #expect(result.stderr == "-c:1: error: \(message)\n", "\(result.stderr)")
     }
 }
+
+/// `--days N` means N calendar days of bars, whatever the bar interval or trading calendar (issue 14).
+@Suite struct CalendarDays {
+    @Test func replayDaysAreCalendarDaysOnAMarketWithWeekends() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        // Hourly bars on weekdays only (an FX-like calendar), 8 weeks, a gentle random walk.
+        var text = "date,open,high,low,close,volume\n"
+        var price = 1.1, state: UInt64 = 7
+        var bars = 0
+        for hour in 0..<(56 * 24) {
+            let time = 1_767_571_200 + Double(hour) * 3600   // 2026-01-05, a Monday
+            let weekday = (hour / 24) % 7                      // 0 = Monday … 5, 6 = the weekend
+            guard weekday < 5 else { continue }
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            price *= 1 + (Double(state >> 33) / Double(1 << 31) - 0.5) * 0.004
+            text += "\(Date(timeIntervalSince1970: time).ISO8601Format()),\(price),\(price * 1.001),\(price * 0.999),\(price),100\n"
+            bars += 1
+        }
+        let path = directory.appendingPathComponent("eurusd.csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ShellProcess.run(["--format", "json", "-q", "-c",
+                                           "set xgboost.threads 1; import \(path) --symbol EURUSD; replay --days 14 --tiers 1 --baselines off"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try result.jsonObjects().last)
+        // The data ends on a Friday's last hour; the 14 calendar days before it hold two weekends and 10 weekdays
+        // of 24 bars: 240 steps — not the 336 bars 14 × 24 would count back (20 calendar days on this calendar).
+        #expect(report["steps"] as? Int == 240, "\(report["steps"] ?? "none") steps")
+    }
+}
