@@ -283,13 +283,7 @@ public final class SessionController {
         let restored = try Self.decoding(path) { try Self.engineState(from: state) }
         // Nothing is replaced until everything above succeeded; a failed copy leaves the current session as it was.
         try intoScratch(state, checkpoint: path)
-        name = Self.sessionName(path)
-        savedPath = path
-        savedIdentity = identity
-        writeMarker()
-        engine.restore(restored)
-        storedReplays = state.replays.count
-        dirty = false
+        become(saved: path, identity: identity, state: state, restored: restored, engine: engine)
         return state
     }
 
@@ -305,14 +299,21 @@ public final class SessionController {
         store = opened
         unwritten = []
         writesThrough = true
-        name = Self.sessionName(path)
-        savedPath = path
-        savedIdentity = nil
+        become(saved: path, identity: nil, state: state, restored: restored, engine: engine)
+        return state
+    }
+
+    /// This session now is the saved session at `saved` (nil: an unnamed one), holding `state`; the loop takes
+    /// `restored`. `dirty`: whether it holds changes that saved session lacks.
+    private func become(saved: String?, identity: FileIdentity?, state: SessionState, restored: LoopState,
+                        engine: LoopEngine, dirty: Bool = false) {
+        name = saved.map(Self.sessionName)
+        savedPath = saved
+        savedIdentity = identity
         writeMarker()
         engine.restore(restored)
         storedReplays = state.replays.count
-        dirty = false
-        return state
+        self.dirty = dirty
     }
 
     /// Copies `state` into a working file of our own (the current one, or a new one when writing through) in one
@@ -486,13 +487,8 @@ public final class SessionController {
         }
         orphan.close()
         SessionFiles.remove(path)
-        name = checkpoint.map(Self.sessionName)
-        savedPath = checkpoint
-        savedIdentity = checkpoint.flatMap(FileIdentity.init)
-        writeMarker()
-        engine.restore(restored)
-        storedReplays = state.replays.count
-        dirty = true
+        become(saved: checkpoint, identity: checkpoint.flatMap(FileIdentity.init), state: state, restored: restored,
+               engine: engine, dirty: true)
         return state
     }
 
