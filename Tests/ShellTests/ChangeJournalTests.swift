@@ -75,26 +75,9 @@ import Testing
         let lines = ["fetch demo 6 --seed 4 --end 2026-11-20", "set xgboost.threads 1", "set buy_threshold 0.56",
                      "train tier1", "predict", "log BUY --predicted SELL", "replay --days 1 --tiers 1 --baselines off --apply",
                      "predict", "perf", "data", "models"]
-        let process = Process()
-        process.executableURL = ShellProcess.executable
-        process.arguments = ["--format", "json", "-q", "--session", path]
-        process.environment = ProcessInfo.processInfo.environment.merging(["LGC_SESSIONS": directory.path]) { $1 }
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-        var seen = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !seen.contains("\"command\":\"models\""), Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        try? input.fileHandleForWriting.close()
+        let seen = try ShellProcess.killed(["--format", "json", "-q", "--session", path],
+                                           environment: ["LGC_SESSIONS": directory.path], lines: lines,
+                                           after: "\"command\":\"models\"").stdout
         let before = try objects(seen)
         #expect(before.count == lines.count + 1, "the session's load, then every line: \(seen)")
         #expect(before.allSatisfy { $0["ok"] as? Bool == true }, "\(seen)")

@@ -168,28 +168,9 @@ import Testing
 
     /// Lines of a script fed through a pipe that stays open, so the script can be killed mid-way.
     func killedScript(_ lines: [String], after text: String) throws -> Int32 {
-        let process = Process()
-        process.executableURL = ShellProcess.executable
-        process.arguments = ["-q"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-        var seen = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !seen.contains(text), Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
+        let (seen, pid) = try ShellProcess.killed(["-q"], environment: environment, lines: lines, after: text)
         #expect(seen.contains(text), "\(seen)")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        try input.fileHandleForWriting.close()
-        return process.processIdentifier
+        return pid
     }
 
     func scriptFiles() throws -> [String] {

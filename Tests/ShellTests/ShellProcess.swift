@@ -24,6 +24,34 @@ enum ShellProcess {
         }
     }
 
+    /// Runs the shell with `lines` fed through a pipe that stays open, reads its stdout until `text` appears (or 60 s
+    /// pass), then kills it with SIGKILL: a shell killed between acknowledged commands. Returns what it printed and
+    /// its pid.
+    static func killed(_ arguments: [String], environment extra: [String: String], lines: [String],
+                       after text: String) throws -> (stdout: String, pid: Int32) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        var seen = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !seen.contains(text), Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? input.fileHandleForWriting.close()
+        return (seen, process.processIdentifier)
+    }
+
     /// The executable built beside the test bundle.
     static var executable: URL {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lgc-shell")
