@@ -201,28 +201,31 @@ public final class SessionController {
     /// The rows that store `changes`: each typed change becomes the rows of its table (appended, or replacing the
     /// table's one value), in the order they were made.
     public static func journalEntry(for changes: [LoopChange]) throws -> SessionChange {
+        // One asset for now: every per-asset change goes to asset 0.
         var entry = SessionChange()
+        var asset = AssetUpdate()
         for change in changes {
             switch change {
-            case .dataLoaded(let series): entry.series = series
+            case .dataLoaded(let series): asset.series = series
             case .configChanged(let config): entry.config = config
             case .clockMoved(let offset): entry.clockOffset = offset
             case .trained(let records, let models):
-                entry.newRecords += records
-                entry.newModels += try models.map { slot in
+                asset.newRecords += records
+                asset.newModels += try models.map { slot in
                     let (format, data) = try ModelCodec.encode(slot.model)
                     return ModelBlob(record: slot.record, format: format, data: data, dataStart: slot.record.dataStart,
                                      dataEnd: slot.record.dataEnd)
                 }
-            case .currentVersions(let versions): entry.currentVersions = versions
-            case .tierClocks(let lastTraining, let logMarks): entry.tierState = (lastTraining, logMarks)
-            case .scored(let outcome): entry.newOutcomes.append(outcome)
+            case .currentVersions(let versions): asset.currentVersions = versions
+            case .tierClocks(let lastTraining, let logMarks): asset.tierState = (lastTraining, logMarks)
+            case .scored(let outcome): asset.newOutcomes.append(outcome)
             case .predicted(let prediction):
-                entry.newPredictions.append(prediction)
-                entry.pending = .some(prediction)
-            case .pendingCleared: entry.pending = .some(nil)
+                asset.newPredictions.append(prediction)
+                asset.pending = .some(prediction)
+            case .pendingCleared: asset.pending = .some(nil)
             }
         }
+        if !asset.isEmpty { entry.assets[0] = asset }
         return entry
     }
 
@@ -496,7 +499,7 @@ public final class SessionController {
 
     /// Decodes a stored version of `model` and makes it current.
     public func use(_ model: ModelKind, version: Int, engine: LoopEngine) throws -> TrainingRecord {
-        let state = try database.read()
+        let state = try database.read().assets[0]
         guard let blob = state.models.first(where: { $0.record.model == model && $0.record.version == version }) else {
             let known = state.models.filter { $0.record.model == model }.map { "v\($0.record.version)" }
             throw SessionProblem.noSuchVersion(model: model, version: version, stored: known)
@@ -516,7 +519,9 @@ public final class SessionController {
     }
 
     /// The loop's state from a stored session, decoding each current model.
-    public static func engineState(from state: SessionState) throws -> LoopState {
+    public static func engineState(from session: SessionState) throws -> LoopState {
+        // One asset for now: the loop is asset 0.
+        let state = session.assets[0]
         var slots: [ModelKind: ModelSlot] = [:]
         for (kind, version) in state.currentVersions {
             guard let blob = state.models.first(where: { $0.record.model == kind && $0.record.version == version }) else {
@@ -526,8 +531,8 @@ public final class SessionController {
                                     record: blob.record)
         }
         let log = PredictionLog(restoring: state.outcomes, totalLogged: state.totalLogged, totalCorrect: state.totalCorrect,
-                                capacity: state.config.logWindow)
-        return LoopState(series: state.series, config: state.config, clockOffset: state.clockOffset, history: state.history,
+                                capacity: session.config.logWindow)
+        return LoopState(series: state.series, config: session.config, clockOffset: session.clockOffset, history: state.history,
                          models: slots, lastTraining: state.lastTraining, logMarks: state.logMarks, log: log,
                          pending: state.pending)
     }

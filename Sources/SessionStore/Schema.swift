@@ -7,7 +7,7 @@ enum Schema {
     /// `PRAGMA application_id` of every session file: "LGCS" in ASCII.
     static let applicationID: Int32 = 0x4C47_4353
     /// The newest format this build writes and reads (`PRAGMA user_version`).
-    static let currentVersion = 4
+    static let currentVersion = 5
 
     /// Models that have probability/weight columns in format 1, in ensemble order.
     static let predictionModels: [ModelKind] = [.logistic, .xgboost, .lstm]
@@ -77,6 +77,66 @@ enum Schema {
         "ALTER TABLE outcomes ADD COLUMN realised_return REAL",
     ]
 
+    /// A table of format 5 is built beside its older form as `NAME_v5`, filled with the old rows (all of them asset 0),
+    /// and renamed over it: SQLite cannot change a table's key in place.
+    private static func rebuild(_ table: String, _ definition: String, columns: String) -> [String] {
+        [
+            "CREATE TABLE \(table)_v5 (\(definition)) STRICT",
+            "INSERT INTO \(table)_v5 (asset, \(columns)) SELECT 0, \(columns) FROM \(table)",
+            "DROP TABLE \(table)",
+            "ALTER TABLE \(table)_v5 RENAME TO \(table)",
+        ]
+    }
+
+    private static let recordNames = """
+        time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows, seconds, extra, data_start, \
+        data_end, data_symbol, data_interval
+        """
+    private static let predictionNames = """
+        signal, ensemble, price, bar_time, made_at, p_logistic, p_xgboost, p_lstm, w_logistic, w_xgboost, w_lstm
+        """
+
+    /// A meta row's count for asset 0: NULL when absent becomes 0, anything but an integer -1 (refused when read).
+    private static func metaCount(_ key: String) -> String {
+        "coalesce((SELECT CASE WHEN typeof(value) = 'integer' THEN value ELSE -1 END FROM meta WHERE key = '\(key)'), 0)"
+    }
+
+    /// Format 5 holds several assets (markets): every per-asset table gains an `asset` column (the asset's position,
+    /// 0-based) leading its key, and `assets` lists the positions with each one's log totals (which leave `meta`).
+    /// Rows already there become asset 0; the session-wide tables (meta, config, commands) stay as they were, and
+    /// `replays` records the asset each replay ran on (NULL: stored before).
+    private static let version5: [String] = [
+        "CREATE TABLE assets (asset INTEGER PRIMARY KEY, total_logged INTEGER NOT NULL, total_correct INTEGER NOT NULL) STRICT",
+        "INSERT INTO assets (asset, total_logged, total_correct) VALUES (0, \(metaCount("total_logged")), \(metaCount("total_correct")))",
+        "DELETE FROM meta WHERE key IN ('total_logged', 'total_correct')",
+    ]
+        + rebuild("series", "asset INTEGER PRIMARY KEY, symbol TEXT NOT NULL, source TEXT NOT NULL", columns: "symbol, source")
+        + rebuild("bars", """
+            asset INTEGER NOT NULL, i INTEGER NOT NULL, time REAL NOT NULL, open REAL NOT NULL, high REAL NOT NULL,
+                low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL, PRIMARY KEY (asset, i)
+            """, columns: "i, time, open, high, low, close, volume")
+        + rebuild("training_runs", "id INTEGER PRIMARY KEY, asset INTEGER NOT NULL, \(recordColumns), data_symbol TEXT, data_interval REAL",
+                  columns: "id, \(recordNames)")
+        + rebuild("model_versions", """
+            id INTEGER PRIMARY KEY, asset INTEGER NOT NULL, \(recordColumns), data_symbol TEXT, data_interval REAL,
+                format TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, blob_start REAL, blob_end REAL,
+                data BLOB NOT NULL, UNIQUE (asset, model, version)
+            """, columns: "id, \(recordNames), format, bytes, sha256, blob_start, blob_end, data")
+        + rebuild("current_versions", "asset INTEGER NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (asset, model)",
+                  columns: "model, version")
+        + rebuild("outcomes", """
+            asset INTEGER NOT NULL, sequence INTEGER NOT NULL, predicted TEXT NOT NULL, actual TEXT NOT NULL,
+                correct INTEGER NOT NULL, scored_at REAL NOT NULL, \(predictionColumns), realised_return REAL,
+                PRIMARY KEY (asset, sequence)
+            """, columns: "sequence, predicted, actual, correct, scored_at, \(predictionNames), realised_return")
+        + rebuild("pending", "asset INTEGER PRIMARY KEY, \(predictionColumns)", columns: predictionNames)
+        + rebuild("predictions", "id INTEGER PRIMARY KEY, asset INTEGER NOT NULL, \(predictionColumns)",
+                  columns: "id, \(predictionNames)")
+        + rebuild("tiers", """
+            asset INTEGER NOT NULL, tier INTEGER NOT NULL, last_training REAL, log_mark INTEGER, PRIMARY KEY (asset, tier)
+            """, columns: "tier, last_training, log_mark")
+        + ["ALTER TABLE replays ADD COLUMN asset INTEGER"]
+
     /// Migration `vN` builds format N from format N-1 and sets `user_version` to N.
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -95,6 +155,10 @@ enum Schema {
         migrator.registerMigration("v4") { db in
             for statement in version4 { try db.execute(sql: statement) }
             try db.execute(sql: "PRAGMA user_version = 4")
+        }
+        migrator.registerMigration("v5") { db in
+            for statement in version5 { try db.execute(sql: statement) }
+            try db.execute(sql: "PRAGMA user_version = 5")
         }
         return migrator
     }()

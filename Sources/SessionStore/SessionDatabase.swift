@@ -239,7 +239,7 @@ public final class SessionDatabase: Sendable {
             let path = (directory as NSString).appendingPathComponent(file)
             let bytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
             var summary = SessionSummary(name: FileSafety.sessionName(path), path: path, savedAt: nil, bytes: bytes,
-                                         symbol: nil, rows: 0, models: 0, predictions: 0, problem: nil)
+                                         symbols: [], rows: 0, models: 0, predictions: 0, problem: nil)
             do {
                 try FileSafety.inspect(path)
                 let queue = try DatabaseQueue(path: path, configuration: configuration(readonly: true))
@@ -247,7 +247,10 @@ public final class SessionDatabase: Sendable {
                 try queue.read { db in
                     _ = try checkIdentity(db, path: path)
                     summary.savedAt = try Double.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'saved_at' AND typeof(value) = 'real'")
-                    summary.symbol = try String.fetchOne(db, sql: "SELECT substr(symbol, 1, 100) FROM series")
+                    // `rowid` is the asset in format 5 and the single series' id before: every format answers.
+                    summary.symbols = try String.fetchAll(db, sql: """
+                        SELECT substr(symbol, 1, 100) FROM series ORDER BY rowid LIMIT \(SessionLimits.maxAssets)
+                        """)
                     summary.rows = try Int.fetchOne(db, sql: "SELECT count(*) FROM bars") ?? 0
                     summary.models = try Int.fetchOne(db, sql: "SELECT count(*) FROM model_versions") ?? 0
                     summary.predictions = try Int.fetchOne(db, sql: "SELECT count(*) FROM outcomes") ?? 0

@@ -44,23 +44,34 @@ struct SessionReader {
         let meta = try readMeta()
         state.clockOffset = meta.clockOffset
         state.name = meta.name
-        state.totalLogged = meta.totalLogged
-        state.totalCorrect = meta.totalCorrect
         state.config = try readConfig()
-        state.series = try readSeries()
-        state.history = try readRecords()
-        state.models = try readModels()
-        state.currentVersions = try readCurrentVersions()
-        state.outcomes = try readOutcomes()
-        let correct = state.outcomes.lazy.filter(\.correct).count
-        guard state.totalLogged == state.outcomes.count, state.totalCorrect == correct else {
-            throw damaged("totals (\(state.totalLogged) logged, \(state.totalCorrect) correct) do not match the \(state.outcomes.count) stored outcomes")
+        state.assets = try readAssets()
+        let count = state.assets.count
+        guard (0..<count).contains(meta.focus) else {
+            throw damaged("meta.focus is asset \(meta.focus); the session has assets 0…\(count - 1)")
         }
-        state.pending = try readPending()
-        state.predictions = try readPredictions()
-        (state.lastTraining, state.logMarks) = try readTiers()
+        state.focus = meta.focus
+        // Every per-asset row must belong to an asset `assets` lists; tables keyed by asset answer from their index.
+        for table in ["series", "bars", "model_versions", "current_versions", "outcomes", "pending", "tiers"] {
+            try checkAssetColumn(table, count: count)
+        }
+        try readSeries(into: &state.assets)
+        try readRecords(into: &state.assets)
+        try readModels(into: &state.assets)
+        try readCurrentVersions(into: &state.assets)
+        try readOutcomes(into: &state.assets)
+        for (position, asset) in state.assets.enumerated() {
+            let correct = asset.outcomes.lazy.filter(\.correct).count
+            guard asset.totalLogged == asset.outcomes.count, asset.totalCorrect == correct else {
+                throw damaged(SessionWriter.of(position,
+                    "totals (\(asset.totalLogged) logged, \(asset.totalCorrect) correct) do not match the \(asset.outcomes.count) stored outcomes"))
+            }
+        }
+        try readPending(into: &state.assets)
+        try readPredictions(into: &state.assets)
+        try readTiers(into: &state.assets)
         state.commands = try readCommands()
-        state.replays = try readReplays()
+        state.replays = try readReplays(assets: count)
         return state
     }
 
@@ -107,8 +118,7 @@ struct SessionReader {
     private struct Meta {
         var clockOffset: TimeInterval = 0
         var name: String?
-        var totalLogged = 0
-        var totalCorrect = 0
+        var focus = 0
     }
 
     private func readMeta() throws -> Meta {
@@ -126,16 +136,13 @@ struct SessionReader {
             default: throw damaged("meta.\(key) is missing or not a number")
             }
         }
-        func integer(_ key: String) throws -> Int {
-            guard case .int64(let value)? = values[key]?.storage, value >= 0, value <= SessionLimits.maxOutcomes else {
-                throw damaged("meta.\(key) is missing or not a count")
-            }
-            return Int(value)
-        }
         var meta = Meta()
         meta.clockOffset = try within(try number("clock_offset"), .clockOffset, "meta.clock_offset")
-        meta.totalLogged = try integer("total_logged")
-        meta.totalCorrect = try integer("total_correct")
+        switch values["focus"]?.storage {
+        case nil: meta.focus = 0
+        case .int64(let value)? where value >= 0 && value < SessionLimits.maxAssets: meta.focus = Int(value)
+        default: throw damaged("meta.focus is not an asset position")
+        }
         switch values["name"]?.storage {
         case nil, .null?: meta.name = nil
         case .string(let name)?: meta.name = name
@@ -167,32 +174,80 @@ struct SessionReader {
         return config
     }
 
-    private func readSeries() throws -> PriceSeries? {
-        _ = try count("series", limit: 1)
+    /// The assets `assets` lists, positions 0..<n, each with its log totals (its other values follow).
+    private func readAssets() throws -> [StoredAsset] {
+        let count = try count("assets", limit: SessionLimits.maxAssets)
+        guard count > 0 else { throw damaged("the session has no asset") }
+        var assets = [StoredAsset]()
+        assets.reserveCapacity(count)
+        for row in try Row.fetchAll(db, sql: "SELECT asset, total_logged, total_correct FROM assets ORDER BY asset") {
+            guard try int(row, 0) == assets.count else { throw damaged("asset positions do not run 0…\(count - 1)") }
+            let logged = try int(row, 1), correct = try int(row, 2)
+            guard (0...SessionLimits.maxOutcomes).contains(logged), (0...logged).contains(correct) else {
+                throw damaged(SessionWriter.of(assets.count, "the log totals are not counts"))
+            }
+            var asset = StoredAsset()
+            asset.totalLogged = logged
+            asset.totalCorrect = correct
+            assets.append(asset)
+        }
+        return assets
+    }
+
+    /// Refuses `table` when a row's asset is not one of the `count` assets. Its key leads with `asset`, so the
+    /// smallest and largest are one index step each (one query each: SQLite only shortcuts a lone min or max).
+    private func checkAssetColumn(_ table: String, count: Int) throws {
+        for query in ["min", "max"] {
+            guard let asset = try Int.fetchOne(db, sql: "SELECT \(query)(asset) FROM \(table)") else { return }
+            try checkAsset(asset, count: count, table)
+        }
+    }
+
+    private func checkAsset(_ asset: Int, count: Int, _ table: String) throws {
+        guard (0..<count).contains(asset) else {
+            throw damaged("\(table) holds a row of asset \(asset), which the session does not have")
+        }
+    }
+
+    private func readSeries(into assets: inout [StoredAsset]) throws {
+        _ = try count("series", limit: assets.count)
         try checkLengths("series", ["symbol", "source"])
-        let bars = try count("bars", limit: SessionLimits.maxBars)
-        guard let row = try Row.fetchOne(db, sql: "SELECT symbol, source FROM series") else {
-            guard bars == 0 else { throw damaged("bars without a series") }
+        _ = try count("bars", limit: SessionLimits.maxBars)
+        for position in assets.indices {
+            assets[position].series = try readSeries(asset: position)
+        }
+    }
+
+    private func readSeries(asset: Int) throws -> PriceSeries? {
+        let span = try Row.fetchOne(db, sql: "SELECT count(*), min(i), max(i) FROM bars WHERE asset = ?", arguments: [asset])!
+        let bars = try int(span, 0)
+        guard let row = try Row.fetchOne(db, sql: "SELECT symbol, source FROM series WHERE asset = ?", arguments: [asset]) else {
+            guard bars == 0 else { throw damaged(SessionWriter.of(asset, "bars without a series")) }
             return nil
         }
         let symbol = try string(row, 0), source = try string(row, 1)
         if bars > 0 {
-            let span = try Row.fetchOne(db, sql: "SELECT min(i), max(i) FROM bars")!
-            guard try int(span, 0) == 0, try int(span, 1) == bars - 1 else { throw damaged("bar positions have gaps") }
+            guard try int(span, 1) == 0, try int(span, 2) == bars - 1 else {
+                throw damaged(SessionWriter.of(asset, "bar positions have gaps"))
+            }
         }
+        let label = asset == 0 ? "" : "asset \(asset) "
         var result = [Bar]()
         result.reserveCapacity(bars)
         var previous = -Double.infinity
-        let cursor = try Row.fetchCursor(db, sql: "SELECT time, open, high, low, close, volume FROM bars ORDER BY i")
+        let cursor = try Row.fetchCursor(db, sql: "SELECT time, open, high, low, close, volume FROM bars WHERE asset = ? ORDER BY i",
+                                         arguments: [asset])
         while let row = try cursor.next() {
             let bar = Bar(time: try double(row, 0), open: try double(row, 1), high: try double(row, 2),
                           low: try double(row, 3), close: try double(row, 4), volume: try double(row, 5))
             // The check `import` and `fetch` make on every bar.
             if let bad = bar.firstOutOfRange {
-                throw SessionError.outOfRange(path: path, field: "bar \(result.count + 1) \(bad.field)", value: bad.value,
-                                              bounds: bad.bounds)
+                throw SessionError.outOfRange(path: path, field: "\(label)bar \(result.count + 1) \(bad.field)",
+                                              value: bad.value, bounds: bad.bounds)
             }
-            guard bar.time >= previous else { throw damaged("bar \(result.count + 1) is out of time order") }
+            guard bar.time >= previous else {
+                throw damaged(SessionWriter.of(asset, "bar \(result.count + 1) is out of time order"))
+            }
             previous = bar.time
             result.append(bar)
         }
@@ -227,22 +282,26 @@ struct SessionReader {
                               dataSymbol: dataSymbol, dataInterval: dataInterval)
     }
 
+    /// `what`, named after its asset unless that is asset 0 (the words single-asset sessions always had).
+    private func label(_ asset: Int, _ what: String) -> String { asset == 0 ? what : "asset \(asset) \(what)" }
+
     private static let recordColumns = "time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows, seconds, extra, data_start, data_end, data_symbol, data_interval"
 
-    private func readRecords() throws -> [TrainingRecord] {
-        let count = try count("training_runs", limit: SessionLimits.maxRecords)
+    /// Every training, one pass over the table in order, each row to its asset.
+    private func readRecords(into assets: inout [StoredAsset]) throws {
+        _ = try count("training_runs", limit: SessionLimits.maxRecords)
         try checkLengths("training_runs", ["model", "extra", "data_symbol"])
-        var records = [TrainingRecord]()
-        records.reserveCapacity(count)
-        let cursor = try Row.fetchCursor(db, sql: "SELECT \(Self.recordColumns) FROM training_runs ORDER BY id")
+        let cursor = try Row.fetchCursor(db, sql: "SELECT \(Self.recordColumns), asset FROM training_runs ORDER BY id")
         while let row = try cursor.next() {
-            records.append(try record(row, "training record \(records.count + 1)"))
+            let asset = try int(row, 14)
+            try checkAsset(asset, count: assets.count, "training_runs")
+            assets[asset].history.append(try record(row, label(asset, "training record \(assets[asset].history.count + 1)")))
         }
-        return records
     }
 
-    private func readModels() throws -> [ModelBlob] {
-        let count = try count("model_versions", limit: SessionLimits.maxModels)
+    /// Every stored model version, one pass over the table in order, each row to its asset.
+    private func readModels(into assets: inout [StoredAsset]) throws {
+        _ = try count("model_versions", limit: SessionLimits.maxModels)
         try checkLengths("model_versions", ["model", "extra", "sha256", "data_symbol"])
         try checkLengths("model_versions", ["format"], limit: SessionLimits.maxFormatBytes)
         try checkLengths("model_versions", ["data"], limit: SessionLimits.maxBlobBytes)
@@ -250,35 +309,39 @@ struct SessionReader {
         guard total <= SessionLimits.maxTotalBlobBytes else {
             throw SessionError.tooLarge(path: path, detail: "model blobs total \(total) bytes (at most \(SessionLimits.maxTotalBlobBytes))")
         }
-        var models = [ModelBlob]()
-        models.reserveCapacity(count)
         let cursor = try Row.fetchCursor(db, sql: """
-            SELECT \(Self.recordColumns), format, bytes, sha256, blob_start, blob_end, data FROM model_versions ORDER BY id
+            SELECT \(Self.recordColumns), format, bytes, sha256, blob_start, blob_end, data, asset FROM model_versions ORDER BY id
             """)
         while let row = try cursor.next() {
-            let record = try record(row, "model version \(models.count + 1)")
+            let asset = try int(row, 20)
+            try checkAsset(asset, count: assets.count, "model_versions")
+            let record = try record(row, label(asset, "model version \(assets[asset].models.count + 1)"))
             let data = try row.decode(Data.self, atIndex: 19)
             guard try int(row, 15) == data.count, try string(row, 16) == SHA256.hex(data) else {
                 throw SessionError.checksumMismatch(path: path, model: record.model.rawValue, version: record.version)
             }
             let start = try optionalDouble(row, 17), end = try optionalDouble(row, 18)
-            try within(start, .time, "model \(record.model.rawValue) v\(record.version) data start")
-            try within(end, .time, "model \(record.model.rawValue) v\(record.version) data end")
-            models.append(ModelBlob(record: record, format: try string(row, 14), data: data, dataStart: start, dataEnd: end))
+            let name = label(asset, "model \(record.model.rawValue) v\(record.version)")
+            try within(start, .time, "\(name) data start")
+            try within(end, .time, "\(name) data end")
+            assets[asset].models.append(ModelBlob(record: record, format: try string(row, 14), data: data,
+                                                  dataStart: start, dataEnd: end))
         }
-        return models
     }
 
-    private func readCurrentVersions() throws -> [ModelKind: Int] {
-        _ = try count("current_versions", limit: ModelKind.allCases.count)
+    private func readCurrentVersions(into assets: inout [StoredAsset]) throws {
+        _ = try count("current_versions", limit: ModelKind.allCases.count * assets.count)
         try checkLengths("current_versions", ["model"])
-        var versions: [ModelKind: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT model, version FROM current_versions") {
-            let version = try int(row, 1)
-            guard version >= 0 else { throw damaged("a current model version is negative") }
-            versions[try model(try string(row, 0), "current_versions")] = version
+        for position in assets.indices {
+            var versions: [ModelKind: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT model, version FROM current_versions WHERE asset = ? ORDER BY model",
+                                        arguments: [position]) {
+                let version = try int(row, 1)
+                guard version >= 0 else { throw damaged(SessionWriter.of(position, "a current model version is negative")) }
+                versions[try model(try string(row, 0), "current_versions")] = version
+            }
+            assets[position].currentVersions = versions
         }
-        return versions
     }
 
     private static let predictionColumns = "signal, ensemble, price, bar_time, made_at, p_logistic, p_xgboost, p_lstm, w_logistic, w_xgboost, w_lstm"
@@ -319,13 +382,22 @@ struct SessionReader {
         }
     }
 
-    private func readOutcomes() throws -> [ScoredPrediction] {
-        let count = try count("outcomes", limit: SessionLimits.maxOutcomes)
+    private func readOutcomes(into assets: inout [StoredAsset]) throws {
+        _ = try count("outcomes", limit: SessionLimits.maxOutcomes)
         try checkLengths("outcomes", ["predicted", "actual", "signal"])
+        for position in assets.indices {
+            assets[position].outcomes = try readOutcomes(asset: position)
+        }
+    }
+
+    /// One asset's log, sequences 1…n.
+    private func readOutcomes(asset: Int) throws -> [ScoredPrediction] {
+        let span = try Row.fetchOne(db, sql: "SELECT count(*), min(sequence), max(sequence) FROM outcomes WHERE asset = ?",
+                                    arguments: [asset])!
+        let count = try int(span, 0)
         if count > 0 {
-            let span = try Row.fetchOne(db, sql: "SELECT min(sequence), max(sequence) FROM outcomes")!
-            guard try int(span, 0) == 1, try int(span, 1) == count else {
-                throw damaged("outcome sequences do not run 1…\(count)")
+            guard try int(span, 1) == 1, try int(span, 2) == count else {
+                throw damaged(SessionWriter.of(asset, "outcome sequences do not run 1…\(count)"))
             }
         }
         // The log rebuilds each entry as `PredictionLog.append` made it; capacity 0 keeps none in memory twice.
@@ -334,11 +406,11 @@ struct SessionReader {
         outcomes.reserveCapacity(count)
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT sequence, predicted, actual, correct, scored_at, \(Self.predictionColumns), \(realisedColumn)
-                FROM outcomes ORDER BY sequence
-            """)
+                FROM outcomes WHERE asset = ? ORDER BY sequence
+            """, arguments: [asset])
         let realisedIndex = 5 + Self.predictionColumnCount
         while let row = try cursor.next() {
-            let what = "outcome #\(outcomes.count + 1)"
+            let what = label(asset, "outcome #\(outcomes.count + 1)")
             let predicted = try signal(try string(row, 1), what), actual = try signal(try string(row, 2), what)
             let correct = try int(row, 3), scoredAt = try within(try double(row, 4), .time, "\(what) time scored")
             guard correct == (predicted == actual ? 1 : 0) else {
@@ -358,39 +430,50 @@ struct SessionReader {
         return outcomes
     }
 
-    private func readPredictions() throws -> [Prediction] {
+    /// Every prediction, one pass over the table in order, each row to its asset.
+    private func readPredictions(into assets: inout [StoredAsset]) throws {
         _ = try count("predictions", limit: SessionLimits.maxOutcomes)
         try checkLengths("predictions", ["signal"])
-        return try Row.fetchAll(db, sql: "SELECT \(Self.predictionColumns) FROM predictions ORDER BY id").map { row in
-            guard let prediction = try prediction(row, from: 0, "a prediction") else { throw damaged("a prediction has no signal") }
-            return prediction
+        let cursor = try Row.fetchCursor(db, sql: "SELECT \(Self.predictionColumns), asset FROM predictions ORDER BY id")
+        while let row = try cursor.next() {
+            let asset = try int(row, Self.predictionColumnCount)
+            try checkAsset(asset, count: assets.count, "predictions")
+            let what = label(asset, "a prediction")
+            guard let prediction = try prediction(row, from: 0, what) else { throw damaged("\(what) has no signal") }
+            assets[asset].predictions.append(prediction)
         }
     }
 
-    private func readPending() throws -> Prediction? {
-        _ = try count("pending", limit: 1)
+    private func readPending(into assets: inout [StoredAsset]) throws {
+        _ = try count("pending", limit: assets.count)
         try checkLengths("pending", ["signal"])
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.predictionColumns) FROM pending") else { return nil }
-        guard let prediction = try prediction(row, from: 0, "the pending prediction") else {
-            throw damaged("the pending prediction has no signal")
+        for position in assets.indices {
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.predictionColumns) FROM pending WHERE asset = ?",
+                                             arguments: [position]) else { continue }
+            let what = label(position, "the pending prediction")
+            guard let prediction = try prediction(row, from: 0, what) else { throw damaged("\(what) has no signal") }
+            assets[position].pending = prediction
         }
-        return prediction
     }
 
-    private func readTiers() throws -> ([Int: TimeInterval], [Int: Int]) {
-        _ = try count("tiers", limit: Tier.all.count)
-        var times: [Int: TimeInterval] = [:], marks: [Int: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT tier, last_training, log_mark FROM tiers") {
-            let tier = try int(row, 0)
-            let time = try optionalDouble(row, 1), mark = try row.decode(Int?.self, atIndex: 2)
-            guard (1...Tier.all.count).contains(tier), (mark ?? 0) >= 0 else {
-                throw damaged("tier state holds an invalid tier, time or log mark")
+    private func readTiers(into assets: inout [StoredAsset]) throws {
+        _ = try count("tiers", limit: Tier.all.count * assets.count)
+        for position in assets.indices {
+            var times: [Int: TimeInterval] = [:], marks: [Int: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT tier, last_training, log_mark FROM tiers WHERE asset = ? ORDER BY tier",
+                                        arguments: [position]) {
+                let tier = try int(row, 0)
+                let time = try optionalDouble(row, 1), mark = try row.decode(Int?.self, atIndex: 2)
+                guard (1...Tier.all.count).contains(tier), (mark ?? 0) >= 0 else {
+                    throw damaged(SessionWriter.of(position, "tier state holds an invalid tier, time or log mark"))
+                }
+                try within(time, .time, label(position, "tier\(tier) last training"))
+                times[tier] = time
+                marks[tier] = mark
             }
-            try within(time, .time, "tier\(tier) last training")
-            times[tier] = time
-            marks[tier] = mark
+            assets[position].lastTraining = times
+            assets[position].logMarks = marks
         }
-        return (times, marks)
     }
 
     private func readCommands() throws -> [CommandEntry] {
@@ -407,8 +490,10 @@ struct SessionReader {
         return commands
     }
 
-    /// The stored replay reports, ids 1…n, each checked as the writer checks it.
-    func readReplays() throws -> [ReplayEntry] {
+    /// The stored replay reports, ids 1…n, each checked as the writer checks it; `assets`: how many the session has
+    /// (nil: count them).
+    func readReplays(assets: Int? = nil) throws -> [ReplayEntry] {
+        let assets = try assets ?? (Int.fetchOne(db, sql: "SELECT count(*) FROM assets") ?? 0)
         let count = try count("replays", limit: SessionLimits.maxReplays)
         try checkLengths("replays", ["command", "tiers", "policy", "compare_key", "compare_value"])
         try checkLengths("replays", ["report_json", "report_text"], limit: SessionLimits.maxReportBytes)
@@ -417,7 +502,7 @@ struct SessionReader {
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT id, at, command, span_start, span_end, steps, scored, tiers, policy, compare_key, compare_value,
                 accuracy, never_retrain_accuracy, every_step_accuracy, retrains, training_seconds, cancelled, applied,
-                report_json, report_text FROM replays ORDER BY id
+                report_json, report_text, asset FROM replays ORDER BY id
             """)
         while let row = try cursor.next() {
             let what = "replay #\(replays.count + 1)"
@@ -434,11 +519,15 @@ struct SessionReader {
                 compareValue: try row.decode(String?.self, atIndex: 10), accuracy: try optionalDouble(row, 11),
                 neverRetrainAccuracy: try optionalDouble(row, 12), everyStepAccuracy: try optionalDouble(row, 13),
                 retrains: try int(row, 14), trainingSeconds: try double(row, 15), cancelled: cancelled == 1,
-                applied: applied == 1, reportJSON: try string(row, 18), reportText: try string(row, 19))
+                applied: applied == 1, reportJSON: try string(row, 18), reportText: try string(row, 19),
+                asset: try row.decode(Int?.self, atIndex: 20))
             try within(entry.at, .time, "\(what) time")
             try within(entry.start, .time, "\(what) start")
             try within(entry.end, .time, "\(what) end")
             if let problem = ReplayCheck.problem(entry) { throw damaged("\(what): \(problem)") }
+            if let asset = entry.asset, !(0..<assets).contains(asset) {
+                throw damaged("\(what) ran on asset \(asset), which the session does not have")
+            }
             replays.append(entry)
         }
         return replays

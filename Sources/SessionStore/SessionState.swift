@@ -76,12 +76,14 @@ public struct ReplayEntry: Sendable, Equatable {
     public var reportJSON: String
     /// The text report as it was printed.
     public var reportText: String
+    /// The asset (position) the replay ran on; nil for reports stored before format 5.
+    public var asset: Int?
 
     public init(id: Int, at: TimeInterval, command: String, start: TimeInterval, end: TimeInterval, steps: Int,
                 scored: Int, tiers: [Int], policy: String, compareKey: String? = nil, compareValue: String? = nil,
                 accuracy: Double?, neverRetrainAccuracy: Double? = nil, everyStepAccuracy: Double? = nil,
                 retrains: Int, trainingSeconds: Double, cancelled: Bool, applied: Bool, reportJSON: String,
-                reportText: String) {
+                reportText: String, asset: Int? = nil) {
         self.id = id
         self.at = at
         self.command = command
@@ -102,43 +104,36 @@ public struct ReplayEntry: Sendable, Equatable {
         self.applied = applied
         self.reportJSON = reportJSON
         self.reportText = reportText
+        self.asset = asset
     }
 }
 
-/// Everything in a session, as values.
-public struct SessionState: Sendable, Equatable {
+/// One asset's stored values (an asset is a market the session follows; it is known by its position, 0-based).
+public struct StoredAsset: Sendable, Equatable {
     public var series: PriceSeries?
-    public var config: LoopConfig
-    public var clockOffset: TimeInterval
     /// Every training, in order.
     public var history: [TrainingRecord]
-    /// Every version of every model, in the order they were added.
+    /// Every stored version of every model, in the order they were added.
     public var models: [ModelBlob]
     /// The version in use per model (rollback changes it).
     public var currentVersions: [ModelKind: Int]
-    /// The full log: every scored prediction ever, sequences 1, 2, 3 … in order.
+    /// This asset's full log: every scored prediction ever, sequences 1, 2, 3 … in order.
     public var outcomes: [ScoredPrediction]
     /// Equal to `outcomes.count`; kept explicit for callers that restore a `PredictionLog`.
     public var totalLogged: Int
     /// Equal to the number of correct outcomes.
     public var totalCorrect: Int
     public var pending: Prediction?
-    /// Every prediction `predict` made, scored or not, in order.
-    public var predictions: [Prediction] = []
+    /// Every prediction made for this asset, scored or not, in order.
+    public var predictions: [Prediction]
     /// Tier number → time of its last training.
     public var lastTraining: [Int: TimeInterval]
     /// Tier number → log position (`totalLogged`) at its last training.
     public var logMarks: [Int: Int]
-    public var commands: [CommandEntry]
-    /// Every stored replay report, ids 1, 2, 3 … in order.
-    public var replays: [ReplayEntry] = []
-    /// The session's own name, set when it is saved (meta row `name`).
-    public var name: String?
 
+    /// An empty asset: no data, no models, an empty log.
     public init() {
         series = nil
-        config = LoopConfig()
-        clockOffset = 0
         history = []
         models = []
         currentVersions = [:]
@@ -146,33 +141,88 @@ public struct SessionState: Sendable, Equatable {
         totalLogged = 0
         totalCorrect = 0
         pending = nil
+        predictions = []
         lastTraining = [:]
         logMarks = [:]
-        commands = []
-        name = nil
     }
 }
 
-/// What one command changed; `SessionDatabase.apply` writes it in one transaction.
-public struct SessionChange: Sendable {
-    /// Non-nil: replaces all bars and the series' symbol and source.
+/// Everything in a session, as values: the session-wide settings, notebook and replay reports, and every asset.
+public struct SessionState: Sendable, Equatable {
+    public var config: LoopConfig
+    public var clockOffset: TimeInterval
+    public var commands: [CommandEntry]
+    /// Every stored replay report, ids 1, 2, 3 … in order.
+    public var replays: [ReplayEntry]
+    /// The session's own name, set when it is saved (meta row `name`).
+    public var name: String?
+    /// Every asset, by position; never empty (a new session has one empty asset).
+    public var assets: [StoredAsset]
+    /// The asset commands use by default (index into `assets`).
+    public var focus: Int
+
+    /// A new session: default config, one empty asset, focused.
+    public init() {
+        config = LoopConfig()
+        clockOffset = 0
+        commands = []
+        replays = []
+        name = nil
+        assets = [StoredAsset()]
+        focus = 0
+    }
+}
+
+/// One asset's part of a `SessionChange`.
+public struct AssetUpdate: Sendable {
+    /// Non-nil: replaces that asset's bars and its series' symbol and source.
     public var series: PriceSeries?
-    public var config: LoopConfig?
-    public var clockOffset: TimeInterval?
-    /// Appended to the training history.
+    /// Appended to the asset's training history.
     public var newRecords: [TrainingRecord] = []
-    /// Added model versions; a (model, version) pair that exists already is refused.
+    /// Added model versions; an (asset, model, version) that exists already is refused.
     public var newModels: [ModelBlob] = []
-    /// Non-nil: replaces the whole model → version map.
+    /// Non-nil: replaces the asset's whole model → version map.
     public var currentVersions: [ModelKind: Int]?
-    /// Appended to the log; their sequences must continue the stored ones (totals follow).
+    /// Appended to the asset's log; their sequences must continue this asset's stored ones (its totals follow).
     public var newOutcomes: [ScoredPrediction] = []
     /// `.none` leaves the pending prediction alone, `.some(nil)` clears it.
     public var pending: Prediction?? = .none
-    /// Predictions made by this command (appended to every prediction of the session).
+    /// Predictions made for this asset (appended to its every prediction).
     public var newPredictions: [Prediction] = []
-    /// Non-nil: replaces every tier's last-training time and log mark.
+    /// Non-nil: replaces every tier's last-training time and log mark of this asset.
     public var tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])?
+
+    public init(series: PriceSeries? = nil, newRecords: [TrainingRecord] = [], newModels: [ModelBlob] = [],
+                currentVersions: [ModelKind: Int]? = nil, newOutcomes: [ScoredPrediction] = [],
+                pending: Prediction?? = .none, newPredictions: [Prediction] = [],
+                tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])? = nil) {
+        self.series = series
+        self.newRecords = newRecords
+        self.newModels = newModels
+        self.currentVersions = currentVersions
+        self.newOutcomes = newOutcomes
+        self.pending = pending
+        self.newPredictions = newPredictions
+        self.tierState = tierState
+    }
+
+    /// Whether it changes none of the asset's values.
+    public var isEmpty: Bool {
+        series == nil && newRecords.isEmpty && newModels.isEmpty && currentVersions == nil && newOutcomes.isEmpty
+            && pending == nil && newPredictions.isEmpty && tierState == nil
+    }
+}
+
+/// What one command changed; `SessionDatabase.apply` writes it in one transaction: the session-wide values, then
+/// each asset's update in position order, then the focus, the replay reports, the command and the name.
+public struct SessionChange: Sendable {
+    public var config: LoopConfig?
+    public var clockOffset: TimeInterval?
+    /// Non-nil: the asset commands use by default; it must be one the session has after this change.
+    public var focus: Int?
+    /// Per asset, by position. An update for position == the stored asset count adds that asset (even an empty
+    /// update), so positions stay contiguous 0..<n; a position beyond that is refused (`SessionError.invalidChange`).
+    public var assets: [Int: AssetUpdate] = [:]
     /// Replay reports, appended; their ids must continue the stored ones.
     public var newReplays: [ReplayEntry] = []
     /// The command that made the change, appended to the command history.
@@ -180,31 +230,22 @@ public struct SessionChange: Sendable {
     /// `.none` leaves the name alone, `.some(nil)` clears it.
     public var name: String?? = .none
 
-    public init(series: PriceSeries? = nil, config: LoopConfig? = nil, clockOffset: TimeInterval? = nil,
-                newRecords: [TrainingRecord] = [], newModels: [ModelBlob] = [],
-                currentVersions: [ModelKind: Int]? = nil, newOutcomes: [ScoredPrediction] = [],
-                pending: Prediction?? = .none,
-                tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])? = nil,
-                newReplays: [ReplayEntry] = [], command: CommandEntry? = nil, name: String?? = .none) {
-        self.series = series
+    public init(config: LoopConfig? = nil, clockOffset: TimeInterval? = nil, focus: Int? = nil,
+                assets: [Int: AssetUpdate] = [:], newReplays: [ReplayEntry] = [], command: CommandEntry? = nil,
+                name: String?? = .none) {
         self.config = config
         self.clockOffset = clockOffset
-        self.newRecords = newRecords
-        self.newModels = newModels
-        self.currentVersions = currentVersions
-        self.newOutcomes = newOutcomes
-        self.pending = pending
-        self.tierState = tierState
+        self.focus = focus
+        self.assets = assets
         self.newReplays = newReplays
         self.command = command
         self.name = name
     }
 
-    /// Whether applying it would change nothing.
+    /// Whether applying it would change nothing (an asset update, even an empty one, counts: it may add the asset).
     public var isEmpty: Bool {
-        series == nil && config == nil && clockOffset == nil && newRecords.isEmpty && newModels.isEmpty
-            && currentVersions == nil && newOutcomes.isEmpty && pending == nil && tierState == nil && newPredictions.isEmpty
-            && newReplays.isEmpty && command == nil && name == nil
+        config == nil && clockOffset == nil && focus == nil && assets.isEmpty && newReplays.isEmpty && command == nil
+            && name == nil
     }
 }
 
@@ -216,23 +257,24 @@ public struct SessionSummary: Sendable, Equatable {
     public var savedAt: TimeInterval?
     /// File size.
     public var bytes: Int
-    public var symbol: String?
-    /// Bars of market data.
+    /// Every asset's symbol, in position order (assets without data are left out).
+    public var symbols: [String]
+    /// Bars of market data, of all assets together.
     public var rows: Int
-    /// Stored model versions.
+    /// Stored model versions, of all assets.
     public var models: Int
-    /// Scored predictions.
+    /// Scored predictions, of all assets.
     public var predictions: Int
     /// Why the file cannot be loaded (the `SessionError` text); nil for a readable session.
     public var problem: String?
 
-    public init(name: String, path: String, savedAt: TimeInterval?, bytes: Int, symbol: String?, rows: Int,
+    public init(name: String, path: String, savedAt: TimeInterval?, bytes: Int, symbols: [String], rows: Int,
                 models: Int, predictions: Int, problem: String?) {
         self.name = name
         self.path = path
         self.savedAt = savedAt
         self.bytes = bytes
-        self.symbol = symbol
+        self.symbols = symbols
         self.rows = rows
         self.models = models
         self.predictions = predictions
@@ -258,4 +300,6 @@ public enum SessionLimits {
     public static let maxStringBytes = 1 << 20
     /// A model blob's format tag.
     public static let maxFormatBytes = 64
+    /// Assets (markets) in one session.
+    public static let maxAssets = 1_000
 }

@@ -8,26 +8,26 @@ import MarketData
 struct SessionWriter {
     let db: Database
 
+    /// Writes the session-wide values, then each asset's update in position order (an update for the next position
+    /// adds that asset), then the focus, the replay reports, the command and the name.
     func apply(_ change: SessionChange) throws {
-        if let series = change.series { try replaceSeries(series) }
         if let config = change.config { try replaceConfig(config) }
         if let offset = change.clockOffset { try setMeta("clock_offset", finite(offset, "the clock offset")) }
-        if !change.newRecords.isEmpty {
-            try checkCount("training_runs", adding: change.newRecords.count, limit: SessionLimits.maxRecords,
-                           what: "training records")
-            for record in change.newRecords { try insertRecord(record) }
+        if !change.assets.isEmpty {
+            var count = try assetCount()
+            for (asset, update) in change.assets.sorted(by: { $0.key < $1.key }) {
+                guard asset >= 0, asset <= count else {
+                    throw SessionError.invalidChange("asset \(asset) does not follow the stored assets (next is \(count))")
+                }
+                if asset == count {
+                    try addAsset(asset)
+                    count += 1
+                }
+                try apply(update, to: asset)
+            }
         }
-        if !change.newModels.isEmpty {
-            try checkCount("model_versions", adding: change.newModels.count, limit: SessionLimits.maxModels,
-                           what: "model versions")
-            for model in change.newModels { try insertModel(model) }
-        }
-        if let versions = change.currentVersions { try replaceCurrentVersions(versions) }
-        if !change.newOutcomes.isEmpty { try appendOutcomes(change.newOutcomes) }
-        if let pending = change.pending { try replacePending(pending) }
-        if !change.newPredictions.isEmpty { try appendPredictions(change.newPredictions) }
-        if let tiers = change.tierState { try replaceTiers(lastTraining: tiers.lastTraining, logMarks: tiers.logMarks) }
-        if !change.newReplays.isEmpty { try appendReplays(change.newReplays) }
+        if let focus = change.focus { try setFocus(focus, assets: try assetCount()) }
+        if !change.newReplays.isEmpty { try appendReplays(change.newReplays, assets: try assetCount()) }
         if let command = change.command {
             try checkCount("commands", adding: 1, limit: SessionLimits.maxCommands, what: "commands")
             try insertCommand(command)
@@ -35,47 +35,81 @@ struct SessionWriter {
         if let name = change.name { try setName(name) }
     }
 
-    /// Writes the meta rows of an empty session and the default config.
+    private func apply(_ update: AssetUpdate, to asset: Int) throws {
+        if let series = update.series { try replaceSeries(series, asset: asset) }
+        if !update.newRecords.isEmpty {
+            try checkCount("training_runs", adding: update.newRecords.count, limit: SessionLimits.maxRecords,
+                           what: "training records")
+            for record in update.newRecords { try insertRecord(record, asset: asset) }
+        }
+        if !update.newModels.isEmpty {
+            try checkCount("model_versions", adding: update.newModels.count, limit: SessionLimits.maxModels,
+                           what: "model versions")
+            for model in update.newModels { try insertModel(model, asset: asset) }
+        }
+        if let versions = update.currentVersions { try replaceCurrentVersions(versions, asset: asset) }
+        if !update.newOutcomes.isEmpty { try appendOutcomes(update.newOutcomes, asset: asset) }
+        if let pending = update.pending { try replacePending(pending, asset: asset) }
+        if !update.newPredictions.isEmpty { try appendPredictions(update.newPredictions, asset: asset) }
+        if let tiers = update.tierState {
+            try replaceTiers(lastTraining: tiers.lastTraining, logMarks: tiers.logMarks, asset: asset)
+        }
+    }
+
+    /// Writes the meta rows of an empty session (one empty asset) and the default config.
     func initialise(createdAt: TimeInterval) throws {
         try setMeta("format", "lgc-session")
         try setMeta("created_at", createdAt)
         try setMeta("clock_offset", 0.0)
-        try setMeta("total_logged", 0)
-        try setMeta("total_correct", 0)
+        try db.execute(sql: "DELETE FROM assets")
+        try addAsset(0)
         try replaceConfig(LoopConfig())
     }
 
     /// Replaces every value with `state`'s, keeping `format` and `created_at`.
     func replaceAll(with state: SessionState) throws {
-        guard state.totalLogged == state.outcomes.count,
-              state.totalCorrect == state.outcomes.lazy.filter(\.correct).count else {
-            throw SessionError.invalidChange(
-                "totals (\(state.totalLogged) logged, \(state.totalCorrect) correct) do not match the \(state.outcomes.count) outcomes")
+        guard !state.assets.isEmpty, state.assets.count <= SessionLimits.maxAssets else {
+            throw SessionError.invalidChange("a session holds 1 to \(SessionLimits.maxAssets) assets, not \(state.assets.count)")
         }
-        guard state.history.count <= SessionLimits.maxRecords, state.models.count <= SessionLimits.maxModels,
+        for (position, asset) in state.assets.enumerated() {
+            guard asset.totalLogged == asset.outcomes.count,
+                  asset.totalCorrect == asset.outcomes.lazy.filter(\.correct).count else {
+                throw SessionError.invalidChange(Self.of(position,
+                    "totals (\(asset.totalLogged) logged, \(asset.totalCorrect) correct) do not match the \(asset.outcomes.count) outcomes"))
+            }
+        }
+        func total(_ count: (StoredAsset) -> Int) -> Int { state.assets.reduce(0) { $0 + count($1) } }
+        guard total({ $0.history.count }) <= SessionLimits.maxRecords, total({ $0.models.count }) <= SessionLimits.maxModels,
               state.commands.count <= SessionLimits.maxCommands, state.replays.count <= SessionLimits.maxReplays else {
             throw SessionError.invalidChange("more training records, model versions or commands than a session holds")
         }
-        for table in ["series", "bars", "training_runs", "model_versions", "current_versions", "outcomes", "pending",
-                      "predictions", "tiers", "commands", "replays"] {
+        for table in ["assets", "series", "bars", "training_runs", "model_versions", "current_versions", "outcomes",
+                      "pending", "predictions", "tiers", "commands", "replays"] {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(sql: "DELETE FROM meta WHERE key NOT IN ('format', 'created_at')")
-        try setMeta("total_logged", 0)
-        try setMeta("total_correct", 0)
-        if let series = state.series { try replaceSeries(series) }
         try replaceConfig(state.config)
         try setMeta("clock_offset", finite(state.clockOffset, "the clock offset"))
-        for record in state.history { try insertRecord(record) }
-        for model in state.models { try insertModel(model) }
-        try replaceCurrentVersions(state.currentVersions)
-        try appendOutcomes(state.outcomes)
-        try replacePending(state.pending)
-        try appendPredictions(state.predictions)
-        try replaceTiers(lastTraining: state.lastTraining, logMarks: state.logMarks)
+        for (position, asset) in state.assets.enumerated() {
+            try addAsset(position)
+            if let series = asset.series { try replaceSeries(series, asset: position) }
+            for record in asset.history { try insertRecord(record, asset: position) }
+            for model in asset.models { try insertModel(model, asset: position) }
+            try replaceCurrentVersions(asset.currentVersions, asset: position)
+            try appendOutcomes(asset.outcomes, asset: position)
+            try replacePending(asset.pending, asset: position)
+            try appendPredictions(asset.predictions, asset: position)
+            try replaceTiers(lastTraining: asset.lastTraining, logMarks: asset.logMarks, asset: position)
+        }
+        try setFocus(state.focus, assets: state.assets.count)
         for command in state.commands { try insertCommand(command) }
-        try appendReplays(state.replays)
+        try appendReplays(state.replays, assets: state.assets.count)
         try setName(state.name)
+    }
+
+    /// `message` about asset `asset`: as it always read for asset 0, named for the others.
+    static func of(_ asset: Int, _ message: String) -> String {
+        asset == 0 ? message : "asset \(asset): \(message)"
     }
 
     // MARK: - Pieces
@@ -95,6 +129,26 @@ struct SessionWriter {
         }
     }
 
+    /// How many assets the session holds (positions 0..<count).
+    private func assetCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM assets") ?? 0
+    }
+
+    /// Adds the empty asset at `position` (the next one).
+    private func addAsset(_ position: Int) throws {
+        guard position < SessionLimits.maxAssets else {
+            throw SessionError.invalidChange("a session holds at most \(SessionLimits.maxAssets) assets")
+        }
+        try db.execute(sql: "INSERT INTO assets (asset, total_logged, total_correct) VALUES (?, 0, 0)", arguments: [position])
+    }
+
+    private func setFocus(_ focus: Int, assets: Int) throws {
+        guard (0..<assets).contains(focus) else {
+            throw SessionError.invalidChange("the focus is asset \(focus); the session has assets 0…\(assets - 1)")
+        }
+        try setMeta("focus", focus)
+    }
+
     private func setName(_ name: String?) throws {
         if let name {
             try checkString(name, "the session name")
@@ -104,7 +158,7 @@ struct SessionWriter {
         }
     }
 
-    private func replaceSeries(_ series: PriceSeries) throws {
+    private func replaceSeries(_ series: PriceSeries, asset: Int) throws {
         guard series.bars.count <= SessionLimits.maxBars else {
             throw SessionError.invalidChange("\(series.bars.count) bars; a session holds at most \(SessionLimits.maxBars)")
         }
@@ -114,19 +168,25 @@ struct SessionWriter {
         for (index, bar) in series.bars.enumerated() {
             guard bar.time.isFinite, bar.open.isFinite, bar.high.isFinite, bar.low.isFinite, bar.close.isFinite,
                   bar.volume.isFinite else {
-                throw SessionError.invalidChange("bar \(index + 1) holds a value that is not a finite number")
+                throw SessionError.invalidChange(Self.of(asset, "bar \(index + 1) holds a value that is not a finite number"))
             }
             guard bar.time >= previous else {
-                throw SessionError.invalidChange("bar \(index + 1) is earlier than the bar before it")
+                throw SessionError.invalidChange(Self.of(asset, "bar \(index + 1) is earlier than the bar before it"))
             }
             previous = bar.time
         }
-        try db.execute(sql: "DELETE FROM bars")
-        try db.execute(sql: "INSERT OR REPLACE INTO series (id, symbol, source) VALUES (1, ?, ?)",
-                       arguments: [series.symbol, series.source])
-        let insert = try db.cachedStatement(sql: "INSERT INTO bars (i, time, open, high, low, close, volume) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        try db.execute(sql: "DELETE FROM bars WHERE asset = ?", arguments: [asset])
+        // The limit is the whole file's: the other assets' bars count too.
+        let others = try Int.fetchOne(db, sql: "SELECT count(*) FROM bars") ?? 0
+        guard others + series.bars.count <= SessionLimits.maxBars else {
+            throw SessionError.invalidChange("\(others + series.bars.count) bars in all; a session holds at most \(SessionLimits.maxBars)")
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO series (asset, symbol, source) VALUES (?, ?, ?)",
+                       arguments: [asset, series.symbol, series.source])
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO bars (asset, i, time, open, high, low, close, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         for (index, bar) in series.bars.enumerated() {
-            try insert.execute(arguments: [index, bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume])
+            try insert.execute(arguments: [asset, index, bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume])
         }
     }
 
@@ -162,14 +222,17 @@ struct SessionWriter {
                 try ExtraCoding.encode(record.details), record.dataStart, record.dataEnd, record.dataSymbol, record.dataInterval]
     }
 
-    private func insertRecord(_ record: TrainingRecord) throws {
+    private func insertRecord(_ record: TrainingRecord, asset: Int) throws {
+        var arguments: StatementArguments = [asset]
+        arguments += try recordArguments(record)
         try db.cachedStatement(sql: """
-            INSERT INTO training_runs (time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows,
-                seconds, extra, data_start, data_end, data_symbol, data_interval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: try recordArguments(record))
+            INSERT INTO training_runs (asset, time, model, version, tier, accuracy, baseline_accuracy, train_rows,
+                test_rows, seconds, extra, data_start, data_end, data_symbol, data_interval)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: arguments)
     }
 
-    private func insertModel(_ blob: ModelBlob) throws {
+    private func insertModel(_ blob: ModelBlob, asset: Int) throws {
         let model = blob.record.model.rawValue, version = blob.record.version
         guard !blob.format.isEmpty, blob.format.utf8.count <= SessionLimits.maxFormatBytes else {
             throw SessionError.invalidChange("model \(model) v\(version): format tag must be 1 to \(SessionLimits.maxFormatBytes) bytes")
@@ -180,83 +243,96 @@ struct SessionWriter {
         guard blob.dataStart?.isFinite ?? true, blob.dataEnd?.isFinite ?? true else {
             throw SessionError.invalidChange("model \(model) v\(version): its data span is not finite")
         }
-        let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM model_versions WHERE model = ? AND version = ?",
-                                       arguments: [model, version]) ?? false
-        if exists { throw SessionError.invalidChange("model \(model) v\(version) is stored already") }
+        let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM model_versions WHERE asset = ? AND model = ? AND version = ?",
+                                       arguments: [asset, model, version]) ?? false
+        if exists { throw SessionError.invalidChange(Self.of(asset, "model \(model) v\(version) is stored already")) }
         let total = try Int.fetchOne(db, sql: "SELECT coalesce(sum(bytes), 0) FROM model_versions") ?? 0
         guard total + blob.data.count <= SessionLimits.maxTotalBlobBytes else {
             throw SessionError.invalidChange("model blobs would exceed \(SessionLimits.maxTotalBlobBytes) bytes in all")
         }
-        var arguments = try recordArguments(blob.record)
+        var arguments: StatementArguments = [asset]
+        arguments += try recordArguments(blob.record)
         arguments += [blob.format, blob.data.count, SHA256.hex(blob.data), blob.dataStart, blob.dataEnd, blob.data]
         try db.cachedStatement(sql: """
-            INSERT INTO model_versions (time, model, version, tier, accuracy, baseline_accuracy, train_rows, test_rows,
-                seconds, extra, data_start, data_end, data_symbol, data_interval, format, bytes, sha256, blob_start,
-                blob_end, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO model_versions (asset, time, model, version, tier, accuracy, baseline_accuracy, train_rows,
+                test_rows, seconds, extra, data_start, data_end, data_symbol, data_interval, format, bytes, sha256,
+                blob_start, blob_end, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: arguments)
     }
 
-    private func replaceCurrentVersions(_ versions: [ModelKind: Int]) throws {
-        try db.execute(sql: "DELETE FROM current_versions")
+    private func replaceCurrentVersions(_ versions: [ModelKind: Int], asset: Int) throws {
+        try db.execute(sql: "DELETE FROM current_versions WHERE asset = ?", arguments: [asset])
         for (model, version) in versions.sorted(by: { $0.key < $1.key }) {
-            guard version >= 0 else { throw SessionError.invalidChange("\(model.rawValue) version \(version) is negative") }
-            try db.execute(sql: "INSERT INTO current_versions (model, version) VALUES (?, ?)",
-                           arguments: [model.rawValue, version])
+            guard version >= 0 else {
+                throw SessionError.invalidChange(Self.of(asset, "\(model.rawValue) version \(version) is negative"))
+            }
+            try db.execute(sql: "INSERT INTO current_versions (asset, model, version) VALUES (?, ?, ?)",
+                           arguments: [asset, model.rawValue, version])
         }
     }
 
-    private func appendOutcomes(_ outcomes: [ScoredPrediction]) throws {
-        var logged = try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'total_logged'") ?? 0
-        var correct = try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'total_correct'") ?? 0
-        guard logged + outcomes.count <= SessionLimits.maxOutcomes else {
+    private func appendOutcomes(_ outcomes: [ScoredPrediction], asset: Int) throws {
+        guard !outcomes.isEmpty else { return }
+        guard let totals = try Row.fetchOne(db, sql: "SELECT total_logged, total_correct FROM assets WHERE asset = ?",
+                                            arguments: [asset]) else {
+            throw SessionError.invalidChange("there is no asset \(asset)")
+        }
+        var logged: Int = totals[0], correct: Int = totals[1]
+        // The limit is the whole file's: every asset's log counts.
+        let stored = try Int.fetchOne(db, sql: "SELECT coalesce(sum(total_logged), 0) FROM assets") ?? 0
+        guard stored + outcomes.count <= SessionLimits.maxOutcomes else {
             throw SessionError.invalidChange("a session holds at most \(SessionLimits.maxOutcomes) scored predictions")
         }
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO outcomes (sequence, predicted, actual, correct, scored_at, signal, ensemble, price, bar_time,
-                made_at, p_logistic, p_xgboost, p_lstm, w_logistic, w_xgboost, w_lstm, realised_return)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO outcomes (asset, sequence, predicted, actual, correct, scored_at, signal, ensemble, price,
+                bar_time, made_at, p_logistic, p_xgboost, p_lstm, w_logistic, w_xgboost, w_lstm, realised_return)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for outcome in outcomes {
             // The log is rebuilt by appending, so sequences must run 1, 2, 3 … and `correct` must follow the signals.
             guard outcome.sequence == logged + 1 else {
-                throw SessionError.invalidChange("outcome #\(outcome.sequence) does not follow the stored log (next is #\(logged + 1))")
+                throw SessionError.invalidChange(Self.of(asset,
+                    "outcome #\(outcome.sequence) does not follow the stored log (next is #\(logged + 1))"))
             }
             guard outcome.correct == (outcome.predicted == outcome.actual), outcome.scoredAt.isFinite else {
-                throw SessionError.invalidChange("outcome #\(outcome.sequence) is inconsistent (correct flag or time)")
+                throw SessionError.invalidChange(Self.of(asset, "outcome #\(outcome.sequence) is inconsistent (correct flag or time)"))
             }
-            var arguments: StatementArguments = [outcome.sequence, outcome.predicted.rawValue, outcome.actual.rawValue,
-                                                 outcome.correct, outcome.scoredAt]
-            arguments += try predictionArguments(outcome.prediction, what: "outcome #\(outcome.sequence)")
+            var arguments: StatementArguments = [asset, outcome.sequence, outcome.predicted.rawValue,
+                                                 outcome.actual.rawValue, outcome.correct, outcome.scoredAt]
+            arguments += try predictionArguments(outcome.prediction, what: Self.of(asset, "outcome #\(outcome.sequence)"))
             if let realised = outcome.realisedReturn, !(realised.isFinite && realised >= -1) {
-                throw SessionError.invalidChange("outcome #\(outcome.sequence) has an impossible return \(realised)")
+                throw SessionError.invalidChange(Self.of(asset, "outcome #\(outcome.sequence) has an impossible return \(realised)"))
             }
             arguments += [outcome.realisedReturn]
             try insert.execute(arguments: arguments)
             logged += 1
             if outcome.correct { correct += 1 }
         }
-        try setMeta("total_logged", logged)
-        try setMeta("total_correct", correct)
+        try db.execute(sql: "UPDATE assets SET total_logged = ?, total_correct = ? WHERE asset = ?",
+                       arguments: [logged, correct, asset])
     }
 
-    private func appendPredictions(_ predictions: [Prediction]) throws {
+    private func appendPredictions(_ predictions: [Prediction], asset: Int) throws {
+        guard !predictions.isEmpty else { return }
         try checkCount("predictions", adding: predictions.count, limit: SessionLimits.maxOutcomes, what: "predictions")
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO predictions (signal, ensemble, price, bar_time, made_at, p_logistic, p_xgboost, p_lstm,
-                w_logistic, w_xgboost, w_lstm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO predictions (asset, signal, ensemble, price, bar_time, made_at, p_logistic, p_xgboost, p_lstm,
+                w_logistic, w_xgboost, w_lstm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for prediction in predictions {
-            try insert.execute(arguments: try predictionArguments(prediction, what: "a prediction"))
+            var arguments: StatementArguments = [asset]
+            arguments += try predictionArguments(prediction, what: Self.of(asset, "a prediction"))
+            try insert.execute(arguments: arguments)
         }
     }
 
-    private func replacePending(_ pending: Prediction?) throws {
-        try db.execute(sql: "DELETE FROM pending")
+    private func replacePending(_ pending: Prediction?, asset: Int) throws {
+        try db.execute(sql: "DELETE FROM pending WHERE asset = ?", arguments: [asset])
         guard let pending else { return }
-        var arguments: StatementArguments = [1]
-        arguments += try predictionArguments(pending, what: "the pending prediction")
+        var arguments: StatementArguments = [asset]
+        arguments += try predictionArguments(pending, what: Self.of(asset, "the pending prediction"))
         try db.execute(sql: """
-            INSERT INTO pending (id, signal, ensemble, price, bar_time, made_at, p_logistic, p_xgboost, p_lstm,
+            INSERT INTO pending (asset, signal, ensemble, price, bar_time, made_at, p_logistic, p_xgboost, p_lstm,
                 w_logistic, w_xgboost, w_lstm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: arguments)
     }
@@ -286,16 +362,18 @@ struct SessionWriter {
         return StatementArguments(values)
     }
 
-    private func replaceTiers(lastTraining: [Int: TimeInterval], logMarks: [Int: Int]) throws {
-        try db.execute(sql: "DELETE FROM tiers")
+    private func replaceTiers(lastTraining: [Int: TimeInterval], logMarks: [Int: Int], asset: Int) throws {
+        try db.execute(sql: "DELETE FROM tiers WHERE asset = ?", arguments: [asset])
         for tier in Set(lastTraining.keys).union(logMarks.keys).sorted() {
-            guard (1...Tier.all.count).contains(tier) else { throw SessionError.invalidChange("there is no tier \(tier)") }
+            guard (1...Tier.all.count).contains(tier) else {
+                throw SessionError.invalidChange(Self.of(asset, "there is no tier \(tier)"))
+            }
             let time = lastTraining[tier], mark = logMarks[tier]
             guard time?.isFinite ?? true, (mark ?? 0) >= 0 else {
-                throw SessionError.invalidChange("tier \(tier) has an invalid training time or log mark")
+                throw SessionError.invalidChange(Self.of(asset, "tier \(tier) has an invalid training time or log mark"))
             }
-            try db.execute(sql: "INSERT INTO tiers (tier, last_training, log_mark) VALUES (?, ?, ?)",
-                           arguments: [tier, time, mark])
+            try db.execute(sql: "INSERT INTO tiers (asset, tier, last_training, log_mark) VALUES (?, ?, ?, ?)",
+                           arguments: [asset, tier, time, mark])
         }
     }
 
@@ -306,7 +384,8 @@ struct SessionWriter {
             .execute(arguments: [command.at, Self.cut(command.text), Self.cut(command.output), command.ok])
     }
 
-    private func appendReplays(_ replays: [ReplayEntry]) throws {
+    /// `assets`: how many the session holds, for the asset each replay names.
+    private func appendReplays(_ replays: [ReplayEntry], assets: Int) throws {
         var count = try Int.fetchOne(db, sql: "SELECT count(*) FROM replays") ?? 0
         guard count + replays.count <= SessionLimits.maxReplays else {
             throw SessionError.invalidChange("a session holds at most \(SessionLimits.maxReplays) replay reports")
@@ -314,8 +393,8 @@ struct SessionWriter {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO replays (id, at, command, span_start, span_end, steps, scored, tiers, policy, compare_key,
                 compare_value, accuracy, never_retrain_accuracy, every_step_accuracy, retrains, training_seconds,
-                cancelled, applied, report_json, report_text)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                cancelled, applied, report_json, report_text, asset)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for replay in replays {
             // Ids run 1, 2, 3 … so `replays show ID` can name the valid range.
@@ -325,11 +404,15 @@ struct SessionWriter {
             if let problem = ReplayCheck.problem(replay) {
                 throw SessionError.invalidChange("replay #\(replay.id): \(problem)")
             }
+            if let asset = replay.asset, !(0..<assets).contains(asset) {
+                throw SessionError.invalidChange("replay #\(replay.id) ran on asset \(asset), which the session does not have")
+            }
             try insert.execute(arguments: [
                 replay.id, replay.at, replay.command, replay.start, replay.end, replay.steps, replay.scored,
                 ReplayCheck.tiersText(replay.tiers), replay.policy, replay.compareKey, replay.compareValue,
                 replay.accuracy, replay.neverRetrainAccuracy, replay.everyStepAccuracy, replay.retrains,
                 replay.trainingSeconds, replay.cancelled, replay.applied, replay.reportJSON, replay.reportText,
+                replay.asset,
             ])
             count += 1
         }

@@ -155,7 +155,7 @@ extension Commands {
             rows = state.commands.count
         case "log":
             text = "sequence,scored_at,predicted,actual,correct,ensemble,price,bar_time,\(ModelKind.allCases.map { "p_" + $0.rawValue }.joined(separator: ","))\n"
-            for entry in state.outcomes {
+            for entry in state.assets[0].outcomes {
                 let prediction = entry.prediction
                 let probabilities = ModelKind.allCases.map { kind in
                     prediction?.models.first { $0.model == kind }.map { "\($0.value)" } ?? ""
@@ -164,16 +164,16 @@ extension Commands {
                 text += "\(entry.correct ? 1 : 0),\(prediction.map { "\($0.ensemble)" } ?? ""),\(prediction.map { "\($0.price)" } ?? ""),"
                 text += (prediction.map { ISOTime.format($0.barTime) } ?? "") + "," + probabilities.joined(separator: ",") + "\n"
             }
-            rows = state.outcomes.count
+            rows = state.assets[0].outcomes.count
         default:
             text = "trained_at,model,version,tier,accuracy,baseline_accuracy,train_rows,test_rows,seconds,val_mse,naive_val_mse\n"
-            for record in state.history {
+            for record in state.assets[0].history {
                 text += "\(ISOTime.format(record.time)),\(record.model.rawValue),\(record.version),\(record.tier),\(record.accuracy),"
                 text += "\(record.baselineAccuracy),\(record.trainRows),\(record.testRows),\(record.seconds),"
                 let validation = record.details.sequenceValidation
                 text += (validation.map { "\($0.mse)" } ?? "") + "," + (validation.map { "\($0.naiveMSE)" } ?? "") + "\n"
             }
-            rows = state.history.count
+            rows = state.assets[0].history.count
         }
         let written = try AtomicFile.write(Data(text.utf8), to: path)
         return CommandOutput(fields: [("path", .string(written)), ("rows", .int(rows)), ("bytes", .int(text.utf8.count))],

@@ -126,7 +126,8 @@ extension Commands {
             neverRetrainAccuracy: reports.first { $0.policy == .never }?.accuracy,
             everyStepAccuracy: reports.first { $0.policy == .everyStep }?.accuracy,
             retrains: main.retrainTimes.count, trainingSeconds: main.trainingSeconds, cancelled: outcome.cancelled,
-            applied: outcome.application != nil, reportJSON: reportObject(json).serialized(), reportText: text)
+            applied: outcome.application != nil, reportJSON: reportObject(json).serialized(), reportText: text,
+            asset: 0)
     }
 
     /// The first line of a report stopped by Ctrl-C: every run is reported over the steps all of them completed.
@@ -370,7 +371,7 @@ extension Commands {
             steps: report.steps, scored: report.scored, tiers: tiers.sorted(), policy: report.policy.rawValue,
             compareKey: key, compareValue: value, accuracy: report.accuracy, retrains: report.retrainTimes.count,
             trainingSeconds: report.trainingSeconds, cancelled: report.cancelled, applied: false,
-            reportJSON: reportObject(fields).serialized(), reportText: text))
+            reportJSON: reportObject(fields).serialized(), reportText: text, asset: 0))
     }
 
     /// The side-by-side of a `--compare`: each value against the first, paired on the bars both scored, scored

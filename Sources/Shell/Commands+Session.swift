@@ -73,7 +73,8 @@ extension Commands {
             let session = try requireSession(shell)
             let path = try sessionPath(args[loadName], for: load, session)
             let inPlace = args.has(loadInPlace)
-            let state = inPlace ? try session.open(path, engine: shell.engine) : try session.load(path, engine: shell.engine)
+            let loaded = inPlace ? try session.open(path, engine: shell.engine) : try session.load(path, engine: shell.engine)
+            let state = loaded.assets[0]
             let fields: [(String, JSON)] = [
                 ("path", .string(path)), ("name", .optionalString(session.name)), ("in_place", .bool(inPlace)),
                 ("symbol", .optionalString(state.series?.symbol)),
@@ -94,12 +95,13 @@ extension Commands {
             let session = try requireSession(shell)
             let list = SessionDatabase.list(directory: session.directory)
             let rows = list.map { item in
-                [item.name, Format.time(item.savedAt), "\(item.bytes / 1024) KiB", item.symbol ?? "-", String(item.rows),
+                [item.name, Format.time(item.savedAt), "\(item.bytes / 1024) KiB", item.symbols.isEmpty ? "-" : item.symbols.joined(separator: ","), String(item.rows),
                  String(item.models), String(item.predictions)]
             }
             let json: [(String, JSON)] = [("directory", .string(session.directory)), ("sessions", .array(list.map { item in
                 .object([("name", .string(item.name)), ("path", .string(item.path)), ("saved_at", .time(item.savedAt)),
-                         ("bytes", .int(item.bytes)), ("symbol", .optionalString(item.symbol)), ("rows", .int(item.rows)),
+                         ("bytes", .int(item.bytes)), ("symbols", .array(item.symbols.map { .string($0) })),
+                         ("symbol", .optionalString(item.symbols.first)), ("rows", .int(item.rows)),
                          ("models", .int(item.models)), ("predictions", .int(item.predictions))])
             }))]
             let text = list.isEmpty
@@ -124,9 +126,10 @@ extension Commands {
         run: { shell, args in
             let session = try requireSession(shell)
             let scriptsOnly = args.has(recoverScripts)
-            guard let (path, state) = try session.recover(engine: shell.engine, scriptsOnly: scriptsOnly) else {
+            guard let (path, recovered) = try session.recover(engine: shell.engine, scriptsOnly: scriptsOnly) else {
                 throw ShellError.invalid("no unsaved session to recover in \(session.directory)")
             }
+            let state = recovered.assets[0]
             let named = session.name.map { "'save' writes it to '\($0)'" } ?? "'save NAME' to keep it"
             return CommandOutput(fields: [("path", .string(path)), ("name", .optionalString(session.name)),
                                           ("predictions", .int(state.totalLogged)),
@@ -194,7 +197,7 @@ extension ShellContext {
     private func reopenSerially(_ path: String) -> LineResult {
         guard let session else { return .failed(sessionProblem ?? "no session store") }
         do {
-            let state = try session.reopen(path, engine: engine)
+            let state = try session.reopen(path, engine: engine).assets[0]
             let name = session.name ?? "the unsaved session"
             let unsaved = session.hasUnsavedWork ? " (with changes not saved yet)" : ""
             StandardStreams.write("reopened \(name)\(unsaved): \(state.series.map { "\($0.symbol), \($0.count) rows" } ?? "no data"), \(state.totalLogged) scored predictions\n")

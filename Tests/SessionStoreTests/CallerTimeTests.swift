@@ -23,13 +23,13 @@ import Testing
         let directory = try makeTemporaryDirectory()
         let database = try SessionDatabase.create(at: directory + "/work.lgc", createdAt: 0)
         defer { database.close() }
-        let lines = (1...3).map { SessionChange(command: CommandEntry(at: Double($0), text: "line \($0)", output: "", ok: true)) }
-        try database.apply(lines + [SessionChange(clockOffset: 60, command: CommandEntry(at: 4, text: "advance 1m", output: "", ok: true))])
+        let lines = (1...3).map { SessionChange.single(command: CommandEntry(at: Double($0), text: "line \($0)", output: "", ok: true)) }
+        try database.apply(lines + [SessionChange.single(clockOffset: 60, command: CommandEntry(at: 4, text: "advance 1m", output: "", ok: true))])
         let state = try database.read()
         #expect(state.commands.map(\.text) == ["line 1", "line 2", "line 3", "advance 1m"])
         #expect(state.clockOffset == 60)
         // A change the store refuses leaves none of the batch written.
-        let refused = SessionChange(command: CommandEntry(at: .nan, text: "bad", output: "", ok: true))
+        let refused = SessionChange.single(command: CommandEntry(at: .nan, text: "bad", output: "", ok: true))
         #expect(throws: SessionError.self) { try database.apply([lines[0], refused]) }
         #expect(try database.read().commands.count == 4)
     }

@@ -26,18 +26,18 @@ struct DataIdentityStorageTests {
         let trained = identified(.logistic, version: 9, symbol: "ETH ü", interval: 3600.5)
         let model = ModelBlob(record: identified(.logistic, version: 9, symbol: "ETH ü", interval: 3600.5),
                               format: "lr-json-v1", data: Data([1, 2, 3]), dataStart: nil, dataEnd: nil)
-        try database.apply(SessionChange(newRecords: [trained], newModels: [model]))
+        try database.apply(SessionChange.single(newRecords: [trained], newModels: [model]))
         var expected = base
-        expected.history.append(trained)
-        expected.models.append(model)
+        expected.assets[0].history.append(trained)
+        expected.assets[0].models.append(model)
         let read = try database.read()
         #expect(read == expected)
-        #expect(read.history.last?.dataSymbol == "ETH ü" && read.history.last?.dataInterval == 3600.5)
-        #expect(read.models.last?.record.dataSymbol == "ETH ü")
+        #expect(read.assets[0].history.last?.dataSymbol == "ETH ü" && read.assets[0].history.last?.dataInterval == 3600.5)
+        #expect(read.assets[0].models.last?.record.dataSymbol == "ETH ü")
         let saved = directory + "/copy.lgc"
         try database.save(to: saved, overwrite: false, savedAt: 1_790_000_000)
         let copy = try SessionDatabase.readValidated(path: saved)
-        #expect(copy.history == expected.history && copy.models == expected.models)
+        #expect(copy.assets[0].history == expected.assets[0].history && copy.assets[0].models == expected.assets[0].models)
         #expect(try userVersion(saved) == Schema.currentVersion)
     }
 
@@ -45,24 +45,13 @@ struct DataIdentityStorageTests {
     func formatTwoLoads() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeDirectory(directory) }
-        let (path, expected) = try writeRichSession(in: directory, realisedReturns: false)
-        // Turn it back into the format-2 file an earlier lgc-shell wrote: no identity columns, no realised returns,
-        // no v3 or v4 migration.
-        let queue = try DatabaseQueue(path: path)
-        try queue.writeWithoutTransaction { db in
-            for table in ["training_runs", "model_versions"] {
-                try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_interval")
-                try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_symbol")
-            }
-            try db.execute(sql: "ALTER TABLE outcomes DROP COLUMN realised_return")
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v3', 'v4')")
-            try db.execute(sql: "PRAGMA user_version = 2")
-        }
-        try queue.close()
+        // The format-2 file an earlier lgc-shell wrote: no identity columns, no realised returns, one asset.
+        let path = directory + "/old.lgc"
+        let expected = try writeOldFormatSession(at: path, format: 2)
         #expect(try userVersion(path) == 2)
         let read = try SessionDatabase.readValidated(path: path)
         #expect(read == expected)
-        #expect(read.history.allSatisfy { $0.dataSymbol == nil && $0.dataInterval == nil })
+        #expect(read.assets[0].history.allSatisfy { $0.dataSymbol == nil && $0.dataInterval == nil })
         #expect(try userVersion(path) == 2, "load's check leaves the file as it is")
         let database = try SessionDatabase.open(at: path)
         #expect(try userVersion(path) == Schema.currentVersion)

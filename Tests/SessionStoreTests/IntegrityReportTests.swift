@@ -49,7 +49,8 @@ struct IntegrityReportTests {
             Issue.record("expected an integrity error, got \(String(describing: error))")
             return
         }
-        #expect(first.hasSuffix(": free space corruption"), "\(first)")
+        // SQLite words the misstated count by what the page holds: free space corruption, or a count it disputes.
+        #expect(first.hasSuffix(": free space corruption") || first.hasPrefix("Fragmentation of "), "\(first)")
         #expect(others >= 3)
         let line = try #require(error?.description)
         #expect(!line.unicodeScalars.contains { SafeText.needsEscape($0) }, "\(line.debugDescription)")

@@ -35,34 +35,7 @@ private let formatOneTables = [
 
 /// A format-1 session file holding `richChanges()`, as the format-1 lgc-shell wrote it.
 private func writeFormatOneSession(at path: String) throws -> SessionState {
-    let queue = try DatabaseQueue(path: path)
-    try queue.writeWithoutTransaction { db in
-        try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
-        for statement in formatOneTables { try db.execute(sql: statement) }
-        try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v1')")
-        try db.execute(sql: "PRAGMA user_version = 1")
-    }
-    let (changes, expected) = richChanges(realisedReturns: false)
-    try queue.write { db in
-        // Today's writer also fills format 3's identity columns and format 4's realised returns: lend them for the
-        // writing only (NULL in what is read back through the migrations, as in a real format-1 file).
-        for table in ["training_runs", "model_versions"] {
-            try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN data_symbol TEXT")
-            try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN data_interval REAL")
-        }
-        try db.execute(sql: "ALTER TABLE outcomes ADD COLUMN realised_return REAL")
-        let writer = SessionWriter(db: db)
-        try writer.initialise(createdAt: 1_700_000_000)
-        // Format 1 has no replays table: these changes touch only its tables.
-        for change in changes { try writer.apply(change) }
-        for table in ["training_runs", "model_versions"] {
-            try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_interval")
-            try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN data_symbol")
-        }
-        try db.execute(sql: "ALTER TABLE outcomes DROP COLUMN realised_return")
-    }
-    try queue.close()
-    return expected
+    try writeOldFormatSession(at: path, format: 1, tables: formatOneTables)
 }
 
 @Suite("Session files: stored replay reports (format 2)")
@@ -76,8 +49,8 @@ struct ReplayStorageTests {
         defer { database.close() }
         let replays = [replayEntry(1, applied: true), replayEntry(2, compare: ("tier1_interval", "1h")),
                        replayEntry(3, compare: ("tier1_interval", "4h"))]
-        try database.apply(SessionChange(newReplays: [replays[0]]))
-        try database.apply(SessionChange(newReplays: Array(replays[1...])))
+        try database.apply(SessionChange.single(newReplays: [replays[0]]))
+        try database.apply(SessionChange.single(newReplays: Array(replays[1...])))
         var expected = base
         expected.replays = replays
         #expect(try database.read() == expected)
@@ -106,7 +79,7 @@ struct ReplayStorageTests {
         let database = try SessionDatabase.open(at: path)
         #expect(try userVersion(path) == Schema.currentVersion)
         #expect(try database.read() == expected)
-        try database.apply(SessionChange(newReplays: [replayEntry(1)]))
+        try database.apply(SessionChange.single(newReplays: [replayEntry(1)]))
         #expect(try database.read().replays == [replayEntry(1)])
         database.close()
         #expect(try SessionDatabase.readValidated(path: path).replays == [replayEntry(1)])
@@ -153,7 +126,7 @@ struct ReplayStorageTests {
             (nan, "replay #1: its accuracy or training time is not a valid number"),
         ]
         for (entry, message) in cases {
-            let change = SessionChange(config: LoopConfig(), newReplays: [entry],
+            let change = SessionChange.single(config: LoopConfig(), newReplays: [entry],
                                        command: CommandEntry(at: 1, text: "replay", output: "", ok: true))
             #expect(thrownError { try database.apply(change) } == .invalidChange(message))
         }
@@ -172,7 +145,7 @@ struct ReplayStorageTests {
         defer { removeDirectory(directory) }
         let (path, _) = try writeRichSession(in: directory)
         let database = try SessionDatabase.open(at: path)
-        try database.apply(SessionChange(newReplays: [replayEntry(1)]))
+        try database.apply(SessionChange.single(newReplays: [replayEntry(1)]))
         database.close()
         let queue = try DatabaseQueue(path: path)
         try queue.write { try $0.execute(sql: statement) }

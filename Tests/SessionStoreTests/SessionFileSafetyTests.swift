@@ -11,11 +11,11 @@ struct SessionFileSafetyTests {
     /// commits, and `X.lgc-wal` holding them (what SIGKILL leaves). Returns the state the log would add up to.
     func fileWithDeadShellsLog(at path: String) throws -> SessionState {
         let database = try SessionDatabase.create(at: path, createdAt: 1_790_000_000)
-        try database.apply(SessionChange(series: awkwardSeries(count: 40)))
+        try database.apply(SessionChange.single(series: awkwardSeries(count: 40)))
         database.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let shell = try SessionDatabase.open(at: path)
-        try shell.apply(SessionChange(newOutcomes: outcomes(20)))
+        try shell.apply(SessionChange.single(newOutcomes: outcomes(20)))
         // The commits are in the log only; a copy of it now is what a killed process leaves behind.
         let log = try Data(contentsOf: URL(fileURLWithPath: path + "-wal"))
         let withLog = try shell.read()
@@ -31,27 +31,27 @@ struct SessionFileSafetyTests {
         defer { removeDirectory(directory) }
         let target = directory + "/X.lgc"
         let dead = try fileWithDeadShellsLog(at: target)
-        #expect(dead.outcomes.count == 20)
+        #expect(dead.assets[0].outcomes.count == 20)
         // The log is live: reading the file now applies it.
-        #expect(try SessionDatabase.readValidated(path: target).outcomes.count == 20)
+        #expect(try SessionDatabase.readValidated(path: target).assets[0].outcomes.count == 20)
 
         let other = try SessionDatabase.create(at: directory + "/other.lgc", createdAt: 1_790_000_000)
         defer { other.close() }
         let series = awkwardSeries(count: 30, seed: 99)
-        try other.apply(SessionChange(series: series))
+        try other.apply(SessionChange.single(series: series))
         try other.save(to: target, overwrite: true, savedAt: 1_790_000_000)
 
         let saved = try SessionDatabase.readValidated(path: target)
-        #expect(saved.series == series)
-        #expect(saved.outcomes.isEmpty, "no outcome of the dead shell's log")
-        #expect(saved.totalLogged == 0)
+        #expect(saved.assets[0].series == series)
+        #expect(saved.assets[0].outcomes.isEmpty, "no outcome of the dead shell's log")
+        #expect(saved.assets[0].totalLogged == 0)
         for suffix in ["-wal", "-shm", "-journal"] {
             #expect(!FileManager.default.fileExists(atPath: target + suffix), "\(suffix)")
         }
         // Opened for write-through (which does not only read), still only the new content.
         let reopened = try SessionDatabase.open(at: target)
         defer { reopened.close() }
-        #expect(try reopened.read().outcomes.isEmpty)
+        #expect(try reopened.read().assets[0].outcomes.isEmpty)
     }
 
     @Test("a file another open holds is refused for replacing, names the holder, and stays intact")
@@ -60,7 +60,7 @@ struct SessionFileSafetyTests {
         defer { removeDirectory(directory) }
         let target = directory + "/X.lgc"
         let working = try SessionDatabase.create(at: target, createdAt: 1_790_000_000)
-        try working.apply(SessionChange(newOutcomes: outcomes(3)))
+        try working.apply(SessionChange.single(newOutcomes: outcomes(3)))
 
         let other = try SessionDatabase.create(at: directory + "/other.lgc", createdAt: 1_790_000_000)
         defer { other.close() }
@@ -72,14 +72,14 @@ struct SessionFileSafetyTests {
         #expect(thrownError { _ = try SessionDatabase.open(at: target) } == .inUse(path: target, pid: getpid()))
 
         // The working file goes on as if nothing happened.
-        try working.apply(SessionChange(newOutcomes: outcomes(2, after: 3)))
-        #expect(try working.read().outcomes.count == 5)
+        try working.apply(SessionChange.single(newOutcomes: outcomes(2, after: 3)))
+        #expect(try working.read().assets[0].outcomes.count == 5)
         working.close()
-        #expect(try SessionDatabase.readValidated(path: target).outcomes.count == 5)
+        #expect(try SessionDatabase.readValidated(path: target).assets[0].outcomes.count == 5)
         // Once closed, the lock is gone and the file can be replaced.
         #expect(!SessionFiles.isHeld(target))
         try other.save(to: target, overwrite: true, savedAt: 1_790_000_000)
-        #expect(try SessionDatabase.readValidated(path: target).outcomes.isEmpty)
+        #expect(try SessionDatabase.readValidated(path: target).assets[0].outcomes.isEmpty)
     }
 
     @Test("save refuses folders, devices and FIFOs where the session file would go")

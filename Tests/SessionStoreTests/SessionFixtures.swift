@@ -1,7 +1,26 @@
 import FeedbackLoop
 import Foundation
+import GRDB
 import MarketData
 @testable import SessionStore
+
+extension SessionChange {
+    /// A change to the session-wide values and to asset 0 only, with the labels one asset's change had before format
+    /// 5 (tests only; an empty asset part is left out, so a session-wide change stays one).
+    static func single(series: PriceSeries? = nil, config: LoopConfig? = nil, clockOffset: TimeInterval? = nil,
+                       newRecords: [TrainingRecord] = [], newModels: [ModelBlob] = [],
+                       currentVersions: [ModelKind: Int]? = nil, newOutcomes: [ScoredPrediction] = [],
+                       pending: Prediction?? = .none, newPredictions: [Prediction] = [],
+                       tierState: (lastTraining: [Int: TimeInterval], logMarks: [Int: Int])? = nil,
+                       newReplays: [ReplayEntry] = [], command: CommandEntry? = nil,
+                       name: String?? = .none) -> SessionChange {
+        let asset = AssetUpdate(series: series, newRecords: newRecords, newModels: newModels,
+                                currentVersions: currentVersions, newOutcomes: newOutcomes, pending: pending,
+                                newPredictions: newPredictions, tierState: tierState)
+        return SessionChange(config: config, clockOffset: clockOffset, assets: asset.isEmpty ? [:] : [0: asset],
+                             newReplays: newReplays, command: command, name: name)
+    }
+}
 
 /// A fresh directory per test, removed by the caller's `defer`.
 func makeTemporaryDirectory() throws -> String {
@@ -114,39 +133,39 @@ func richChanges(realisedReturns: Bool = true) -> (changes: [SessionChange], exp
                        promotion: PromotionVerdict(promoted: false, challengerHoldout: 0.5, incumbentHoldout: 2.0 / 3)))]
 
     var changes = [SessionChange]()
-    changes.append(SessionChange(series: series, config: config,
+    changes.append(SessionChange.single(series: series, config: config,
                                  command: CommandEntry(at: 1_700_000_000.5, text: "import btc.csv", output: "imported 600 rows", ok: true)))
-    changes.append(SessionChange(newRecords: Array(history[0...1]), newModels: Array(models[0...1]),
+    changes.append(SessionChange.single(newRecords: Array(history[0...1]), newModels: Array(models[0...1]),
                                  currentVersions: [.logistic: 1, .xgboost: 1],
                                  tierState: ([1: 1_700_100_001, 2: 1_700_100_001], [1: 0, 2: 0]),
                                  command: CommandEntry(at: 1_700_100_002, text: "train tier2", output: "trained", ok: true)))
-    var predicted = SessionChange(clockOffset: 12_345.678, newOutcomes: first, pending: .some(pending),
+    var predicted = SessionChange.single(clockOffset: 12_345.678, newOutcomes: first, pending: .some(pending),
                                   command: CommandEntry(at: 1_700_200_000, text: "advance 40h", output: "ü → 40 scored\n", ok: true))
     // Every prediction made is kept, scored or not.
     let unscored = makePrediction(signal: .hold, ensemble: 0.5, models: [(.logistic, 0.5)], weights: [(.logistic, 1)],
                                   price: 43_000.5, barTime: 1_700_350_000, madeAt: 1_700_350_000.5)
-    predicted.newPredictions = [unscored, pending]
+    predicted.assets[0]?.newPredictions = [unscored, pending]
     changes.append(predicted)
-    changes.append(SessionChange(newRecords: Array(history[2...3]), newModels: Array(models[2...3]),
+    changes.append(SessionChange.single(newRecords: Array(history[2...3]), newModels: Array(models[2...3]),
                                  currentVersions: [.logistic: 1, .xgboost: 1, .lstm: 1], newOutcomes: second,
                                  tierState: ([1: 1_700_300_000, 2: 1_700_100_001, 3: 1_700_300_000], [1: 40, 2: 0, 3: 65]),
                                  command: CommandEntry(at: 1_700_300_001, text: "bogus", output: "unknown command", ok: false),
                                  name: .some("research")))
 
     var expected = SessionState()
-    expected.series = series
+    expected.assets[0].series = series
     expected.config = config
     expected.clockOffset = 12_345.678
-    expected.history = history
-    expected.models = models
-    expected.currentVersions = [.logistic: 1, .xgboost: 1, .lstm: 1]
-    expected.outcomes = first + second
-    expected.totalLogged = 65
-    expected.totalCorrect = expected.outcomes.filter(\.correct).count
-    expected.pending = pending
-    expected.predictions = [unscored, pending]
-    expected.lastTraining = [1: 1_700_300_000, 2: 1_700_100_001, 3: 1_700_300_000]
-    expected.logMarks = [1: 40, 2: 0, 3: 65]
+    expected.assets[0].history = history
+    expected.assets[0].models = models
+    expected.assets[0].currentVersions = [.logistic: 1, .xgboost: 1, .lstm: 1]
+    expected.assets[0].outcomes = first + second
+    expected.assets[0].totalLogged = 65
+    expected.assets[0].totalCorrect = expected.assets[0].outcomes.filter(\.correct).count
+    expected.assets[0].pending = pending
+    expected.assets[0].predictions = [unscored, pending]
+    expected.assets[0].lastTraining = [1: 1_700_300_000, 2: 1_700_100_001, 3: 1_700_300_000]
+    expected.assets[0].logMarks = [1: 40, 2: 0, 3: 65]
     expected.commands = changes.compactMap(\.command)
     expected.name = "research"
     return (changes, expected)
@@ -173,4 +192,50 @@ func thrownError(_ body: () throws -> Void) -> SessionError? {
     } catch {
         return .invalidChange("unexpected error type: \(error)")
     }
+}
+
+/// A session file of an older format (1…4) holding `richChanges(realisedReturns: false)` as that format's lgc-shell
+/// wrote it: today's writer writes the rows into a current file beside it, and they are copied into the old tables
+/// (asset 0's rows; `series` and `pending` get their old `id` 1, `meta` its totals back). `tables`: the old format's
+/// schema, as frozen statements (with `grdb_migrations`), instead of the migrations up to `format`.
+func writeOldFormatSession(at path: String, format: Int, tables: [String]? = nil) throws -> SessionState {
+    let directory = (path as NSString).deletingLastPathComponent
+    let (source, expected) = try writeRichSession(in: directory, name: ".source-\(UUID().uuidString).lgc",
+                                                  realisedReturns: false)
+    defer { FileSafety.remove(source) }
+    let queue = try DatabaseQueue(path: path)
+    defer { try? queue.close() }
+    try queue.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+        guard let tables else { return }
+        for statement in tables { try db.execute(sql: statement) }
+        try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v1')")
+        try db.execute(sql: "PRAGMA user_version = \(format)")
+    }
+    if tables == nil { try Schema.migrator.migrate(queue, upTo: "v\(format)") }
+    try queue.writeWithoutTransaction { db in
+        try db.execute(sql: "ATTACH DATABASE ? AS current", arguments: [source])
+        try db.inTransaction {
+            let names = try String.fetchAll(db, sql: """
+                SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT IN ('grdb_migrations', 'meta')
+                """)
+            for table in names {
+                let columns = try Row.fetchAll(db, sql: "PRAGMA main.table_info(\(table))").map { $0["name"] as String }
+                let values = columns.map { $0 == "id" && ["series", "pending"].contains(table) ? "1" : $0 }
+                let filter = table == "commands" || table == "replays" || table == "config" ? "" : "WHERE asset = 0"
+                try db.execute(sql: """
+                    INSERT INTO main.\(table) (\(columns.joined(separator: ", ")))
+                        SELECT \(values.joined(separator: ", ")) FROM current.\(table) \(filter) ORDER BY rowid
+                    """)
+            }
+            try db.execute(sql: "INSERT INTO main.meta (key, value) SELECT key, value FROM current.meta WHERE key <> 'focus'")
+            try db.execute(sql: """
+                INSERT INTO main.meta (key, value) SELECT 'total_logged', total_logged FROM current.assets WHERE asset = 0
+                    UNION ALL SELECT 'total_correct', total_correct FROM current.assets WHERE asset = 0
+                """)
+            return .commit
+        }
+        try db.execute(sql: "DETACH DATABASE current")
+    }
+    return expected
 }

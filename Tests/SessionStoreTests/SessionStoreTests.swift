@@ -23,12 +23,12 @@ struct SessionRoundTripTests {
         let (path, expected) = try writeRichSession(in: directory)
         let state = try SessionDatabase.open(at: path).read()
         #expect(state == expected)
-        let bars = try #require(state.series?.bars), want = try #require(expected.series?.bars)
+        let bars = try #require(state.assets[0].series?.bars), want = try #require(expected.assets[0].series?.bars)
         for (a, b) in zip(bars, want) {
             #expect([a.time, a.open, a.high, a.low, a.close, a.volume].map(\.bitPattern)
                     == [b.time, b.open, b.high, b.low, b.close, b.volume].map(\.bitPattern))
         }
-        #expect(state.outcomes.map(\.sequence) == Array(1...65))
+        #expect(state.assets[0].outcomes.map(\.sequence) == Array(1...65))
         #expect(state.config.xgboost.learningRate.bitPattern == 0.0333.bitPattern)
         // The readable config rows sit beside the JSON row.
         let queue = try DatabaseQueue(path: path)
@@ -43,7 +43,7 @@ struct SessionRoundTripTests {
         let (_, expected) = try writeRichSession(in: directory)
         let database = try SessionDatabase.create(at: directory + "/other.lgc", createdAt: 1_790_000_000)
         defer { database.close() }
-        try database.apply(SessionChange(series: awkwardSeries(count: 10, seed: 99), newOutcomes: outcomes(3)))
+        try database.apply(SessionChange.single(series: awkwardSeries(count: 10, seed: 99), newOutcomes: outcomes(3)))
         try database.replaceAll(with: expected)
         #expect(try database.read() == expected)
         try database.replaceAll(with: SessionState())
@@ -58,9 +58,9 @@ struct SessionRoundTripTests {
         let database = try SessionDatabase.open(at: path)
         defer { database.close() }
         var wrong = expected
-        wrong.totalCorrect += 1
+        wrong.assets[0].totalCorrect += 1
         #expect(thrownError { try database.replaceAll(with: wrong) }
-                == .invalidChange("totals (65 logged, \(expected.totalCorrect + 1) correct) do not match the 65 outcomes"))
+                == .invalidChange("totals (65 logged, \(expected.assets[0].totalCorrect + 1) correct) do not match the 65 outcomes"))
         #expect(try database.read() == expected)
     }
 
@@ -72,13 +72,13 @@ struct SessionRoundTripTests {
         let database = try SessionDatabase.open(at: path)
         defer { database.close() }
         // Valid parts first, then an outcome that skips a sequence number.
-        let change = SessionChange(config: LoopConfig(), newOutcomes: outcomes(2, after: 66),
+        let change = SessionChange.single(config: LoopConfig(), newOutcomes: outcomes(2, after: 66),
                                    command: CommandEntry(at: 1, text: "x", output: "", ok: true))
         let error = thrownError { try database.apply(change) }
         #expect(error == .invalidChange("outcome #67 does not follow the stored log (next is #66)"))
         #expect(error?.description == "session not updated: outcome #67 does not follow the stored log (next is #66)")
         #expect(try database.read() == expected)
-        #expect(thrownError { try database.apply(SessionChange(newModels: [expected.models[0]])) }
+        #expect(thrownError { try database.apply(SessionChange.single(newModels: [expected.assets[0].models[0]])) }
                 == .invalidChange("model logistic v1 is stored already"))
     }
 
@@ -108,9 +108,9 @@ struct SessionRoundTripTests {
                                        details: TrainingDetails(sequenceValidation: SequenceValidation(
                                            mse: .nan, naiveMSE: .infinity, epochs: nil, bestEpoch: nil)))
         let huge = String(repeating: "é", count: SessionLimits.maxStringBytes)
-        try database.apply(SessionChange(newRecords: [nanRecord], command: CommandEntry(at: 1, text: "export", output: huge, ok: true)))
+        try database.apply(SessionChange.single(newRecords: [nanRecord], command: CommandEntry(at: 1, text: "export", output: huge, ok: true)))
         let state = try database.read()
-        let stored = try #require(state.history.first)
+        let stored = try #require(state.assets[0].history.first)
         #expect(stored.accuracy.isNaN && stored.details.sequenceValidation!.mse.isNaN
                 && stored.details.sequenceValidation!.naiveMSE == .infinity)
         let output = try #require(state.commands.first?.output)
@@ -125,13 +125,13 @@ struct SessionRoundTripTests {
         defer { database.close() }
         var series = awkwardSeries(count: 3)
         series.bars[1].close = .nan
-        #expect(thrownError { try database.apply(SessionChange(series: series)) }
+        #expect(thrownError { try database.apply(SessionChange.single(series: series)) }
                 == .invalidChange("bar 2 holds a value that is not a finite number"))
         let unordered = makePrediction(signal: .buy, ensemble: 0.7, models: [(.xgboost, 0.7), (.logistic, 0.6)],
                                        weights: [], price: 1, barTime: 1, madeAt: 1)
-        #expect(thrownError { try database.apply(SessionChange(pending: .some(unordered))) }
+        #expect(thrownError { try database.apply(SessionChange.single(pending: .some(unordered))) }
                 == .invalidChange("the pending prediction: per-model values must be finite, one per model, in ensemble order"))
-        #expect(thrownError { try database.apply(SessionChange(tierState: ([4: 1], [:]))) } == .invalidChange("there is no tier 4"))
+        #expect(thrownError { try database.apply(SessionChange.single(tierState: ([4: 1], [:]))) } == .invalidChange("there is no tier 4"))
         #expect(try database.read() == SessionState())
     }
 }
@@ -159,7 +159,7 @@ struct SessionSaveTests {
         // The store says what failed; the shell adds "use 'save NAME --force' to overwrite" (SessionTests).
         #expect(refused?.description == "'\(target)' exists")
 
-        try database.apply(SessionChange(command: CommandEntry(at: 9, text: "status", output: "ok", ok: true)))
+        try database.apply(SessionChange.single(command: CommandEntry(at: 9, text: "status", output: "ok", ok: true)))
         try database.save(to: target, overwrite: true, savedAt: 1_790_000_000)
         #expect(try SessionDatabase.readValidated(path: target).commands.count == expected.commands.count + 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/saved") == ["btc-1.lgc"])
@@ -178,8 +178,8 @@ struct SessionSaveTests {
         try Data("not a session".utf8).write(to: URL(fileURLWithPath: directory + "/b.lgc"))
         let list = SessionDatabase.list(directory: directory)
         #expect(list.map(\.name) == ["a", "b"])
-        #expect(list[0].rows == 600 && list[0].models == expected.models.count && list[0].predictions == 65)
-        #expect(list[0].symbol == "BTC-USD" && list[0].savedAt != nil && list[0].problem == nil && list[0].bytes > 0)
+        #expect(list[0].rows == 600 && list[0].models == expected.assets[0].models.count && list[0].predictions == 65)
+        #expect(list[0].symbols == ["BTC-USD"] && list[0].savedAt != nil && list[0].problem == nil && list[0].bytes > 0)
         #expect(list[1].problem == "'\(directory)/b.lgc' is not an lgc-shell session (not a SQLite database)")
     }
 
@@ -264,7 +264,7 @@ struct SessionBadInputTests {
         defer { removeDirectory(directory) }
         let (path, bytes, expected) = try savedCopy(in: directory)
         // The xgboost blob is 40 kB of random bytes spread over overflow pages; find a run of it in the file.
-        let data = expected.models[1].data
+        let data = expected.assets[0].models[1].data
         var generator = SeededGenerator(state: seed)
         // Overflow pages interleave 4-byte page pointers with the blob, so look for short runs until one is found.
         var found: Int?
@@ -296,8 +296,8 @@ struct SessionBadInputTests {
         do {
             let state = try SessionDatabase.readValidated(path: path)
             // Pages carry no checksums: a flip in a bar's price or in free space goes unseen; blobs stay exact.
-            #expect(state.models == expected.models)
-            #expect(state.outcomes.count == expected.outcomes.count)
+            #expect(state.assets[0].models == expected.assets[0].models)
+            #expect(state.assets[0].outcomes.count == expected.assets[0].outcomes.count)
         } catch let error as SessionError {
             #expect(error.description.hasPrefix("'\(path)'"))
         }
@@ -340,7 +340,7 @@ struct SessionBadInputTests {
         try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 7") }
         try queue.close()
         let error = thrownError { _ = try SessionDatabase.readValidated(path: path) }
-        #expect(error?.description == "'\(path)' was written by a newer lgc-shell (format 7; this one reads up to 4)")
+        #expect(error?.description == "'\(path)' was written by a newer lgc-shell (format 7; this one reads up to 5)")
         #expect(thrownError { _ = try SessionDatabase.open(at: path) } == error)
     }
 
@@ -382,7 +382,7 @@ struct SessionCrashTests {
         let (path, expected) = try writeRichSession(in: directory)
         let database = try SessionDatabase.open(at: path)
         // Committed and acknowledged, but only in the WAL so far (no checkpoint yet).
-        try database.apply(SessionChange(command: CommandEntry(at: 7, text: "status", output: "fine", ok: true)))
+        try database.apply(SessionChange.single(command: CommandEntry(at: 7, text: "status", output: "fine", ok: true)))
         var committed = expected
         committed.commands.append(CommandEntry(at: 7, text: "status", output: "fine", ok: true))
 

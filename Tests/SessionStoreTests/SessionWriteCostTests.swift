@@ -29,7 +29,7 @@ struct SessionWriteCostTests {
         let output = String(repeating: "output of a command ", count: 5)
         func command(_ index: Int, _ db: Database) throws {
             var change = SessionChange(command: CommandEntry(at: Double(index), text: "predict", output: output, ok: true))
-            if index % 10 == 0 { change.newPredictions = [prediction(index)] }
+            if index % 10 == 0 { change.assets[0] = AssetUpdate(newPredictions: [prediction(index)]) }
             try SessionWriter(db: db).apply(change)
         }
         var cost: [Int: Int32] = [:]

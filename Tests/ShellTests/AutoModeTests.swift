@@ -306,8 +306,8 @@ import Testing
         #expect(shell.engine.pending == nil)
         #expect(shell.engine.history.count == 1)
         let state = try #require(try shell.session?.database.read())
-        #expect(state.pending == nil)
-        #expect(state.predictions.isEmpty)
+        #expect(state.assets[0].pending == nil)
+        #expect(state.assets[0].predictions.isEmpty)
         let notices = shell.notices.drain()
         #expect(notices.contains { $0.text.contains("tier3's background training finished after another session was loaded") },
                 "\(notices.map(\.text))")

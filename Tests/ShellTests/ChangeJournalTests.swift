@@ -31,18 +31,18 @@ import Testing
         _ = try rows(shell, "fetch demo 5 --seed 3 --end 2026-11-20")
         // A command that changes nothing: its line in the notebook, nothing more.
         #expect(try rows(shell, "status") == 1)
-        // An outcome logged by hand: its row, the two running totals, the command.
-        #expect(try rows(shell, "log BUY --predicted SELL") == 4)
+        // An outcome logged by hand: its row, the asset's running totals (one `assets` row), the command.
+        #expect(try rows(shell, "log BUY --predicted SELL") == 3)
         // …whatever the log holds already: the journal appends, it never rewrites the log.
         for _ in 0..<50 { _ = try rows(shell, "log SELL --predicted SELL") }
-        #expect(try rows(shell, "log HOLD --predicted BUY") == 4)
+        #expect(try rows(shell, "log HOLD --predicted BUY") == 3)
         // A training: one history row and one stored model version, the current version (1 row), each tier's clock
         // and log mark (tier 1: 1 row), the command.
         #expect(try rows(shell, "train tier1") == 5)
         // A prediction: the predictions row, the pending row, the command.
         #expect(try rows(shell, "predict") == 3)
         // Scoring it: the outcome, the totals, clearing the pending row, the command.
-        #expect(try rows(shell, "log BUY") == 5)
+        #expect(try rows(shell, "log BUY") == 4)
         // Setting a value to what it is changes nothing in the loop.
         let unchanged = try rows(shell, "set buy_threshold \(shell.engine.config.buyThreshold)")
         #expect(unchanged == 1)
@@ -58,12 +58,12 @@ import Testing
         #expect(engine.log.entries.count == 20, "memory keeps log_window of them")
         let path = try #require(shell.session?.workingFile)
         let stored = try SessionDatabase.readValidated(path: path)
-        #expect(stored.outcomes.count == 47, "the file keeps every one")
-        #expect(stored.outcomes.map(\.sequence) == Array(1...47))
-        #expect(stored.outcomes.allSatisfy { $0.realisedReturn != nil && $0.prediction != nil })
-        #expect(stored.outcomes.suffix(20).map(\.sequence) == engine.log.entries.map(\.sequence))
-        #expect(stored.outcomes.suffix(20) == engine.log.entries[...], "memory holds the file's last 20")
-        #expect(stored.history == engine.history)
+        #expect(stored.assets[0].outcomes.count == 47, "the file keeps every one")
+        #expect(stored.assets[0].outcomes.map(\.sequence) == Array(1...47))
+        #expect(stored.assets[0].outcomes.allSatisfy { $0.realisedReturn != nil && $0.prediction != nil })
+        #expect(stored.assets[0].outcomes.suffix(20).map(\.sequence) == engine.log.entries.map(\.sequence))
+        #expect(stored.assets[0].outcomes.suffix(20) == engine.log.entries[...], "memory holds the file's last 20")
+        #expect(stored.assets[0].history == engine.history)
     }
 
     /// A named session killed between commands has every acknowledged command, over a pipe as on a terminal.

@@ -21,22 +21,22 @@ import Testing
                                          environment: environment)
         #expect(setup.status == 0, "\(setup.stderr)")
         var state = try SessionDatabase.readValidated(path: directory.appendingPathComponent("good.lgc").path)
-        let version = try #require(state.currentVersions[.xgboost])
-        let index = try #require(state.models.firstIndex { $0.record.model == .xgboost && $0.record.version == version })
-        var bytes = [UInt8](state.models[index].data)
+        let version = try #require(state.assets[0].currentVersions[.xgboost])
+        let index = try #require(state.assets[0].models.firstIndex { $0.record.model == .xgboost && $0.record.version == version })
+        var bytes = [UInt8](state.assets[0].models[index].data)
         let key = try #require(bytes.firstRange(of: Array("left_children[$l#L".utf8)))
         // Big-endian Int32.max over the root's left child (after the 8-byte count).
         bytes.replaceSubrange((key.upperBound + 8)..<(key.upperBound + 12), with: [0x7f, 0xff, 0xff, 0xff])
-        state.models[index].data = Data(bytes)
+        state.assets[0].models[index].data = Data(bytes)
         let target = path ?? directory.appendingPathComponent("crafted.lgc").path
         let database = try SessionDatabase.create(at: target, createdAt: 1_790_000_000)
         try database.replaceAll(with: state)
         database.close()
         // The file itself is sound (checksums recomputed): the store passes it on.
         let stored = try SessionDatabase.readValidated(path: target)
-        #expect(stored.models[index].data == Data(bytes))
+        #expect(stored.assets[0].models[index].data == Data(bytes))
         do {
-            _ = try ModelCodec.decode(format: state.models[index].format, data: Data(bytes), as: .xgboost)
+            _ = try ModelCodec.decode(format: state.assets[0].models[index].format, data: Data(bytes), as: .xgboost)
             Issue.record("the crafted blob must be refused")
             return (target, .unknownFormat(""))
         } catch {

@@ -153,14 +153,14 @@ private func foreignError(trained: String, loaded: String, tier: Int = 1, comman
 
         // The same session as a file from before format 3 reads it: no identity recorded, so nothing to refuse.
         var state = try SessionDatabase.readValidated(path: directory.appendingPathComponent("s.lgc").path)
-        #expect(state.history.map(\.dataSymbol) == ["DEMO"])
+        #expect(state.assets[0].history.map(\.dataSymbol) == ["DEMO"])
         func forget(_ r: TrainingRecord) -> TrainingRecord {
             TrainingRecord(time: r.time, model: r.model, version: r.version, tier: r.tier, accuracy: r.accuracy,
                            baselineAccuracy: r.baselineAccuracy, trainRows: r.trainRows, testRows: r.testRows,
                            seconds: r.seconds, details: r.details, dataStart: r.dataStart, dataEnd: r.dataEnd)
         }
-        state.history = state.history.map(forget)
-        for index in state.models.indices { state.models[index].record = forget(state.models[index].record) }
+        state.assets[0].history = state.assets[0].history.map(forget)
+        for index in state.assets[0].models.indices { state.assets[0].models[index].record = forget(state.assets[0].models[index].record) }
         let old = try SessionDatabase.create(at: directory.appendingPathComponent("old.lgc").path, createdAt: 1_790_000_000)
         try old.replaceAll(with: state)
         old.close()

@@ -39,7 +39,7 @@ import Testing
         let path = try #require(session.workingFile)
         #expect(sessionFiles(in: folder) == [".unsaved-\(getpid()).lgc"])
         let state = try SessionDatabase.readValidated(path: path)
-        #expect(state.series?.count == 120)
+        #expect(state.assets[0].series?.count == 120)
         #expect(state.commands.map(\.text) == ["help", "trian", "fetch demo 5"])
         #expect(state.commands.map(\.ok) == [true, false, true])
         #expect(session.hasUnsavedWork)
@@ -97,7 +97,7 @@ import Testing
         kill(shell.pid, SIGKILL)
         #expect(shell.exitStatus() == -1)
         let state = try SessionDatabase.readValidated(path: working)
-        #expect(state.series?.count == 120)
+        #expect(state.assets[0].series?.count == 120)
         #expect(state.commands.map(\.text) == ["status", "fetch demo 5"])
     }
 }
