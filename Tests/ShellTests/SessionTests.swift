@@ -68,6 +68,8 @@ import Testing
         let sessions = try #require(list[0]["sessions"] as? [[String: Any]])
         #expect(sessions.count == 1)
         #expect(sessions[0]["name"] as? String == "one" && sessions[0]["rows"] as? Int == 168)
+        // Every asset's symbol; `symbol` (the first) stays for tools written before several assets.
+        #expect(sessions[0]["symbols"] as? [String] == ["DEMO"] && sessions[0]["symbol"] as? String == "DEMO")
     }
 
     @Test func badFilesAreRefusedAndTheCurrentSessionStays() throws {
