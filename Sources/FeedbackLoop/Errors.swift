@@ -20,6 +20,10 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A current model was trained on other data (symbol or bar interval) than is loaded; training `tier` covers
     /// every such model.
     case foreignData(trained: DataIdentity, loaded: DataIdentity, tier: Int, command: GuardedCommand)
+    /// `training_pool all` stacks rows of one bar interval only; `other` has another.
+    case poolIntervalsDiffer(asset: String, interval: TimeInterval, other: String, otherInterval: TimeInterval)
+    /// No loaded asset has this name (`loaded`: the names that are).
+    case unknownAsset(String, loaded: [String])
 
     public var description: String {
         switch self {
@@ -48,6 +52,11 @@ public enum LoopError: Error, Equatable, Sendable, CustomStringConvertible {
             return "tier\(tier)'s background training finished after another session was loaded, so its models were discarded"
         case .foreignData(let trained, let loaded, let tier, let command):
             return "the models were trained on \(trained.description); the loaded data is \(loaded.description)"
+        case .poolIntervalsDiffer(let asset, let interval, let other, let otherInterval):
+            return "training_pool all stacks assets of one bar interval: \(asset) has \(DurationText.format(interval)) bars, \(other) \(DurationText.format(otherInterval))"
+        case .unknownAsset(let name, let loaded):
+            let names = loaded.filter { !$0.isEmpty }
+            return "no asset '\(name)' is loaded" + (names.isEmpty ? "" : " — loaded: \(names.joined(separator: ", "))")
         }
     }
 }

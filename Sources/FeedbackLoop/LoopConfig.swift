@@ -38,6 +38,8 @@ public struct LoopConfig: Sendable, Equatable, Codable {
         (try? PnLSettings(feeBps: feeBps, shorting: pnlShort == .on, hold: .flat)) ?? .standard
     }
     public var promotion = Promotion.always
+    /// What each tier trains on: its own asset's rows, or the stacked rows of every loaded asset of the same interval.
+    public var trainingPool = TrainingPool.own
     public var driftDetector = DriftDetector.off
     public var adaptiveIntervals = Switch.off
     public var ensembleWeighting = EnsembleWeighting.staticWeights
@@ -54,19 +56,40 @@ public struct LoopConfig: Sendable, Equatable, Codable {
         public var enabled = false
         /// The tiers auto mode may train.
         public var tiers: [Int] = [1, 2, 3]
-        /// What refreshes the data at each check; nil when the data was imported from a file.
-        public var source: DataSource?
+        /// What refreshes each asset's data at each check, one per asset (by `DataSource.symbol`); an asset imported
+        /// from a file has none.
+        public private(set) var sources: [DataSource] = []
+
+        /// The source of a session with one asset (the first asset's).
+        public var source: DataSource? {
+            get { sources.first }
+            set { sources = newValue.map { [$0] } ?? [] }
+        }
+
+        /// What refreshes the asset `symbol`'s data, if anything.
+        public func source(forAsset symbol: String) -> DataSource? {
+            sources.first { $0.symbol == symbol }
+        }
+
+        /// Makes `source` (nil: none) the one that refreshes the asset `symbol`.
+        public mutating func setSource(_ source: DataSource?, forAsset symbol: String) {
+            sources.removeAll { $0.symbol == symbol }
+            if let source { sources.append(source) }
+        }
 
         public init() {}
 
-        private enum CodingKeys: String, CodingKey { case enabled, tiers, source, refetch }
+        private enum CodingKeys: String, CodingKey { case enabled, tiers, sources, source, refetch }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled) ?? false
             tiers = try container.decodeIfPresent([Int].self, forKey: .tiers) ?? [1, 2, 3]
-            // Sessions before `source` stored the `fetch` arguments as text (`refetch`): read those once more.
-            if let source = try container.decodeIfPresent(DataSource.self, forKey: .source) {
+            // Sessions before several assets stored one `source`; before that, the `fetch` arguments as text
+            // (`refetch`): read those once more.
+            if let sources = try container.decodeIfPresent([DataSource].self, forKey: .sources) {
+                self.sources = sources
+            } else if let source = try container.decodeIfPresent(DataSource.self, forKey: .source) {
                 self.source = source
             } else if let text = try container.decodeIfPresent(String.self, forKey: .refetch) {
                 guard let source = DataSource(legacyArguments: text) else {
@@ -81,7 +104,7 @@ public struct LoopConfig: Sendable, Equatable, Codable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(enabled, forKey: .enabled)
             try container.encode(tiers, forKey: .tiers)
-            try container.encodeIfPresent(source, forKey: .source)
+            try container.encode(sources, forKey: .sources)
         }
     }
 
@@ -192,6 +215,14 @@ public struct LoopConfig: Sendable, Equatable, Codable {
     public var driftDelta = 0.005
     /// Page–Hinkley's threshold λ (in errors).
     public var driftLambda = 3.0
+
+    /// Which assets' rows a training uses (`training_pool`). Prediction is always per asset.
+    public enum TrainingPool: String, Sendable, Codable, CaseIterable {
+        /// The asset's own rows (`self`).
+        case own = "self"
+        /// Its own rows and every other loaded asset's of the same bar interval, cut chronologically.
+        case all
+    }
 
     /// Whether a retrained model replaces the current one.
     public enum Promotion: String, Sendable, Codable, CaseIterable {
@@ -388,6 +419,10 @@ extension LoopConfig {
                   summary: "always: a retrained model replaces the current one; better: only if it beats it on the same holdout by improvement_threshold",
                   read: { Double(Promotion.allCases.firstIndex(of: $0.promotion)!) },
                   write: { $0.promotion = Promotion.allCases[Int($1)] }),
+        ConfigKey(name: "training_pool", kind: .choice(TrainingPool.allCases.map(\.rawValue)),
+                  summary: "self: each asset's tiers train on its own rows; all: on the stacked rows of every loaded asset of the same interval (no row later than the asset's test rows)",
+                  read: { Double(TrainingPool.allCases.firstIndex(of: $0.trainingPool)!) },
+                  write: { $0.trainingPool = TrainingPool.allCases[Int($1)] }),
         ConfigKey(name: "drift_detector", kind: .choice(DriftDetector.allCases.map(\.rawValue)),
                   summary: "off, page_hinkley or adwin on the live error stream: when it fires, the tiers are due",
                   read: { Double(DriftDetector.allCases.firstIndex(of: $0.driftDetector)!) },

@@ -92,17 +92,35 @@ public struct TrainingProgress: Sendable, Equatable {
     public var estimatedRemaining: Double { step > 0 ? elapsed / Double(step) * Double(steps - step) : .nan }
 }
 
-/// The owner of the live loop: one `LoopState`, the changes made to it that the session writer has not stored yet
-/// (`unstoredChanges`), and what exists only while the process runs (a training in flight, the generation a
-/// background fit is committed against, the hooks that report progress and ask for cancellation).
+/// One typed change and the asset (position in the session) whose loop it changed. Settings and the clock are the
+/// session's: their changes are made to every asset's state and kept once.
+public struct AssetChange: Sendable {
+    public let asset: Int
+    public let change: LoopChange
+}
+
+/// The owner of the live loop: one `LoopState` per asset (market) and the focus that commands act on, the changes
+/// made to them that the session writer has not stored yet (`unstoredChanges`), and what exists only while the
+/// process runs (a training in flight, the generation a background fit is committed against, the hooks that report
+/// progress and ask for cancellation).
 ///
-/// Every operation runs the state's function of the same name and keeps its typed changes. Not thread-safe by
-/// itself: one serial executor (the shell's command lock, which auto mode's checks also take) drives it.
+/// Every operation runs the focused state's function of the same name and keeps its typed changes; `withAsset`
+/// runs them on another asset. Each asset has its own models, versions, tier clocks, triggers and prediction log;
+/// the settings and the clock are shared. Not thread-safe by itself: one serial executor (the shell's command lock,
+/// which auto mode's checks also take) drives it.
 public final class LoopEngine {
-    public private(set) var state: LoopState
+    /// Every asset's loop, by position; never empty (a new loop has one asset without data).
+    public private(set) var assets: [LoopState]
+    /// The asset operations act on.
+    public private(set) var focus = 0
+    /// The focused asset's loop.
+    public private(set) var state: LoopState {
+        get { assets[focus] }
+        set { assets[focus] = newValue }
+    }
     private let clockSource: LoopClock
     /// Changes since the session writer last stored them, oldest first.
-    public private(set) var unstoredChanges: [LoopChange] = []
+    public private(set) var unstoredChanges: [AssetChange] = []
     public private(set) var trainingInProgress = false
     /// Bumped when the whole state is replaced (`restore`), so a training begun before cannot commit into it.
     public private(set) var stateGeneration = 0
@@ -114,8 +132,9 @@ public final class LoopEngine {
 
     public init(clock: LoopClock) {
         clockSource = clock
-        state = LoopState()
-        state.clockOffset = clock.offset
+        var first = LoopState()
+        first.clockOffset = clock.offset
+        assets = [first]
     }
 
     // MARK: The state, read
@@ -144,15 +163,89 @@ public final class LoopEngine {
         unstoredChanges.removeAll()
     }
 
-    /// Installs a state made from this one by an operation, with the changes that made it.
+    /// Installs a state made from the focused one by an operation, with the changes that made it.
     func replaceState(_ next: LoopState, adding changes: [LoopChange]) {
         state = next
-        unstoredChanges += changes
+        keep(((), changes))
     }
 
+    /// Keeps an operation's changes as the focused asset's.
     private func keep<T>(_ outcome: (T, [LoopChange])) -> T {
-        unstoredChanges += outcome.1
+        unstoredChanges += outcome.1.map { AssetChange(asset: focus, change: $0) }
         return outcome.0
+    }
+
+    /// Runs a session-wide operation (settings, clock) on every asset's state; the changes are kept once.
+    private func everyAsset(_ operation: (inout LoopState) throws -> [LoopChange]) rethrows {
+        let changes = try operation(&assets[focus])
+        for index in assets.indices where index != focus { _ = try operation(&assets[index]) }
+        keep(((), changes))
+    }
+
+    // MARK: Assets
+
+    /// Each asset's name: its data's symbol ("" for an asset without data).
+    public var assetNames: [String] { assets.map { $0.series?.symbol ?? "" } }
+
+    /// The position of the asset called `name` (its symbol, any case), nil when none is loaded.
+    public func asset(named name: String) -> Int? {
+        assets.firstIndex { $0.series.map { $0.symbol.caseInsensitiveCompare(name) == .orderedSame } ?? false }
+    }
+
+    /// Makes the asset at `index` the one commands act on.
+    public func setFocus(_ index: Int) {
+        precondition(assets.indices.contains(index), "asset \(index) is not loaded")
+        focus = index
+    }
+
+    /// Runs `body` with the asset at `index` in focus, then restores the focus.
+    public func withAsset<T>(_ index: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = focus
+        setFocus(index)
+        defer { focus = previous }
+        return try body()
+    }
+
+    /// Where new data for `series` goes: the loaded asset of its symbol, else the focused asset while it has no data
+    /// yet, else a new asset (with the session's settings and clock) — another market never inherits models.
+    private func position(for series: PriceSeries) -> Int {
+        if let existing = assets.firstIndex(where: { $0.series?.symbol == series.symbol }) { return existing }
+        if state.series == nil { return focus }
+        var fresh = LoopState(config: config)
+        fresh.clockOffset = state.clockOffset
+        assets.append(fresh)
+        return assets.count - 1
+    }
+
+    /// The other assets whose rows a training of the focused asset may pool with: every other asset with data, as
+    /// long as all have the focused asset's bar interval. `required`: throw when they do not (a training or replay
+    /// under `training_pool all`); otherwise only the matching ones are returned.
+    public func poolSources(required: Bool) throws -> [PooledSource] {
+        guard let own = state.series else { return [] }
+        var sources: [PooledSource] = []
+        for (index, other) in assets.enumerated() where index != focus {
+            guard let series = other.series else { continue }
+            guard LoopEngine.sameInterval(own.interval, series.interval) else {
+                if required {
+                    throw LoopError.poolIntervalsDiffer(asset: own.symbol, interval: own.interval ?? 0,
+                                                        other: series.symbol, otherInterval: series.interval ?? 0)
+                }
+                continue
+            }
+            sources.append(PooledSource(series: series))
+        }
+        return sources
+    }
+
+    /// Whether two bar intervals are the same (within 1 %: median spacings of real data).
+    static func sameInterval(_ a: TimeInterval?, _ b: TimeInterval?) -> Bool {
+        guard let a, let b, a > 0, b > 0 else { return false }
+        return abs(a - b) <= 0.01 * max(a, b)
+    }
+
+    /// The pool a training of the focused asset uses now: none under `training_pool self`.
+    private func trainingPool() throws -> [PooledSource] {
+        config.trainingPool == .all ? try poolSources(required: true) : []
     }
 
     // MARK: Data and config
@@ -165,15 +258,23 @@ public final class LoopEngine {
     /// Replaces the market data (see `LoopState.load`).
     @discardableResult
     public func load(_ newSeries: PriceSeries) -> PendingFate {
-        keep(state.load(newSeries, at: clock.now))
+        focus = position(for: newSeries)
+        return keep(state.load(newSeries, at: clock.now))
     }
 
-    /// Replaces the whole state with a stored session's (after it was read and validated in full). Its changes are
-    /// the store's already, and a training begun before cannot commit into it.
-    public func restore(_ stored: LoopState) {
-        state = stored
+    /// Replaces every asset's state with a stored session's (after it was read and validated in full). Its changes
+    /// are the store's already, and a training begun before cannot commit into it.
+    public func restore(_ stored: [LoopState], focus: Int = 0) {
+        precondition(!stored.isEmpty && stored.indices.contains(focus), "a loop has at least one asset, and its focus")
+        assets = stored
+        self.focus = focus
         unstoredChanges = []
         stateGeneration += 1
+    }
+
+    /// `restore` of a session with one asset.
+    public func restore(_ stored: LoopState) {
+        restore([stored], focus: 0)
     }
 
     /// Makes `slot` (an earlier version, decoded from storage) the current model of its kind: rollback.
@@ -182,21 +283,21 @@ public final class LoopEngine {
     }
 
     public func setConfig(_ key: String, _ value: String) throws {
-        keep(((), try state.setConfig(key, value)))
+        try everyAsset { try $0.setConfig(key, value) }
     }
 
     /// Changes settings that are not `set` keys (auto mode's); the result must still validate.
     public func updateConfig(_ change: (inout LoopConfig) throws -> Void) throws {
-        keep(((), try state.updateConfig(change)))
+        try everyAsset { try $0.updateConfig(change) }
     }
 
     public func resetConfig(_ key: String) throws {
-        keep(((), try state.resetConfig(key)))
+        try everyAsset { try $0.resetConfig(key) }
     }
 
-    /// Moves the loop's clock forward.
+    /// Moves the loop's clock (every asset's) forward.
     public func advance(by seconds: TimeInterval) throws {
-        keep(((), try state.advanceClock(by: seconds)))
+        try everyAsset { try $0.advanceClock(by: seconds) }
     }
 
     /// Throws unless `seconds` is a duration the clock may move forward by from `offset` (the clock never goes
@@ -251,8 +352,8 @@ public final class LoopEngine {
     /// Trains every model of `tier` on the loaded data; on any failure no model changes.
     @discardableResult
     public func train(_ tier: Tier) throws -> TierTrainingResult {
-        let now = clock.now, generation = stateGeneration, runner = foreground
-        return try training { try $0.train(tier, at: now, generation: generation, runner: runner) }
+        let now = clock.now, generation = stateGeneration, runner = foreground, pool = try trainingPool()
+        return try training { try $0.train(tier, at: now, generation: generation, runner: runner, pool: pool) }
     }
 
     /// Starts a training of `tier`: snapshots what the fit needs and marks the loop busy, so no second training
@@ -262,7 +363,9 @@ public final class LoopEngine {
     /// `time`: the training's time on the loop's clock (default now).
     public func beginTraining(_ tier: Tier, announce: Bool = true, at time: TimeInterval? = nil) throws -> TrainingJob {
         guard !trainingInProgress else { throw LoopError.trainingInProgress }
-        let job = try state.trainingJob(tier, at: time ?? clock.now, generation: stateGeneration, announce: announce)
+        var job = try state.trainingJob(tier, at: time ?? clock.now, generation: stateGeneration, announce: announce,
+                                        pool: try trainingPool())
+        job.asset = focus
         trainingInProgress = true
         if announce { onEvent?(.trainingStarted(tier: tier)) }
         return job
@@ -272,8 +375,8 @@ public final class LoopEngine {
     public static func fit(_ job: TrainingJob, progress: @escaping (TrainingProgress) -> Void = { _ in },
                            isCancelled: @escaping () -> Bool = { false }) throws -> FittedTier {
         // A replay's simulated loop slices one feature matrix and shares fits between its runs (same results).
-        let dataset = try job.replayCache?.dataset(for: job.series, testFraction: job.config.testFraction)
-            ?? Dataset.make(from: job.series, testFraction: job.config.testFraction)
+        let dataset = try (job.replayCache?.dataset(for: job.series, testFraction: job.config.testFraction)
+            ?? Dataset.make(from: job.series, testFraction: job.config.testFraction)).pooled(with: job.pool)
         var fitted: [FittedTier.Model] = []
         for kind in job.tier.models {
             let modelStart = ContinuousClock.now
@@ -305,7 +408,7 @@ public final class LoopEngine {
             if job.announce { onEvent?(.trainingFailed(tier: job.tier, error: error)) }
             throw error
         }
-        let result = keep(state.commit(fitted))
+        let result = withAsset(job.asset) { keep(state.commit(fitted)) }
         if job.announce { onEvent?(.trainingFinished(result)) }
         return result
     }
@@ -327,8 +430,14 @@ public final class LoopEngine {
             return CycleReport(status: .skipped, message: "training already in progress, skipping cycle", tiers: outcomes)
         }
         let now = clock.now, generation = stateGeneration, runner = foreground
+        let pool: [PooledSource]
+        do {
+            pool = try trainingPool()
+        } catch {
+            return CycleReport(status: .error, message: String(describing: error), tiers: [], failure: error)
+        }
         // A cycle reports its failures instead of throwing them.
-        return (try? training { $0.cycle(tiers: tiers, at: now, generation: generation, runner: runner) })
+        return (try? training { $0.cycle(tiers: tiers, at: now, generation: generation, runner: runner, pool: pool) })
             ?? CycleReport(status: .skipped, message: "training already in progress, skipping cycle", tiers: [])
     }
 
@@ -375,6 +484,10 @@ public struct TrainingJob: @unchecked Sendable {
     public let tier: Tier
     public let series: PriceSeries
     public let config: LoopConfig
+    /// Other assets whose rows train beside the asset's own (`training_pool all`; empty under `self`).
+    public let pool: [PooledSource]
+    /// The asset (position) it trains; its fit is committed there.
+    public internal(set) var asset = 0
     /// The current models, met by each challenger under `promotion better`.
     let incumbents: [ModelKind: any TrainedModel]
     let stateGeneration: Int

@@ -234,10 +234,11 @@ public struct TrainingRunner {
 
 extension LoopState {
     /// What a training of `tier` at loop time `time` needs, snapshotted from the state; the fit touches nothing else.
+    /// `pool`: the other assets whose rows join the training under `training_pool all` (ignored under `self`).
     func trainingJob(_ tier: Tier, at time: TimeInterval, generation: Int, announce: Bool,
-                     replayCache: ReplayCache? = nil) throws -> TrainingJob {
+                     replayCache: ReplayCache? = nil, pool: [PooledSource] = []) throws -> TrainingJob {
         guard let series else { throw LoopError.noData }
-        return TrainingJob(tier: tier, series: series, config: config,
+        return TrainingJob(tier: tier, series: series, config: config, pool: config.trainingPool == .all ? pool : [],
                            incumbents: config.promotion == .better ? models.mapValues(\.model) : [:],
                            stateGeneration: generation, measuredStart: ContinuousClock.now, startedAt: time,
                            announce: announce, replayCache: replayCache)
@@ -284,8 +285,10 @@ extension LoopState {
 
     /// Trains every model of `tier` now; on any failure nothing changes.
     mutating func train(_ tier: Tier, at time: TimeInterval, generation: Int = 0, runner: TrainingRunner,
-                        replayCache: ReplayCache? = nil) throws -> (result: TierTrainingResult, changes: [LoopChange]) {
-        let job = try trainingJob(tier, at: time, generation: generation, announce: true, replayCache: replayCache)
+                        replayCache: ReplayCache? = nil,
+                        pool: [PooledSource] = []) throws -> (result: TierTrainingResult, changes: [LoopChange]) {
+        let job = try trainingJob(tier, at: time, generation: generation, announce: true, replayCache: replayCache,
+                                  pool: pool)
         let fitted: FittedTier
         do {
             fitted = try runner.fit(job)
@@ -301,7 +304,8 @@ extension LoopState {
     /// One feedback-loop cycle at `time`: trains the due tiers, highest first; a trained tier covers the lower ones.
     /// `tiers`: only these tier numbers take part (replay's `--tiers`); all by default.
     mutating func cycle(tiers: Set<Int>? = nil, at time: TimeInterval, generation: Int = 0, runner: TrainingRunner,
-                        replayCache: ReplayCache? = nil) -> (report: CycleReport, changes: [LoopChange]) {
+                        replayCache: ReplayCache? = nil,
+                        pool: [PooledSource] = []) -> (report: CycleReport, changes: [LoopChange]) {
         guard series != nil else {
             return (CycleReport(status: .error, message: LoopError.noData.description, tiers: [], failure: LoopError.noData), [])
         }
@@ -321,7 +325,8 @@ extension LoopState {
                 continue
             }
             do {
-                let trained = try train(tier, at: time, generation: generation, runner: runner, replayCache: replayCache)
+                let trained = try train(tier, at: time, generation: generation, runner: runner, replayCache: replayCache,
+                                        pool: pool)
                 changes += trained.changes
                 outcomes[tier.number] = CycleTierOutcome(decision: decision, result: trained.result, error: nil)
                 for lower in Tier.all where lower.number < tier.number && Set(lower.models).isSubset(of: tier.models) {

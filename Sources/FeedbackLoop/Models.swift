@@ -148,9 +148,16 @@ public enum ModelTrainer {
             let features = dataset.features
             let all = Matrix(rows: features.rows, cols: features.cols, values: features.values)
             let trainCount = dataset.trainCount, labelled = dataset.labels.count
-            train = all.rows(0..<trainCount)
+            let own = all.rows(0..<trainCount)
+            // Pooled rows of other assets train beside the asset's own; the test stays the asset's own rows.
+            if let pool = dataset.pool, pool.rows > 0 {
+                train = Matrix(rows: own.rows + pool.rows, cols: own.cols, values: own.values + pool.values)
+                trainLabels = Array(dataset.labels[0..<trainCount]) + pool.labels
+            } else {
+                train = own
+                trainLabels = Array(dataset.labels[0..<trainCount])
+            }
             test = all.rows(trainCount..<labelled)
-            trainLabels = Array(dataset.labels[0..<trainCount])
             testLabels = Array(dataset.labels[trainCount..<labelled])
         }
 

@@ -153,10 +153,13 @@ final class ReplayFlag: @unchecked Sendable {
 final class ReplayData: Sendable {
     let series: PriceSeries
     let features: FeatureMatrix
+    /// Other assets' series for `training_pool all`, their matrices built once too.
+    let pool: [PooledSource]
 
-    init(series: PriceSeries) {
+    init(series: PriceSeries, pool: [PooledSource] = []) {
         self.series = series
         features = FeatureBuilder.features(for: series)
+        self.pool = pool
     }
 
     /// The index of `prefix`'s last bar when `prefix` is this series cut after that bar; nil otherwise.
@@ -191,14 +194,17 @@ final class FitMemo: @unchecked Sendable {
             var testFraction: Double?
             var xgboost: XGBoostParameters?
             var lstm: LSTMConfiguration?
+            /// The LSTM learns from its own asset's closes whatever the pool.
+            var pool: LoopConfig.TrainingPool?
         }
 
         init(kind: ModelKind, endIndex: Int, config: LoopConfig) {
             self.kind = kind
             self.endIndex = endIndex
             switch kind {
-            case .logistic: settings = Settings(testFraction: config.testFraction)
-            case .xgboost: settings = Settings(testFraction: config.testFraction, xgboost: config.xgboost)
+            case .logistic: settings = Settings(testFraction: config.testFraction, pool: config.trainingPool)
+            case .xgboost: settings = Settings(testFraction: config.testFraction, xgboost: config.xgboost,
+                                               pool: config.trainingPool)
             case .lstm: settings = Settings(lstm: config.lstm)
             }
         }
@@ -419,8 +425,11 @@ extension LoopState {
     /// `isCancelled` is polled on the calling thread only (between steps, or every 10 ms while runs are on threads);
     /// a cancellation stops every run, and each report covers the steps all the runs completed. A failing run stops
     /// the others and its error is thrown. `progress` hears how far the slowest run is, on the calling thread.
+    /// `pool`: the other assets a run with `training_pool all` trains beside this one (their rows cut at each
+    /// training's first test bar, so none is later than what the simulated loop knows).
     public func replay(_ runs: [ReplayRun], from startIndex: Int, through endIndex: Int? = nil, stepBars: Int,
                        tiers: Set<Int>, execution: ReplayExecution = .concurrent, progress: ReplayProgress? = nil,
+                       pool: [PooledSource] = [],
                        isCancelled: (() -> Bool)? = nil) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
         guard let series else { throw LoopError.noData }
         let lastIndex = min(endIndex ?? series.count - 1, series.count - 1)
@@ -428,7 +437,7 @@ extension LoopState {
             throw ReplayError.tooFewBars
         }
         let range = ReplayRange(start: startIndex, last: lastIndex, step: max(1, stepBars), tiers: tiers)
-        let replayer = Replayer(series: series, range: range, progress: progress, isCancelled: isCancelled)
+        let replayer = Replayer(series: series, range: range, pool: pool, progress: progress, isCancelled: isCancelled)
         return Self.coveringCommonSteps(try replayer.replay(runs, execution: execution))
     }
 }
@@ -445,8 +454,10 @@ extension LoopEngine {
     public func replay(_ runs: [ReplayRun], from startIndex: Int, through endIndex: Int? = nil, stepBars: Int,
                        tiers: Set<Int>, execution: ReplayExecution = .concurrent,
                        progress: ReplayProgress? = nil) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
-        try state.replay(runs, from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers, execution: execution,
-                         progress: progress, isCancelled: isCancelled)
+        let pooled = runs.contains { $0.configuration.trainingPool == .all }
+        return try state.replay(runs, from: startIndex, through: endIndex, stepBars: stepBars, tiers: tiers,
+                                execution: execution, progress: progress,
+                                pool: pooled ? try poolSources(required: true) : [], isCancelled: isCancelled)
     }
 }
 
@@ -454,6 +465,7 @@ extension LoopEngine {
 struct Replayer {
     let series: PriceSeries
     let range: ReplayRange
+    let pool: [PooledSource]
     let progress: ReplayProgress?
     let isCancelled: (() -> Bool)?
 
@@ -466,7 +478,7 @@ struct Replayer {
         switch execution {
         case .plain:
             return try runs.map {
-                try ReplaySimulation($0, series: series, range: range, cache: nil, isCancelled: isCancelled).runToEnd()
+                try ReplaySimulation($0, series: series, range: range, pool: pool, cache: nil, isCancelled: isCancelled).runToEnd()
             }
         case .shared:
             return try sharedReplay(runs, series: series, range: range)
@@ -493,11 +505,11 @@ struct Replayer {
     /// The runs in lockstep on this thread, sharing the feature matrix and fits; fits behind every run are dropped.
     private func sharedReplay(_ runs: [ReplayRun], series: PriceSeries,
                               range: ReplayRange) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
-        let data = ReplayData(series: series), memo = FitMemo(permits: 1, runs: runs.count, start: range.start)
+        let data = ReplayData(series: series, pool: pool), memo = FitMemo(permits: 1, runs: runs.count, start: range.start)
         // The every-step baseline first: its fits include every other run's at the same bar.
         let order = runs.indices.sorted { (runs[$0].policy == .everyStep ? 0 : 1, $0) < (runs[$1].policy == .everyStep ? 0 : 1, $1) }
         let simulations = runs.enumerated().map { index, run in
-            ReplaySimulation(run, series: series, range: range, cache: ReplayCache(data: data, memo: memo, run: index),
+            ReplaySimulation(run, series: series, range: range, pool: pool, cache: ReplayCache(data: data, memo: memo, run: index),
                              isCancelled: isCancelled)
         }
         var active = true
@@ -512,7 +524,7 @@ struct Replayer {
     /// Each run on its own thread; `slots` threads fit ahead what the runs' schedules call for.
     private func concurrentReplay(_ runs: [ReplayRun], series: PriceSeries, range: ReplayRange,
                                   slots: Int) throws -> [(report: ReplayReport, loop: ReplayedLoop)] {
-        let data = ReplayData(series: series)
+        let data = ReplayData(series: series, pool: pool)
         let memo = FitMemo(permits: slots, runs: runs.count, start: range.start)
         let stop = ReplayFlag(), finished = ReplayFlag()
         let results = ReplayResults()
@@ -520,7 +532,7 @@ struct Replayer {
         let group = DispatchGroup()
         for (index, run) in runs.enumerated() {
             DispatchQueue.global().async(group: group) {
-                let simulation = ReplaySimulation(run, series: series, range: range,
+                let simulation = ReplaySimulation(run, series: series, range: range, pool: data.pool,
                                                   cache: ReplayCache(data: data, memo: memo, run: index),
                                                   isCancelled: { stop.isSet })
                 let result = Result { try simulation.runToEnd() }
@@ -543,6 +555,7 @@ struct Replayer {
                     let prefix = series.prefix(through: key.endIndex)
                     _ = try? memo.outcome(for: key, onlyIfNew: true) {
                         let dataset = try data.dataset(throughBar: key.endIndex, of: prefix, testFraction: config.testFraction)
+                            .pooled(with: config.trainingPool == .all ? data.pool : [])
                         return try ModelTrainer.fit(key.kind, dataset: dataset, series: prefix, config: config,
                                                     isCancelled: { stop.isSet || finished.isSet })
                     }
@@ -609,6 +622,7 @@ final class ReplaySimulation {
     let run: ReplayRun
     let series: PriceSeries
     let range: ReplayRange
+    let pool: [PooledSource]
     let cache: ReplayCache?
     let isCancelled: (() -> Bool)?
     private var state: LoopState
@@ -628,10 +642,12 @@ final class ReplaySimulation {
     private var cancelled = false
     private(set) var isFinished = false
 
-    init(_ run: ReplayRun, series: PriceSeries, range: ReplayRange, cache: ReplayCache?, isCancelled: (() -> Bool)?) {
+    init(_ run: ReplayRun, series: PriceSeries, range: ReplayRange, pool: [PooledSource] = [], cache: ReplayCache?,
+         isCancelled: (() -> Bool)?) {
         self.run = run
         self.series = series
         self.range = range
+        self.pool = pool
         self.cache = cache
         self.isCancelled = isCancelled
         index = range.start
@@ -680,7 +696,7 @@ final class ReplaySimulation {
         var trained: [(tier: Int, cause: RetrainCause, seconds: Double)] = []
         switch policy {
         case .triggers:
-            let report = state.cycle(tiers: range.tiers, at: now, runner: runner, replayCache: cache).report
+            let report = state.cycle(tiers: range.tiers, at: now, runner: runner, replayCache: cache, pool: pool).report
             // Ctrl-C during a long training (the LSTM) cancels that training; the replay stops there.
             if report.status == .error, isCancelled?() ?? false {
                 cancelled = true
@@ -698,7 +714,7 @@ final class ReplaySimulation {
             }
         case .never, .everyStep:
             if policy == .everyStep || state.models.isEmpty,
-               let result = try? state.train(highest, at: now, runner: runner, replayCache: cache).result {
+               let result = try? state.train(highest, at: now, runner: runner, replayCache: cache, pool: pool).result {
                 trained.append((highest.number, policy == .never ? .firstTraining : .everyStep, Self.fitSeconds(of: result)))
             }
         }

@@ -60,4 +60,36 @@ public enum ReplayAnalysis {
                               identical: differences.allSatisfy { $0 == 0 })
         }
     }
+
+    /// `a` against `b` over several assets at once ("over all"): each asset's two runs are paired on the bars both
+    /// scored; at each bar time the paired differences are averaged over the assets that scored it (each time weighs
+    /// the same), and that series is block-bootstrapped in time order — a resampled stretch of time carries every
+    /// asset's differences together, because markets move together and their differences are not independent.
+    /// `interval.n` counts bar times.
+    public static func comparePanel(_ a: String, _ b: String, assets: [(a: [ScoredStep], b: [ScoredStep])],
+                                    seed: UInt64 = BlockBootstrap.defaultSeed) -> [Comparison] {
+        let pairs = assets.map { aligned($0.a, $0.b) }.filter { !$0.0.isEmpty }
+        guard !pairs.isEmpty else { return [] }
+        return comparedMetrics.compactMap { metric in
+            var byTime: [TimeInterval: (sum: Double, count: Int)] = [:]
+            var identical = true
+            for (left, right) in pairs {
+                let x = HonestMetrics.contributions(metric, of: left), y = HonestMetrics.contributions(metric, of: right)
+                for index in left.indices {
+                    guard let p = x[index], let q = y[index] else { continue }
+                    let difference = metric.higherIsBetter ? p - q : q - p
+                    if difference != 0 { identical = false }
+                    byTime[left[index].barTime, default: (0, 0)].sum += difference
+                    byTime[left[index].barTime, default: (0, 0)].count += 1
+                }
+            }
+            let times = byTime.keys.sorted()
+            guard !times.isEmpty else { return nil }
+            let series = times.map { byTime[$0]!.sum / Double(byTime[$0]!.count) }
+            let spacing = BlockBootstrap.medianBarInterval(times)
+            let block = max(spacing.map { BlockBootstrap.blockLength(barInterval: $0) } ?? 1, BlockBootstrap.blockLength(count: series.count))
+            guard let interval = try? BlockBootstrap.interval(of: series, blockLength: block, seed: seed) else { return nil }
+            return Comparison(a: a, b: b, metric: metric, interval: interval, identical: identical)
+        }
+    }
 }

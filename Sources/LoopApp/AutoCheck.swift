@@ -45,6 +45,8 @@ public struct AutoCheckReport {
 
     /// The check's planned time on the loop's clock (triggers are judged and trainings dated as of it).
     public let time: TimeInterval
+    /// The asset this report is about, in a session of several (each asset's loop is checked in turn); nil with one.
+    public var asset: String?
     public var skipped: Skip?
     /// nil where the check did not refresh: skipped before it, or the report of a background training's end (the
     /// refresh was in the report of its start).

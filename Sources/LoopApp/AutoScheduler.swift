@@ -168,12 +168,29 @@ public final class AutoScheduler: @unchecked Sendable {
 
     // MARK: One check
 
-    /// What a check knows once it may go on: its planned time, the session it belongs to, where its data comes from.
+    /// What a check knows once it may go on: its planned time, the session it belongs to, and each asset with
+    /// where its data comes from (every asset's loop is checked in turn).
     private struct Plan {
         let time: TimeInterval
         let generation: Int
-        let source: DataSource?
+        let assets: [(name: String, source: DataSource?)]
+        /// Whether reports name their asset (a session of several).
+        var named: Bool { assets.count > 1 }
     }
+
+    /// A due training that waits for the background fit before it (the loop runs one training at a time).
+    private struct QueuedTraining {
+        let asset: String
+        let tier: Tier
+        let decision: TriggerDecision
+        let time: TimeInterval
+        let named: Bool
+        /// The session it belongs to: a `load` meanwhile drops it.
+        let generation: Int
+    }
+    /// Due trainings of other assets found while a background fit ran in the same check, in order. Guarded by the
+    /// engine lock.
+    private var queued: [QueuedTraining] = []
 
     /// The fetch's outcome before it meets the loop: fresh bars to commit, or a refresh with nothing to commit.
     private enum Fetch {
@@ -189,25 +206,55 @@ public final class AutoScheduler: @unchecked Sendable {
         let shell = self.shell
         let (plan, skipped) = shell.live.serially { planOrSkip() }
         if let skipped { return skipped }
-        let fetched = fetch(plan, live: background)
-        return shell.live.serially {
-            // A `load` while the fetch ran unlocked replaced the loop's state: this check belongs to a session that
-            // is gone and must not write into the new one (nor record itself: it is only returned).
-            guard shell.live.engine.stateGeneration == plan.generation else {
-                let refresh: AutoCheckReport.Refresh? = if case .nothingToCommit(let refresh) = fetched { refresh } else { nil }
-                return AutoCheckReport(time: plan.time, skipped: .sessionReplaced, refresh: refresh)
-            }
-            var report = AutoCheckReport(time: plan.time, refresh: commit(fetched, plan: plan))
-            guard shell.live.engine.series != nil else {
+        guard !plan.assets.isEmpty else {
+            return shell.live.serially {
+                var report = AutoCheckReport(time: plan.time, refresh: .noSource)
                 report.noData = true
                 return conclude(report, show: background)
             }
-            guard let (tier, decision) = dueTier(at: plan.time) else {
-                report.training = AutoCheckReport.Training.none
-                report.prediction = predict()
-                return conclude(report, show: background)
+        }
+        var last: AutoCheckReport?
+        for asset in plan.assets {
+            last = check(asset, plan: plan, background: background)
+            if last?.skipped == .sessionReplaced || shell.interrupted { break }
+        }
+        return last!
+    }
+
+    /// One asset's part of a check: refresh its data (without holding the loop), score, train its due tier, predict.
+    private func check(_ asset: (name: String, source: DataSource?), plan: Plan, background: Bool) -> AutoCheckReport {
+        let shell = self.shell
+        let fetched = fetch(asset.source, time: plan.time, live: background)
+        return shell.live.serially {
+            // A `load` while the fetch ran unlocked replaced the loop's state: this check belongs to a session that
+            // is gone and must not write into the new one (nor record itself: it is only returned).
+            let engine = shell.live.engine
+            guard engine.stateGeneration == plan.generation, let index = engine.asset(named: asset.name) else {
+                let refresh: AutoCheckReport.Refresh? = if case .nothingToCommit(let refresh) = fetched { refresh } else { nil }
+                return AutoCheckReport(time: plan.time, skipped: .sessionReplaced, refresh: refresh)
             }
-            return train(tier, decision, report: report, background: background)
+            return engine.withAsset(index) {
+                var report = AutoCheckReport(time: plan.time, refresh: commit(fetched, source: asset.source))
+                if plan.named { report.asset = asset.name }
+                guard engine.series != nil else {
+                    report.noData = true
+                    return conclude(report, show: background)
+                }
+                guard let (tier, decision) = dueTier(at: plan.time) else {
+                    report.training = AutoCheckReport.Training.none
+                    report.prediction = predict()
+                    return conclude(report, show: background)
+                }
+                // In the background one fit runs at a time: a later asset's due tier waits for the fits before it.
+                if background, self.background != nil {
+                    queued.append(QueuedTraining(asset: asset.name, tier: tier, decision: decision, time: plan.time,
+                                                 named: plan.named, generation: plan.generation))
+                    report.training = AutoCheckReport.Training.none
+                    report.prediction = predict()
+                    return conclude(report, show: background)
+                }
+                return train(tier, decision, report: report, background: background)
+            }
         }
     }
 
@@ -218,7 +265,8 @@ public final class AutoScheduler: @unchecked Sendable {
         let time = min(nextCheck ?? engine.clock.now, engine.clock.now)
         planNext(after: time)
         checksRun += 1
-        let plan = Plan(time: time, generation: engine.stateGeneration, source: settings.source)
+        let assets = engine.assetNames.filter { !$0.isEmpty }.map { ($0, settings.source(forAsset: $0)) }
+        let plan = Plan(time: time, generation: engine.stateGeneration, assets: assets)
         guard engine.trainingInProgress else { return (plan, nil) }
         checksSkipped += 1
         // One warning per training: checks every few seconds during a long fit would bury the prompt.
@@ -229,15 +277,15 @@ public final class AutoScheduler: @unchecked Sendable {
 
     /// Asks the session's source for fresh data, without holding the loop: the network (or the demo generator) may
     /// take its time. `live`: a background check in real time.
-    private func fetch(_ plan: Plan, live: Bool) -> Fetch {
-        guard let source = plan.source else { return .nothingToCommit(.noSource) }
+    private func fetch(_ source: DataSource?, time: TimeInterval, live: Bool) -> Fetch {
+        guard let source else { return .nothingToCommit(.noSource) }
         let demo: Bool, pinnedEnd: TimeInterval?
         if case .demo(_, _, let end) = source { (demo, pinnedEnd) = (true, end) } else { (demo, pinnedEnd) = (false, nil) }
         // A live source has nothing after real time: during `advance` the checks use what is loaded (asking it once
         // per simulated hour would only meet its rate limit).
         guard demo || live else { return .nothingToCommit(.notAsked) }
         do {
-            let series = try shell.refresh(source, endingAt: plan.time)
+            let series = try shell.refresh(source, endingAt: time)
             // A demo pinned with --end is refetched pinned: the same bars, never a new one (the check says so).
             return .series(series, pinnedEnd: pinnedEnd)
         } catch {
@@ -246,14 +294,15 @@ public final class AutoScheduler: @unchecked Sendable {
     }
 
     /// Loads fetched bars into the loop, which scores the pending prediction from the realised move (engine lock held).
-    private func commit(_ fetched: Fetch, plan: Plan) -> AutoCheckReport.Refresh {
+    private func commit(_ fetched: Fetch, source: DataSource?) -> AutoCheckReport.Refresh {
         let engine = shell.live.engine
         switch fetched {
         case .nothingToCommit(let refresh):
             return refresh
         case .series(let series, let pinnedEnd):
             // A command may have replaced the data source while the fetch ran: its data wins.
-            guard settings.source == plan.source else { return .sourceReplaced }
+            guard let symbol = engine.series?.symbol, settings.source(forAsset: symbol) == source,
+                  series.symbol == symbol else { return .sourceReplaced }
             // Unchanged data is not loaded again: nothing to score, and the session need not rewrite its bars.
             guard series != engine.series else { return .unchanged(pinnedEnd: pinnedEnd) }
             let before = engine.series?.last?.time
@@ -297,24 +346,61 @@ public final class AutoScheduler: @unchecked Sendable {
         skipWarned = false
         report.training = .started(tier: tier.number, reason: decision.reason)
         let started = conclude(report, show: true)
-        fitOnWorker(job, decision, time: report.time)
+        fitOnWorker(job, decision, time: report.time, asset: report.asset)
         return started
     }
 
     /// Fits with the loop unlocked, then finishes under the lock (engine lock held by the caller).
-    private func fitOnWorker(_ job: TrainingJob, _ decision: TriggerDecision, time: TimeInterval) {
+    private func fitOnWorker(_ job: TrainingJob, _ decision: TriggerDecision, time: TimeInterval, asset: String?) {
         fits.enter()
         // The fit holds the shell alive until its result is committed or discarded.
         shellDuringFit = shell
         DispatchQueue.global(qos: .userInitiated).async { [self] in
-            let result = Result { try LoopEngine.fit(job, isCancelled: { [weak self] in self?.isStopping ?? true }) }
-            shell.live.serially {
-                // The refresh was reported when the training started: this report says how it ended.
-                finish(job, decision, result, report: AutoCheckReport(time: time), background: true)
-                shellDuringFit = nil
+            var next: (job: TrainingJob, decision: TriggerDecision, time: TimeInterval, asset: String?)? = (job, decision, time, asset)
+            while let (job, decision, time, asset) = next {
+                let result = Result { try LoopEngine.fit(job, isCancelled: { [weak self] in self?.isStopping ?? true }) }
+                next = shell.live.serially {
+                    // The refresh was reported when the training started: this report says how it ended.
+                    var report = AutoCheckReport(time: time)
+                    report.asset = asset
+                    finish(job, decision, result, report: report, background: true)
+                    // Another asset's due training waited for this one: it starts now, on this worker.
+                    let following = isStopping ? nil : startQueued()
+                    if following == nil { shellDuringFit = nil }
+                    return following
+                }
             }
             fits.leave()
         }
+    }
+
+    /// Begins the first queued training that can still start (engine lock held); nil when none is left.
+    private func startQueued() -> (job: TrainingJob, decision: TriggerDecision, time: TimeInterval, asset: String?)? {
+        let engine = shell.live.engine
+        while !queued.isEmpty {
+            let item = queued.removeFirst()
+            guard settings.enabled, item.generation == engine.stateGeneration,
+                  let index = engine.asset(named: item.asset) else { continue }
+            let started: (TrainingJob, AutoCheckReport)? = engine.withAsset(index) {
+                var report = AutoCheckReport(time: item.time)
+                if item.named { report.asset = item.asset }
+                do {
+                    let job = try engine.beginTraining(item.tier, announce: false, at: item.time)
+                    return (job, report)
+                } catch {
+                    report.training = .couldNotStart(tier: item.tier.number, error: error)
+                    conclude(report, show: true)
+                    return nil
+                }
+            }
+            guard let (job, report) = started else { continue }
+            background = BackgroundTraining(tier: item.tier.number, reason: item.decision.reason, measuredStart: .now)
+            var startedReport = report
+            startedReport.training = .started(tier: item.tier.number, reason: item.decision.reason)
+            conclude(startedReport, show: true)
+            return (job, item.decision, item.time, item.named ? item.asset : nil)
+        }
+        return nil
     }
 
     /// Commits (or abandons) a fit and predicts the newest bar (engine lock held).
@@ -336,7 +422,11 @@ public final class AutoScheduler: @unchecked Sendable {
             if case .failure = result { shell.live.engine.abandonTraining(job, error: error) }
             report.training = .failed(tier: tier, error: error, stopping: background && isStopping)
         }
-        report.prediction = predict()
+        // The prediction is the trained asset's (a background fit ends while any asset may be in focus).
+        let engine = shell.live.engine
+        if engine.assets.indices.contains(job.asset) {
+            report.prediction = engine.withAsset(job.asset) { predict() }
+        }
         return conclude(report, show: background)
     }
 

@@ -44,6 +44,8 @@ public final class SessionController {
 
     /// How many replay reports the session holds (the next one's id follows them).
     private var storedReplays = 0
+    /// The focused asset as the session file has it (a focus change is written with the next transaction).
+    private var storedFocus = 0
     /// Transactions this controller committed, and the rows the last one changed (what a command cost the file).
     public private(set) var transactions = 0
     public private(set) var lastTransactionRows = 0
@@ -171,11 +173,12 @@ public final class SessionController {
     public func commit(engine: LoopEngine, command: CommandEntry?, replays: [ReplayEntry] = []) throws {
         let changes = engine.unstoredChanges
         var change = try Self.journalEntry(for: changes)
+        if engine.focus != storedFocus { change.focus = engine.focus }
         change.newReplays = replays
         change.command = command
         guard !change.isEmpty else { return }
         // The command's own line does not make a session worth keeping; a change to the loop's state does.
-        let changesState = !changes.isEmpty || !replays.isEmpty
+        let changesState = !changes.isEmpty || !replays.isEmpty || change.focus != nil
         if let store {
             lastTransactionRows = try store.apply(change)
             transactions += 1
@@ -194,21 +197,25 @@ public final class SessionController {
             return
         }
         engine.markStored(changes.count)
+        storedFocus = engine.focus
         storedReplays += replays.count
         if changesState { dirty = true }
     }
 
     /// The rows that store `changes`: each typed change becomes the rows of its table (appended, or replacing the
-    /// table's one value), in the order they were made.
-    public static func journalEntry(for changes: [LoopChange]) throws -> SessionChange {
-        // One asset for now: every per-asset change goes to asset 0.
+    /// table's one value) in its asset, in the order they were made; settings and the clock are the session's.
+    public static func journalEntry(for changes: [AssetChange]) throws -> SessionChange {
         var entry = SessionChange()
-        var asset = AssetUpdate()
-        for change in changes {
-            switch change {
+        for tagged in changes {
+            var asset = entry.assets[tagged.asset] ?? AssetUpdate()
+            switch tagged.change {
             case .dataLoaded(let series): asset.series = series
-            case .configChanged(let config): entry.config = config
-            case .clockMoved(let offset): entry.clockOffset = offset
+            case .configChanged(let config):
+                entry.config = config
+                continue
+            case .clockMoved(let offset):
+                entry.clockOffset = offset
+                continue
             case .trained(let records, let models):
                 asset.newRecords += records
                 asset.newModels += try models.map { slot in
@@ -224,8 +231,8 @@ public final class SessionController {
                 asset.pending = .some(prediction)
             case .pendingCleared: asset.pending = .some(nil)
             }
+            entry.assets[tagged.asset] = asset
         }
-        if !asset.isEmpty { entry.assets[0] = asset }
         return entry
     }
 
@@ -308,13 +315,14 @@ public final class SessionController {
 
     /// This session now is the saved session at `saved` (nil: an unnamed one), holding `state`; the loop takes
     /// `restored`. `dirty`: whether it holds changes that saved session lacks.
-    private func become(saved: String?, identity: FileIdentity?, state: SessionState, restored: LoopState,
+    private func become(saved: String?, identity: FileIdentity?, state: SessionState, restored: [LoopState],
                         engine: LoopEngine, dirty: Bool = false) {
         name = saved.map(Self.sessionName)
         savedPath = saved
         savedIdentity = identity
         writeMarker()
-        engine.restore(restored)
+        engine.restore(restored, focus: state.focus)
+        storedFocus = state.focus
         storedReplays = state.replays.count
         self.dirty = dirty
     }
@@ -478,7 +486,7 @@ public final class SessionController {
     /// time), keeps the name of the saved session it belonged to, and removes it.
     private func takeOver(_ path: String, engine: LoopEngine) throws -> SessionState {
         let orphan = try SessionDatabase.open(at: path)
-        let state: SessionState, checkpoint: String?, restored: LoopState
+        let state: SessionState, checkpoint: String?, restored: [LoopState]
         do {
             state = try orphan.read()
             checkpoint = orphan.checkpoint()
@@ -499,7 +507,9 @@ public final class SessionController {
 
     /// Decodes a stored version of `model` and makes it current.
     public func use(_ model: ModelKind, version: Int, engine: LoopEngine) throws -> TrainingRecord {
-        let state = try database.read().assets[0]
+        let session = try database.read()
+        // The focused asset's versions (one loaded since the file was last written has none stored yet).
+        let state = session.assets.indices.contains(engine.focus) ? session.assets[engine.focus] : StoredAsset()
         guard let blob = state.models.first(where: { $0.record.model == model && $0.record.version == version }) else {
             let known = state.models.filter { $0.record.model == model }.map { "v\($0.record.version)" }
             throw SessionProblem.noSuchVersion(model: model, version: version, stored: known)
@@ -518,23 +528,24 @@ public final class SessionController {
         }
     }
 
-    /// The loop's state from a stored session, decoding each current model.
-    public static func engineState(from session: SessionState) throws -> LoopState {
-        // One asset for now: the loop is asset 0.
-        let state = session.assets[0]
-        var slots: [ModelKind: ModelSlot] = [:]
-        for (kind, version) in state.currentVersions {
-            guard let blob = state.models.first(where: { $0.record.model == kind && $0.record.version == version }) else {
-                throw ModelCodecError.damaged(model: kind, reason: "v\(version) is current but not stored")
+    /// Every asset's loop state from a stored session, decoding each current model; the settings and the clock are
+    /// the session's.
+    public static func engineState(from session: SessionState) throws -> [LoopState] {
+        try session.assets.map { state in
+            var slots: [ModelKind: ModelSlot] = [:]
+            for (kind, version) in state.currentVersions {
+                guard let blob = state.models.first(where: { $0.record.model == kind && $0.record.version == version }) else {
+                    throw ModelCodecError.damaged(model: kind, reason: "v\(version) is current but not stored")
+                }
+                slots[kind] = ModelSlot(model: try ModelCodec.decode(format: blob.format, data: blob.data, as: kind),
+                                        record: blob.record)
             }
-            slots[kind] = ModelSlot(model: try ModelCodec.decode(format: blob.format, data: blob.data, as: kind),
-                                    record: blob.record)
+            let log = PredictionLog(restoring: state.outcomes, totalLogged: state.totalLogged, totalCorrect: state.totalCorrect,
+                                    capacity: session.config.logWindow)
+            return LoopState(series: state.series, config: session.config, clockOffset: session.clockOffset,
+                             history: state.history, models: slots, lastTraining: state.lastTraining,
+                             logMarks: state.logMarks, log: log, pending: state.pending)
         }
-        let log = PredictionLog(restoring: state.outcomes, totalLogged: state.totalLogged, totalCorrect: state.totalCorrect,
-                                capacity: session.config.logWindow)
-        return LoopState(series: state.series, config: session.config, clockOffset: session.clockOffset, history: state.history,
-                         models: slots, lastTraining: state.lastTraining, logMarks: state.logMarks, log: log,
-                         pending: state.pending)
     }
 }
 

@@ -12,6 +12,15 @@ public enum DataSource: Sendable, Equatable, Codable {
     /// Stored as `{"binance":{"symbol":"BTCUSDT","days":30,"interval":"1h"}}`.
     case binance(symbol: String, days: Int, interval: BinanceInterval)
 
+    /// The symbol of the series it gives: the asset it refreshes.
+    public var symbol: String {
+        switch self {
+        case .demo: return DemoMarket.symbol
+        case .coinGecko(let coin, _): return coin.uppercased()
+        case .binance(let symbol, _, _): return symbol
+        }
+    }
+
     /// The `fetch` arguments sessions stored before this type existed — only the forms lgc-shell itself wrote:
     /// `demo DAYS --seed N`, `demo DAYS --seed N --end ISO-TIME`, `COIN DAYS --source coingecko`.
     public init?(legacyArguments text: String) {

@@ -45,6 +45,8 @@ public enum DemoRegime: String, Sendable, CaseIterable {
 public enum DemoMarket {
     /// The seed `fetch demo` uses when none is given.
     public static let defaultSeed: UInt64 = 42
+    /// The demo market's symbol: the asset it loads.
+    public static let symbol = "DEMO"
     /// The first bar opens here.
     public static let startPrice: Double = 30_000
     /// Longest accepted history.
@@ -112,7 +114,7 @@ public enum DemoMarket {
             open = close
             previousShock = shock
         }
-        return PriceSeries(symbol: "DEMO", source: "demo", bars: bars)
+        return PriceSeries(symbol: symbol, source: "demo", bars: bars)
     }
 
     /// The regime of each bar that `generate(days:seed:endingAt:)` makes.

@@ -154,9 +154,22 @@ public struct Dataset: Sendable {
     public let labels: [Double]
     /// Rows `0..<trainCount` train; rows `trainCount..<labels.count` test.
     public let trainCount: Int
+    /// Other assets' rows that train beside this asset's own (`training_pool all`); never tested on.
+    public private(set) var pool: PooledRows?
 
     /// Labelled rows after the training rows.
     public var testCount: Int { labels.count - trainCount }
+
+    /// The time of the first test row's bar: a row of another asset may train beside this asset's own only when
+    /// its label (the next bar's close) was known by then (see `PooledRows`).
+    public var testStart: TimeInterval { features.times[trainCount] }
+
+    /// This dataset with other assets' rows labelled by `testStart` added to its training part.
+    public func pooled(with pool: [PooledSource]) -> Dataset {
+        var copy = self
+        copy.pool = pool.isEmpty ? nil : PooledRows(pool, labelledBy: testStart)
+        return copy
+    }
 
     /// Wraps already-built features; `labels` covers every row but the latest, and
     /// `trainCount` must leave at least one test row.
@@ -209,5 +222,49 @@ public struct Dataset: Sendable {
         let split = Int((Double(labelledCount) * (1 - testFraction)).rounded(.down))
         let trainCount = min(max(split, 1), labelledCount - 1)
         return Dataset(features: features, labels: labels, trainCount: trainCount)
+    }
+}
+
+/// One other asset whose rows may join a training: its series and that series' feature matrix (built once; features
+/// are causal, so the matrix of the whole series serves every cut).
+public struct PooledSource: Sendable {
+    public let series: PriceSeries
+    public let features: FeatureMatrix
+
+    public init(series: PriceSeries, features: FeatureMatrix? = nil) {
+        self.series = series
+        self.features = features ?? FeatureBuilder.features(for: series)
+    }
+}
+
+/// Other assets' labelled rows for a pooled training, cut chronologically: a row at bar t joins only when its label
+/// — whether bar t+1 closed above bar t — was known by `cut` (bar t+1's time ≤ `cut`, the asset's first test bar),
+/// so no pooled row is later than the asset's test rows and none peeks into the period it is tested on.
+public struct PooledRows: Sendable, Equatable {
+    /// Row-major feature values, `FeatureBuilder.names.count` per row.
+    public let values: [Double]
+    public let labels: [Double]
+    /// For each row, its label's time (the next bar's): all ≤ `cut`.
+    public let labelTimes: [TimeInterval]
+    public let cut: TimeInterval
+
+    public var rows: Int { labels.count }
+
+    public init(_ sources: [PooledSource], labelledBy cut: TimeInterval) {
+        var values: [Double] = [], labels: [Double] = [], labelTimes: [TimeInterval] = []
+        for source in sources {
+            let bars = source.series.bars, features = source.features
+            for row in 0..<features.rows {
+                let t = features.barIndices[row]
+                guard t + 1 < bars.count, bars[t + 1].time <= cut else { break }
+                values += features.row(row)
+                labels.append(bars[t + 1].close > bars[t].close ? 1 : 0)
+                labelTimes.append(bars[t + 1].time)
+            }
+        }
+        self.values = values
+        self.labels = labels
+        self.labelTimes = labelTimes
+        self.cut = cut
     }
 }

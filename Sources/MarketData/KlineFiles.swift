@@ -28,6 +28,13 @@ public enum KlineFiles {
     /// file's name without extension, uppercased. Every file must hold bars of one interval.
     public static func load(_ path: String, symbol: String? = nil) throws -> KlineImport {
         let files = try expand(path)
+        // One import is one series: files named for two symbols are refused before any is read.
+        if symbol == nil {
+            let symbols = files.compactMap { BinanceName(URL(fileURLWithPath: $0).lastPathComponent)?.symbol }
+            if let first = symbols.first, let other = symbols.first(where: { $0 != first }) {
+                throw KlineFileError.mixedSymbols(first: first, second: other)
+            }
+        }
         var bars = [Bar]()
         var intervals = [(file: String, label: String, seconds: TimeInterval)]()
         for file in files {
@@ -216,6 +223,8 @@ public enum KlineFileError: Error, Equatable, Sendable, CustomStringConvertible 
     case mixedIntervals(first: String, firstInterval: String, second: String, secondInterval: String)
     /// A glob that matches no file.
     case noMatch(pattern: String)
+    /// Files of two symbols in one import (one import is one series).
+    case mixedSymbols(first: String, second: String)
 
     public var description: String {
         switch self {
@@ -229,6 +238,8 @@ public enum KlineFileError: Error, Equatable, Sendable, CustomStringConvertible 
             return "'\(first)' holds \(firstInterval) bars but '\(second)' holds \(secondInterval) bars — one import takes one interval"
         case .noMatch(let pattern):
             return "no file matches '\(pattern)'"
+        case .mixedSymbols(let first, let second):
+            return "the files hold two symbols, \(first) and \(second) — one PATH is one series"
         }
     }
 }

@@ -24,6 +24,10 @@ enum Advice {
             return "train on it first ('train tier\(tier)') or '\(command.rawValue) --force'"
         case LoopError.trainingInProgress:
             return "wait for it to finish"
+        case LoopError.unknownAsset:
+            return "'assets' lists them; 'fetch binance SYMBOL' or 'import FILE' adds one"
+        case LoopError.poolIntervalsDiffer:
+            return "'set training_pool self', or load every asset at one interval (fetch binance … --interval)"
         case LoopError.nonMonotonicClock:
             return "advance needs a positive duration such as 90m, 6h or 2d"
         case LoopError.clockOutOfRange:
@@ -71,6 +75,8 @@ enum Advice {
             return "give Binance kline files (12 columns, no header) or a CSV with a timestamp,open,high,low,close,volume header"
         case KlineFileError.mixedIntervals:
             return "import one interval at a time, e.g. 'import data/BTCUSDT-1h-*.zip'"
+        case KlineFileError.mixedSymbols:
+            return "give each symbol's files as its own PATH: 'import data/BTCUSDT-1h-*.zip data/ETHUSDT-1h-*.zip'"
         case KlineFileError.noMatch:
             return "check the folder and pattern (Tab completes paths)"
         case MarketDataError.responseTooLarge:

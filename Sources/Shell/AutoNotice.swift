@@ -59,7 +59,7 @@ final class Notices: @unchecked Sendable {
 extension Notice {
     /// One check: `[auto TIME] what happened · …` and the same as JSON fields.
     init(_ report: AutoCheckReport) {
-        self.init(text: "[auto \(ISOTime.short(report.time))] \(report.summary)", fields: report.fields, warning: report.warning)
+        self.init(text: "[auto \(ISOTime.short(report.time))] \(report.asset.map { "\($0): " } ?? "")\(report.summary)", fields: report.fields, warning: report.warning)
     }
 
     /// A loaded session switched auto mode on.

@@ -78,8 +78,11 @@ public struct CommandSpec: Sendable {
     public init(_ name: String, aliases: [String] = [], group: CommandGroup, abstract: String,
                 discussion: String = "", examples: [String] = [], arguments: [PositionalSpec] = [],
                 subcommands: [Subcommand] = [], subcommandOptional: Bool = false,
-                flags: [FlagSpec] = [], exclusive: [[[String]]] = [],
+                flags: [FlagSpec] = [], exclusive: [[[String]]] = [], assetScoped: Bool = false,
                 run: @escaping @Sendable (ShellContext, Arguments) throws -> CommandOutput) {
+        // `--asset NAME|all` (see `Commands.assetScoped`): one declaration gives every such command the same option.
+        let flags = assetScoped ? flags + [FlagSpec(Commands.assetOption)] : flags
+        let run = assetScoped ? Commands.assetScoped(run) : run
         precondition(arguments.isEmpty || subcommands.isEmpty, "a command has positionals or subcommands, not both")
         // Typed values are stored by positional name and flag name: a clash would hand one the other's value.
         for specs in [arguments] + subcommands.map(\.positionals) {

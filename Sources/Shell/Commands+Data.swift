@@ -28,17 +28,45 @@ extension Commands {
         run: runFetch)
 
     static func runFetch(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
-        let request = try FetchRequest(args)
-        let series = try request.fetch(shell: shell, endingAt: shell.engine.clock.now) { attempt, reason, pause in
-            shell.logger.log(.warning, "try \(attempt) of \(request.maxTries) failed (\(reason)); retrying in \(DurationText.format(pause))")
+        let first = try FetchRequest(args)
+        // `fetch binance A B C`: one request per pair, each an asset of the session.
+        let requests = first.symbol == nil ? [first] : args.values(of: FetchRequest.symbol).map { symbol in
+            var request = first
+            request.symbol = symbol.uppercased()
+            return request
         }
-        let output = try loaded(series, shell: shell, verb: "fetch")
-        if case .coinGecko(_, let days) = request.source, days > FetchRequest.coinGeckoHourlyDays {
-            shell.logger.log(.info, "CoinGecko returns daily points beyond \(FetchRequest.coinGeckoHourlyDays) days; 'fetch binance SYMBOL \(days)' gives hourly bars")
+        guard first.symbol == nil || Set(requests.compactMap(\.symbol)).count == requests.count else {
+            throw ShellError.usage(command: fetch, message: "a pair is named twice")
         }
-        // Auto mode refreshes the data the same way at each check.
-        try shell.engine.updateConfig { $0.automation.source = request.source }
-        return output
+        // Everything is fetched before anything is loaded: a pair that fails leaves every asset as it was.
+        var fetched: [(FetchRequest, PriceSeries)] = []
+        for request in requests {
+            let series = try request.fetch(shell: shell, endingAt: shell.engine.clock.now) { attempt, reason, pause in
+                shell.logger.log(.warning, "try \(attempt) of \(request.maxTries) failed (\(reason)); retrying in \(DurationText.format(pause))")
+            }
+            guard series.count >= 2 else { throw MarketDataError.tooFewRows(have: series.count, need: 2) }
+            fetched.append((request, series))
+        }
+        var outputs: [CommandOutput] = []
+        for (request, series) in fetched {
+            outputs.append(try loaded(series, shell: shell, verb: "fetch"))
+            if case .coinGecko(_, let days) = request.source, days > FetchRequest.coinGeckoHourlyDays {
+                shell.logger.log(.info, "CoinGecko returns daily points beyond \(FetchRequest.coinGeckoHourlyDays) days; 'fetch binance SYMBOL \(days)' gives hourly bars")
+            }
+            // Auto mode refreshes each asset's data the same way at each check.
+            try shell.engine.updateConfig { $0.automation.setSource(request.source, forAsset: series.symbol) }
+        }
+        return combined(outputs, names: fetched.map(\.1.symbol), shell: shell)
+    }
+
+    /// One command's outputs for several assets (a fetch or import of several): one asset's output as it is, more
+    /// one after another (JSON: `assets`, one object per asset). The last loaded asset has the focus.
+    static func combined(_ outputs: [CommandOutput], names: [String], shell: ShellContext) -> CommandOutput {
+        guard outputs.count > 1 else { return outputs[0] }
+        let objects = zip(names, outputs).map { JSON.object([("asset", .string($0))] + $1.fields) }
+        let text = outputs.map(\.text).joined(separator: "\n")
+            + "\n\(outputs.count) assets loaded; focus: \(names.last!) — 'assets' lists them, 'asset NAME' moves the focus"
+        return CommandOutput(fields: [("assets", .array(objects))], text: text)
     }
 
     /// A validated `fetch`: where from, how many days, which seed, and for a pinned demo its end. Auto mode re-runs
@@ -68,7 +96,9 @@ extension Commands {
                                                               context.words.contains { $0.lowercased() == "binance" }
                                                                   ? ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"] : []
                                                           }),
-                                       optional: true)
+                                       optional: true, upTo: maxSymbols)
+        /// The most pairs one `fetch binance` loads (each is an asset of the session).
+        static let maxSymbols = 20
         /// What both sources serve: 1 to 3650 days.
         static let days = Positional("DAYS", WholeKind(1...DemoMarket.maximumDays), optional: true)
         static let source = Option("source", "SOURCE", ChoiceKind(["coingecko", "demo"]), "where to fetch from")
@@ -81,7 +111,8 @@ extension Commands {
 
         init(_ args: Arguments) throws {
             let coin = args.value(of: FetchRequest.coin)?.lowercased()
-            let symbol = args.value(of: FetchRequest.symbol)
+            let symbols = args.values(of: FetchRequest.symbol)
+            let symbol = symbols.first
             if let days = args.value(of: FetchRequest.days) { self.days = days }
             if coin == "binance" {
                 demo = false
@@ -220,37 +251,53 @@ extension Commands {
         ,Open,High,Low,Close,Volume (pandas index column). The price is the close. Errors name the line. \
         Binance's monthly or daily kline files (data.binance.vision: header-less, 12 columns, ms or µs times) are \
         read as published, zipped or not: one file, a folder of them, or a glob; they are joined in time order, \
-        bars two files share are kept once, and the report counts files, rows, duplicates and gaps.
+        bars two files share are kept once, and the report counts files, rows, duplicates and gaps. Several PATHs load \
+        several assets, one per symbol (a PATH whose files name two symbols is refused).
         """,
         examples: ["import data/btc-1h.csv", "import \"my prices.csv\" --symbol BTC",
-                   "import data/BTCUSDT-1h-2024-*.zip"],
+                   "import data/BTCUSDT-1h-2024-*.zip", "import data/BTCUSDT-1h-*.zip data/ETHUSDT-1h-*.zip"],
         arguments: [importPath.spec],
         flags: [FlagSpec(importSymbol)],
         run: { shell, args in
-            let path = (args[importPath] as NSString).expandingTildeInPath
-            var output: CommandOutput
-            if KlineFiles.applies(to: path) {
-                // Everything is read before anything is loaded: a bad file leaves the data as it was.
-                let klines = try KlineFiles.load(path, symbol: args.value(of: importSymbol))
-                output = try loaded(klines.series, shell: shell, verb: "import")
-                let gapText = klines.gaps == 0 ? "no gaps"
-                    : "\(klines.gaps) gap\(klines.gaps == 1 ? "" : "s") (largest \(DurationText.format(klines.largestGap)))"
-                output.text += "\nfrom \(klines.files.count) file\(klines.files.count == 1 ? "" : "s"): \(klines.series.count) rows, "
-                    + "\(klines.duplicates) duplicate\(klines.duplicates == 1 ? "" : "s") dropped, \(gapText)"
-                output.fields.append(("files", .int(klines.files.count)))
-                output.fields.append(("duplicates", .int(klines.duplicates)))
-                output.fields.append(("gaps", .object([("count", .int(klines.gaps)),
-                                                       ("largest_seconds", .number(klines.largestGap))])))
-            } else {
-                output = try loaded(try CSVImporter.load(path: path, symbol: args.value(of: importSymbol)),
-                                    shell: shell, verb: "import")
+            let paths = args.values(of: importPath).map { ($0 as NSString).expandingTildeInPath }
+            if paths.count > 1, args.has(importSymbol) {
+                throw ShellError.usage(command: importCSV, message: "--symbol names one series: give one PATH with it")
             }
-            // A file has no newer data to fetch: auto mode works on what is loaded.
-            try shell.engine.updateConfig { $0.automation.source = nil }
-            return output
+            // Every file is read before anything is loaded: a bad one leaves every asset as it was.
+            var read: [(series: PriceSeries, klines: KlineImport?)] = []
+            for path in paths {
+                if KlineFiles.applies(to: path) {
+                    let klines = try KlineFiles.load(path, symbol: args.value(of: importSymbol))
+                    read.append((klines.series, klines))
+                } else {
+                    read.append((try CSVImporter.load(path: path, symbol: args.value(of: importSymbol)), nil))
+                }
+            }
+            let symbols = read.map(\.series.symbol)
+            if let twice = symbols.first(where: { symbol in symbols.filter { $0 == symbol }.count > 1 }) {
+                throw ShellError.usage(command: importCSV, message: "two PATHs hold \(twice): one PATH per symbol (a glob or folder joins files)")
+            }
+            var outputs: [CommandOutput] = []
+            for (series, klines) in read {
+                var output = try loaded(series, shell: shell, verb: "import")
+                if let klines {
+                    let gapText = klines.gaps == 0 ? "no gaps"
+                        : "\(klines.gaps) gap\(klines.gaps == 1 ? "" : "s") (largest \(DurationText.format(klines.largestGap)))"
+                    output.text += "\nfrom \(klines.files.count) file\(klines.files.count == 1 ? "" : "s"): \(klines.series.count) rows, "
+                        + "\(klines.duplicates) duplicate\(klines.duplicates == 1 ? "" : "s") dropped, \(gapText)"
+                    output.fields.append(("files", .int(klines.files.count)))
+                    output.fields.append(("duplicates", .int(klines.duplicates)))
+                    output.fields.append(("gaps", .object([("count", .int(klines.gaps)),
+                                                           ("largest_seconds", .number(klines.largestGap))])))
+                }
+                // A file has no newer data to fetch: auto mode works on what is loaded.
+                try shell.engine.updateConfig { $0.automation.setSource(nil, forAsset: series.symbol) }
+                outputs.append(output)
+            }
+            return combined(outputs, names: symbols, shell: shell)
         })
 
-    static let importPath = Positional("PATH", PathKind())
+    static let importPath = Positional("PATH", PathKind(), upTo: 20)
     static let importSymbol = Option("symbol", "NAME", WordKind(), "the series' symbol (default: the file name)")
 
     /// Installs a new series and describes it.

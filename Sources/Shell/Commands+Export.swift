@@ -3,6 +3,7 @@ import FeedbackLoop
 import Foundation
 import Learning
 import MarketData
+import SessionStore
 
 extension Commands {
     static let importance: CommandSpec = CommandSpec(
@@ -71,16 +72,28 @@ extension Commands {
                       Subcommand(ExportTarget.model, [exportModelName.spec, exportJSON.spec]),
                       Subcommand(ExportTarget.notebook, [exportMarkdown.spec]), Subcommand(ExportTarget.log, [exportCSV.spec]),
                       Subcommand(ExportTarget.perf, [exportCSV.spec])],
+        assetScoped: true,
         run: { shell, args in
+            // With --asset all, each asset's file: features.csv → features-BTCUSDT.csv.
+            let path = { (given: String) in shell.eachAsset.map { perAssetPath(given, asset: $0) } ?? given }
             switch args.subcommand(as: ExportTarget.self) {
-            case .features?: return try exportFeatures(shell, path: args[exportCSV])
-            case .model?: return try exportModel(shell, model: args[exportModelName], path: args[exportJSON])
-            case .notebook?: return try exportSessionRecord(shell, kind: ExportTarget.notebook.rawValue, path: args[exportMarkdown])
-            case .log?: return try exportSessionRecord(shell, kind: ExportTarget.log.rawValue, path: args[exportCSV])
-            case .perf?: return try exportSessionRecord(shell, kind: ExportTarget.perf.rawValue, path: args[exportCSV])
+            case .features?: return try exportFeatures(shell, path: path(args[exportCSV]))
+            case .model?: return try exportModel(shell, model: args[exportModelName], path: path(args[exportJSON]))
+            case .notebook?: return try exportSessionRecord(shell, kind: ExportTarget.notebook.rawValue, path: path(args[exportMarkdown]))
+            case .log?: return try exportSessionRecord(shell, kind: ExportTarget.log.rawValue, path: path(args[exportCSV]))
+            case .perf?: return try exportSessionRecord(shell, kind: ExportTarget.perf.rawValue, path: path(args[exportCSV]))
             case nil: preconditionFailure("export's subcommand is required by its declaration")
             }
         })
+
+    /// `dir/name.ext` → `dir/name-ASSET.ext` (an asset's symbol is letters and digits: safe in a file name).
+    static func perAssetPath(_ path: String, asset: String) -> String {
+        let safe = String(asset.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        let ns = path as NSString
+        let ext = ns.pathExtension
+        let stem = ext.isEmpty ? path : ns.deletingPathExtension
+        return stem + "-" + safe + (ext.isEmpty ? "" : "." + ext)
+    }
 
     /// What `export` writes.
     enum ExportTarget: String {
@@ -141,6 +154,9 @@ extension Commands {
     static func exportSessionRecord(_ shell: ShellContext, kind: String, path: String) throws -> CommandOutput {
         let session = try requireSession(shell)
         let state = try session.database.read()
+        // The log and the history are the focused asset's (`--asset NAME|all` picks another).
+        let focus = shell.engine.focus
+        let asset = state.assets.indices.contains(focus) ? state.assets[focus] : StoredAsset()
         var text = ""
         var rows = 0
         switch kind {
@@ -155,7 +171,7 @@ extension Commands {
             rows = state.commands.count
         case "log":
             text = "sequence,scored_at,predicted,actual,correct,ensemble,price,bar_time,\(ModelKind.allCases.map { "p_" + $0.rawValue }.joined(separator: ","))\n"
-            for entry in state.assets[0].outcomes {
+            for entry in asset.outcomes {
                 let prediction = entry.prediction
                 let probabilities = ModelKind.allCases.map { kind in
                     prediction?.models.first { $0.model == kind }.map { "\($0.value)" } ?? ""
@@ -164,16 +180,16 @@ extension Commands {
                 text += "\(entry.correct ? 1 : 0),\(prediction.map { "\($0.ensemble)" } ?? ""),\(prediction.map { "\($0.price)" } ?? ""),"
                 text += (prediction.map { ISOTime.format($0.barTime) } ?? "") + "," + probabilities.joined(separator: ",") + "\n"
             }
-            rows = state.assets[0].outcomes.count
+            rows = asset.outcomes.count
         default:
             text = "trained_at,model,version,tier,accuracy,baseline_accuracy,train_rows,test_rows,seconds,val_mse,naive_val_mse\n"
-            for record in state.assets[0].history {
+            for record in asset.history {
                 text += "\(ISOTime.format(record.time)),\(record.model.rawValue),\(record.version),\(record.tier),\(record.accuracy),"
                 text += "\(record.baselineAccuracy),\(record.trainRows),\(record.testRows),\(record.seconds),"
                 let validation = record.details.sequenceValidation
                 text += (validation.map { "\($0.mse)" } ?? "") + "," + (validation.map { "\($0.naiveMSE)" } ?? "") + "\n"
             }
-            rows = state.assets[0].history.count
+            rows = asset.history.count
         }
         let written = try AtomicFile.write(Data(text.utf8), to: path)
         return CommandOutput(fields: [("path", .string(written)), ("rows", .int(rows)), ("bytes", .int(text.utf8.count))],

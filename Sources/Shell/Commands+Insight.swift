@@ -78,6 +78,7 @@ extension Commands {
         """,
         examples: ["chart accuracy", "chart accuracy logistic", "chart price", "chart live"],
         subcommands: [Subcommand("accuracy", [chartModels.spec]), Subcommand("price"), Subcommand("live")],
+        assetScoped: true,
         run: runChart)
 
     static func runChart(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
@@ -151,6 +152,7 @@ extension Commands {
         "status", group: .insight,
         abstract: "The loop at a glance: trainings, triggers, performance, trends, config, clock",
         examples: ["status"],
+        assetScoped: true,
         run: { shell, _ in
             let engine = shell.engine
             let performance = engine.performance()

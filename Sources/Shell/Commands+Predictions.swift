@@ -16,6 +16,7 @@ extension Commands {
         """,
         examples: ["predict", "predict; log BUY", "predict --force"],
         flags: [FlagSpec(predictForce)],
+        assetScoped: true,
         run: { shell, args in
             let engine = shell.engine
             if !args.has(predictForce) { try engine.checkModelsMatchData(for: .predict) }
@@ -120,6 +121,7 @@ extension Commands {
         took part in. trigger is what the performance trigger reads from this window (performance_metric).
         """,
         examples: ["perf"],
+        assetScoped: true,
         run: { shell, _ in
             let summary = shell.engine.performance()
             return CommandOutput(fields: perfFields(summary, config: shell.engine.config),

@@ -25,9 +25,10 @@ extension Commands {
         flags: [FlagSpec(ReplayArguments.days), FlagSpec(ReplayArguments.from), FlagSpec(ReplayArguments.to),
                 FlagSpec(ReplayArguments.step), FlagSpec(ReplayArguments.tiers), FlagSpec(ReplayArguments.baselines),
                 FlagSpec(ReplayArguments.apply),
-                FlagSpec(ReplayArguments.compare)],
+                FlagSpec(ReplayArguments.compare), FlagSpec(assetsOption)],
         // A span is the last days or from/to; a replay is applied or compared.
         exclusive: [[["days"], ["from", "to"]], [["apply"], ["compare"]]],
+        assetScoped: true,
         run: runReplay)
 
     enum ReplayArguments {
@@ -127,7 +128,7 @@ extension Commands {
             everyStepAccuracy: reports.first { $0.policy == .everyStep }?.accuracy,
             retrains: main.retrainTimes.count, trainingSeconds: main.trainingSeconds, cancelled: outcome.cancelled,
             applied: outcome.application != nil, reportJSON: reportObject(json).serialized(), reportText: text,
-            asset: 0)
+            asset: shell.engine.focus)
     }
 
     /// The first line of a report stopped by Ctrl-C: every run is reported over the steps all of them completed.
@@ -144,7 +145,7 @@ extension Commands {
     static func provenance(_ shell: ShellContext, config: LoopConfig, series: PriceSeries, startIndex: Int, endIndex: Int,
                            stepBars: Int, tiers: Set<Int>, baselines: Bool, compare: (key: String, value: String)?) -> [(String, JSON)] {
         let bars = series.bars
-        let fetch = config.automation.source.map(FetchRequest.init(source:))
+        let fetch = config.automation.source(forAsset: series.symbol).map(FetchRequest.init(source:))
         let interval = series.interval ?? 3600
         let settings: [(String, JSON)] = [
             ("config", .object(configFields(config))),
@@ -342,6 +343,9 @@ extension Commands {
             }
             runs.append((value, report, id))
         }
+        if let asset = shell.eachAsset {
+            shell.comparedAcrossAssets.append((asset, key, runs.map { ($0.value, $0.report.scoredSteps) }))
+        }
         return compareOutput(shell, key: key, runs: runs, configurations: configurations, reports: reports)
     }
 
@@ -371,7 +375,7 @@ extension Commands {
             steps: report.steps, scored: report.scored, tiers: tiers.sorted(), policy: report.policy.rawValue,
             compareKey: key, compareValue: value, accuracy: report.accuracy, retrains: report.retrainTimes.count,
             trainingSeconds: report.trainingSeconds, cancelled: report.cancelled, applied: false,
-            reportJSON: reportObject(fields).serialized(), reportText: text, asset: 0))
+            reportJSON: reportObject(fields).serialized(), reportText: text, asset: shell.engine.focus))
     }
 
     /// The side-by-side of a `--compare`: each value against the first, paired on the bars both scored, scored
@@ -397,6 +401,29 @@ extension Commands {
         ]
         let header = (cancelled ? stoppedLine(reports, noun: "value") + "\n" : "") + "replay compared over \(key)\n"
         return CommandOutput(fields: json, text: header + compareText(shell, key: key, runs: runs, scores: scores, comparisons: comparisons))
+    }
+
+    /// `replay --asset all --compare KEY=…`: each value against the first over every asset together (see
+    /// `ReplayAnalysis.comparePanel`), after the per-asset reports; nil when no asset compared anything.
+    static func overAllComparison(_ shell: ShellContext) -> CommandOutput? {
+        let collected = shell.comparedAcrossAssets
+        guard let first = collected.first, collected.count > 1,
+              collected.allSatisfy({ $0.key == first.key && $0.runs.map(\.value) == first.runs.map(\.value) }) else { return nil }
+        let key = first.key, values = first.runs.map(\.value)
+        let comparisons = values.indices.dropFirst().flatMap { index in
+            ReplayAnalysis.comparePanel("\(key)=\(values[index])", "\(key)=\(values[0])",
+                                        assets: collected.map { ($0.runs[index].steps, $0.runs[0].steps) })
+        }
+        var text = shell.paint.bold("── over all \(collected.count) assets (\(collected.map(\.asset).joined(separator: ", "))) ──")
+            + "\npaired on each asset's own bars, averaged over the assets at each bar time, block-bootstrapped in time"
+        for comparison in comparisons where comparison.metric == .accuracy || comparison.metric == .directionalAccuracy {
+            text += "\n" + comparisonLine(comparison)
+        }
+        let fields: [(String, JSON)] = [("over_all", .object([
+            ("compare", .string(key)), ("assets", .array(collected.map { .string($0.asset) })),
+            ("comparisons", comparisonFields(comparisons)),
+        ]))]
+        return CommandOutput(fields: fields, text: text)
     }
 
     /// The table of compared values, the paired accuracy and direction lines, and where the runs were stored.

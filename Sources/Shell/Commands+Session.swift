@@ -74,16 +74,18 @@ extension Commands {
             let path = try sessionPath(args[loadName], for: load, session)
             let inPlace = args.has(loadInPlace)
             let loaded = inPlace ? try session.open(path, engine: shell.engine) : try session.load(path, engine: shell.engine)
-            let state = loaded.assets[0]
+            let state = loaded.assets[loaded.focus]
+            let symbols = loaded.assets.compactMap { $0.series?.symbol }
             let fields: [(String, JSON)] = [
                 ("path", .string(path)), ("name", .optionalString(session.name)), ("in_place", .bool(inPlace)),
-                ("symbol", .optionalString(state.series?.symbol)),
+                ("symbol", .optionalString(state.series?.symbol)), ("assets", .array(symbols.map(JSON.string))),
                 ("rows", .int(state.series?.count ?? 0)), ("model_versions", .int(state.models.count)),
                 ("predictions", .int(state.totalLogged)), ("trainings", .int(state.history.count)),
             ]
             return CommandOutput(fields: fields, text: """
             loaded \(path): \(state.series.map { "\($0.symbol), \($0.count) rows" } ?? "no data"), \
-            \(state.models.count) model versions, \(state.totalLogged) scored predictions, \(state.history.count) trainings
+            \(state.models.count) model versions, \(state.totalLogged) scored predictions, \(state.history.count) trainings\
+            \(symbols.count > 1 ? "\nthe focused asset of \(symbols.count): \(symbols.joined(separator: ", ")) — 'assets' lists them" : "")
             """)
         })
 
@@ -129,7 +131,7 @@ extension Commands {
             guard let (path, recovered) = try session.recover(engine: shell.engine, scriptsOnly: scriptsOnly) else {
                 throw ShellError.invalid("no unsaved session to recover in \(session.directory)")
             }
-            let state = recovered.assets[0]
+            let state = recovered.assets[recovered.focus]
             let named = session.name.map { "'save' writes it to '\($0)'" } ?? "'save NAME' to keep it"
             return CommandOutput(fields: [("path", .string(path)), ("name", .optionalString(session.name)),
                                           ("predictions", .int(state.totalLogged)),
@@ -197,7 +199,8 @@ extension ShellContext {
     private func reopenSerially(_ path: String) -> LineResult {
         guard let session else { return .failed(sessionProblem ?? "no session store") }
         do {
-            let state = try session.reopen(path, engine: engine).assets[0]
+            let reopened = try session.reopen(path, engine: engine)
+            let state = reopened.assets[reopened.focus]
             let name = session.name ?? "the unsaved session"
             let unsaved = session.hasUnsavedWork ? " (with changes not saved yet)" : ""
             StandardStreams.write("reopened \(name)\(unsaved): \(state.series.map { "\($0.symbol), \($0.count) rows" } ?? "no data"), \(state.totalLogged) scored predictions\n")

@@ -15,6 +15,7 @@ extension Commands {
         """,
         examples: ["train tier1"],
         arguments: [trainTier.spec],
+        assetScoped: true,
         run: { shell, args in
             let result = try shell.engine.train(args[trainTier])
             return CommandOutput(fields: trainingFields(result), text: trainingText(result, shell: shell))
@@ -96,6 +97,7 @@ extension Commands {
         """,
         examples: ["cycle", "advance 6h; cycle", "cycle --force"],
         flags: [FlagSpec(cycleForce)],
+        assetScoped: true,
         run: { shell, args in
             if !args.has(cycleForce) { try shell.engine.checkModelsMatchData(for: .cycle) }
             let report = shell.engine.cycle()

@@ -5,7 +5,7 @@ import MarketData
 /// The command table: one place that dispatch, help, usage lines and completion all read.
 public enum Commands {
     public static let all: [CommandSpec] = [
-        fetch, importCSV, data, export,
+        fetch, importCSV, data, assets, asset, export,
         train, cycle, replay, replays, auto, advance, clock,
         predict, log, perf,
         trend, chart, status, importance, check,

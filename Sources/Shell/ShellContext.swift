@@ -82,6 +82,18 @@ public final class ShellContext {
     var sessionProblem: String?
     /// Replay reports the running command hands to its own transaction; written only if the command succeeds.
     var pendingReplays: [ReplayEntry] = []
+    /// While `--asset all` runs a command once per asset: that asset's name (`export` writes one file per asset).
+    private(set) var eachAsset: String?
+    /// `replay --asset all --compare`: each asset's compared runs, for the comparison over all assets.
+    var comparedAcrossAssets: [(asset: String, key: String, runs: [(value: String, steps: [ScoredStep])])] = []
+
+    /// Runs `body` as one asset's part of an `--asset all` command.
+    func asAsset<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let previous = eachAsset
+        eachAsset = name
+        defer { eachAsset = previous }
+        return try body()
+    }
     /// Whether command output reaches stdout (benchmarks drive the shell without printing).
     public var printsOutput = true
     /// The market store, once `marketStore()` opened it.

@@ -259,7 +259,7 @@ func makeEngine(days: Int = 30) throws -> LoopEngine {
         let engine = try makeEngine()
         try engine.train(Tier.all[1])
         // A constant market: every label is "not up", a single class.
-        let flat = PriceSeries(symbol: "FLAT", source: "test",
+        let flat = PriceSeries(symbol: "DEMO", source: "test",
                                bars: (0..<200).map { Bar(time: fixedNow + Double($0) * 3600, price: 100) })
         engine.load(flat)
         #expect(throws: (any Error).self) { try engine.train(Tier.all[1]) }

@@ -24,7 +24,7 @@ import Testing
         #expect(engine.versions == [.logistic: 2, .xgboost: 2], "the challengers are still versions")
         #expect(engine.models[.logistic]?.record.version == 1 && engine.models[.xgboost]?.record.version == 1)
         // The rejected challengers' weights are still stored: the training's change carries every fitted version.
-        guard case .trained(_, let fitted)? = engine.unstoredChanges.last(where: { if case .trained = $0 { true } else { false } })
+        guard case .trained(_, let fitted)? = engine.unstoredChanges.map(\.change).last(where: { if case .trained = $0 { true } else { false } })
         else { Issue.record("the training made no .trained change"); return }
         #expect(fitted.map(\.record.version) == [2, 2])
         let rejected = try #require(engine.history.last)

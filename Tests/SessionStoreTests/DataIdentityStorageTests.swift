@@ -76,7 +76,7 @@ struct DataIdentityStorageTests {
         var config = LoopConfig()
         config.automation.source = .demo(days: 30, seed: 7, end: 1_795_132_800)
         let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-        #expect(json.contains(#""source":{"demo":{"#) && !json.contains("refetch"))
+        #expect(json.contains(#""sources":[{"demo":{"#) && !json.contains("refetch"))
         #expect(try ConfigCheck.decode(json) == config)
         // What a session before this type wrote: the `fetch` arguments as text.
         func legacy(_ text: String) throws -> LoopConfig {

@@ -22,7 +22,7 @@ import Testing
         ("replay --days -1", "replay: invalid --days '-1': expected a number above 0 and at most 36525 — usage: \(Commands.replay.synopsis)"),
         ("replay --from yesterday", "replay: invalid --from 'yesterday': expected a time from 1970-01-01 up to (not including) 2200-01-01, such as 2026-11-20 or 2026-11-20T10:00 — usage: \(Commands.replay.synopsis)"),
         // Tier, tier list.
-        ("train tier9", "train: unknown tier 'tier9' — expected tier1, tier2 or tier3 — usage: train tier1|tier2|tier3"),
+        ("train tier9", "train: unknown tier 'tier9' — expected tier1, tier2 or tier3 — usage: train tier1|tier2|tier3 ?--asset NAME|all?"),
         ("auto on --tiers 1,4", "auto: unknown tier '4' — expected tier1, tier2 or tier3 — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
         ("auto on --tiers ,", "auto: --tiers needs at least one tier, e.g. 1,2 — usage: auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
         // Choices: positional (named by their words) and flag values.
@@ -44,7 +44,7 @@ import Testing
         // Subcommands and groups of flags that exclude each other.
         ("replays diff 1", "replays: 'diff' takes A B: missing B — usage: replays ?show ID|diff A B?"),
         ("export chart x.csv", "export: unknown subcommand 'chart' — expected 'features PATH.csv', 'model xgboost|logistic PATH.json', 'notebook PATH.md', 'log PATH.csv' or 'perf PATH.csv' — usage: \(Commands.export.synopsis)"),
-        ("chart price logistic", "chart: 'price' takes no arguments ('logistic' is extra) — usage: chart accuracy ?MODEL…?|price|live"),
+        ("chart price logistic", "chart: 'price' takes no arguments ('logistic' is extra) — usage: chart accuracy ?MODEL…?|price|live ?--asset NAME|all?"),
         ("replay --from 2026-11-01 --days 3", "replay: give --days or --from/--to, not both — usage: \(Commands.replay.synopsis)"),
     ])
     func errors(line: String, expected: String) {
@@ -105,18 +105,18 @@ import Testing
 
     /// Today's usage lines, now generated from the declarations: the visible format is kept.
     @Test("every command's synopsis is generated from its declaration", arguments: [
-        ("fetch", "fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?"),
-        ("import", "import PATH ?--symbol NAME?"),
-        ("export", "export features PATH.csv|model xgboost|logistic PATH.json|notebook PATH.md|log PATH.csv|perf PATH.csv"),
-        ("train", "train tier1|tier2|tier3"),
-        ("cycle", "cycle ?--force?"),
-        ("replay", "replay ?--days N|--from TIME --to TIME? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--apply|--compare KEY=V1,V2…?"),
+        ("fetch", "fetch ?COIN? ?SYMBOL…? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?"),
+        ("import", "import PATH… ?--symbol NAME?"),
+        ("export", "export features PATH.csv|model xgboost|logistic PATH.json|notebook PATH.md|log PATH.csv|perf PATH.csv ?--asset NAME|all?"),
+        ("train", "train tier1|tier2|tier3 ?--asset NAME|all?"),
+        ("cycle", "cycle ?--force? ?--asset NAME|all?"),
+        ("replay", "replay ?--days N|--from TIME --to TIME? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--apply|--compare KEY=V1,V2…? ?--assets NAME|all? ?--asset NAME|all?"),
         ("replays", "replays ?show ID|diff A B?"),
         ("auto", "auto ?on|off? ?--every DURATION? ?--tiers 1,2,3?"),
         ("advance", "advance DURATION"),
         ("log", "log BUY|SELL|HOLD ?--predicted BUY|SELL|HOLD?"),
         ("trend", "trend MODEL ?--window N?"),
-        ("chart", "chart accuracy ?MODEL…?|price|live"),
+        ("chart", "chart accuracy ?MODEL…?|price|live ?--asset NAME|all?"),
         ("importance", "importance xgboost|logistic ?--top N?"),
         ("check", "check lookahead|warmup ?--samples N?"),
         ("save", "save ?NAME? ?--force?"),
@@ -211,8 +211,8 @@ import Testing
         ("use xgboost ", []),
         ("train --nosuch t", ["tier1", "tier2", "tier3"]),
         ("help tr", ["train", "trend"]),
-        ("replay --days 3 --", ["--step", "--tiers", "--baselines", "--apply", "--compare"]),
-        ("replay --apply --from 2026-11-01 --", ["--to", "--step", "--tiers", "--baselines"]),
+        ("replay --days 3 --", ["--step", "--tiers", "--baselines", "--apply", "--compare", "--assets", "--asset"]),
+        ("replay --apply --from 2026-11-01 --", ["--to", "--step", "--tiers", "--baselines", "--assets", "--asset"]),
         ("save \"my run\" --", ["--force"]),
         // Words before the cursor are read as the command reads them: quotes removed.
         ("set \"performance_vs_baseline\" ", ["off", "on"]),

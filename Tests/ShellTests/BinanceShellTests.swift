@@ -95,7 +95,9 @@ final class KlineServer: @unchecked Sendable {
         var rows = [String]()
         var open = (start + step - 1) / step * step
         while open <= end, rows.count < limit {
-            let price = 40_000 + Double(open / step % 1000)
+            // A drift with a deterministic zig-zag per bar and pair: both classes occur, so models can train.
+            let wiggle = Double((open / step &* 2_654_435_761 &+ Int64(symbol.utf8.count) &* 97) % 41) - 20
+            let price = 40_000 + Double(open / step % 1000) + wiggle
             rows.append(#"[\#(open),"\#(price)","\#(price + 5)","\#(price - 5)","\#(price + 1)","3.25",\#(open + step - 1),"0",1,"0","0","0"]"#)
             open += step
         }

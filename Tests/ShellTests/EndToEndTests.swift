@@ -55,7 +55,7 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is a pipe")
         let failing = try ShellProcess.run(["-c", "fetch demo 20; train tier9"])
         #expect(failing.status == 1)
-        #expect(failing.stderr.hasSuffix("-c:2: error: train: unknown tier 'tier9' — expected tier1, tier2 or tier3 — usage: train tier1|tier2|tier3\n"))
+        #expect(failing.stderr.hasSuffix("-c:2: error: train: unknown tier 'tier9' — expected tier1, tier2 or tier3 — usage: train tier1|tier2|tier3 ?--asset NAME|all?\n"))
     }
 
     @Test func jsonModeGivesOneObjectPerCommand() throws {
@@ -142,7 +142,7 @@ let smallLSTM = "set lstm.epochs 2; set lstm.units 8; set lstm.sequence_length 1
         #expect(objects[0]["error"] as? String == "no market data loaded — run 'fetch demo' (offline) or 'import FILE.csv' first")
         #expect(objects[1]["error"] as? String == "invalid value '2.5' for evaluation_window: expected a whole number from 1 to 100000")
         #expect(objects[2]["error"] as? String == "unknown command 'trian' — did you mean 'train'?")
-        #expect(objects[4]["error"] as? String == "train: unknown tier 'tier4' — expected tier1, tier2 or tier3 — usage: train tier1|tier2|tier3")
+        #expect(objects[4]["error"] as? String == "train: unknown tier 'tier4' — expected tier1, tier2 or tier3 — usage: train tier1|tier2|tier3 ?--asset NAME|all?")
         #expect(result.stderr.contains("-c:3: error: unknown command 'trian'"))
     }
 

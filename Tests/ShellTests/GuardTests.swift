@@ -94,24 +94,24 @@ private func foreignError(trained: String, loaded: String, tier: Int = 1, comman
 }
 
 @Suite struct ForeignDataPredictions {
-    @Test("import of another symbol and interval: predict and cycle refuse, --force predicts, a training lifts it")
+    @Test("import of the same symbol at another interval: predict and cycle refuse, --force predicts, a training lifts it")
     func importRefusedUntilTrained() throws {
         let shell = quietShell()
         let csv = try dailyCSV()
         // A small LSTM and few trees: 'cycle --force' trains every never-trained tier.
         for line in ["set lstm.epochs 1", "set lstm.units 4", "set lstm.sequence_length 8", "set xgboost.threads 1",
                      "set xgboost.n_estimators 10", "fetch demo 30 --seed 7", "train tier1", "predict",
-                     "import \(csv) --symbol BTCUSDT"] {
+                     "import \(csv) --symbol DEMO"] {
             #expect(shell.execute(line) == .ok, "\(line)")
         }
         let history = shell.engine.history.count
-        #expect(shell.execute("predict") == foreignError(trained: "DEMO 1h bars", loaded: "BTCUSDT 1d bars", command: "predict"))
-        #expect(shell.execute("cycle") == foreignError(trained: "DEMO 1h bars", loaded: "BTCUSDT 1d bars", command: "cycle"))
+        #expect(shell.execute("predict") == foreignError(trained: "DEMO 1h bars", loaded: "DEMO 1d bars", command: "predict"))
+        #expect(shell.execute("cycle") == foreignError(trained: "DEMO 1h bars", loaded: "DEMO 1d bars", command: "cycle"))
         #expect(shell.engine.pending == nil && shell.engine.history.count == history, "refused: nothing changed")
 
         let forced = try fields(shell, "predict --force")
         #expect((forced["warnings"] as? [String])
-                == ["forced: the models were trained on DEMO 1h bars; the loaded data is BTCUSDT 1d bars — train on it before trusting this ('train tier1')"])
+                == ["forced: the models were trained on DEMO 1h bars; the loaded data is DEMO 1d bars — train on it before trusting this ('train tier1')"])
         // The forced cycle trains the never-trained tier 3, which covers tiers 1 and 2, on the new data.
         #expect(shell.execute("cycle --force") == .ok)
         #expect(shell.engine.foreignData() == nil)
@@ -122,11 +122,23 @@ private func foreignError(trained: String, loaded: String, tier: Int = 1, comman
     func fetchIsChecked() throws {
         let shell = quietShell()
         let csv = try dailyCSV()
-        for line in ["fetch demo 30", "train tier1", "import \(csv) --symbol BTCUSDT", "train tier1", "predict",
+        for line in ["fetch demo 30", "train tier1", "import \(csv) --symbol DEMO", "train tier1", "predict",
                      "fetch demo 30"] {
             #expect(shell.execute(line) == .ok, "\(line)")
         }
-        #expect(shell.execute("predict") == foreignError(trained: "BTCUSDT 1d bars", loaded: "DEMO 1h bars", command: "predict"))
+        #expect(shell.execute("predict") == foreignError(trained: "DEMO 1d bars", loaded: "DEMO 1h bars", command: "predict"))
+    }
+
+    @Test("another symbol is another asset: it never inherits the models, the first asset keeps them")
+    func anotherSymbolIsAnotherAsset() throws {
+        let shell = quietShell()
+        let csv = try dailyCSV()
+        for line in ["fetch demo 30", "train tier1", "import \(csv) --symbol BTCUSDT"] {
+            #expect(shell.execute(line) == .ok, "\(line)")
+        }
+        #expect(shell.execute("predict") == .failed("no trained model yet — run 'train tier1' first"))
+        #expect(shell.execute("predict --asset DEMO") == .ok)
+        #expect(shell.engine.assetNames == ["DEMO", "BTCUSDT"])
     }
 
     @Test("same symbol, another bar interval is foreign too")
@@ -144,12 +156,12 @@ private func foreignError(trained: String, loaded: String, tier: Int = 1, comman
         let directory = try ShellProcess.temporaryDirectory()
         let environment = ["LGC_SESSIONS": directory.path]
         let csv = try dailyCSV()
-        let setup = try ShellProcess.run(["-q", "-c", "fetch demo 30; train tier1; import \(csv) --symbol BTCUSDT; save s"],
+        let setup = try ShellProcess.run(["-q", "-c", "fetch demo 30; train tier1; import \(csv) --symbol DEMO; save s"],
                                          environment: environment)
         #expect(setup.status == 0, "\(setup.stderr)")
         let refused = try ShellProcess.run(["-q", "-c", "load s; predict"], environment: environment)
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("-c:2: error: the models were trained on DEMO 1h bars; the loaded data is BTCUSDT 1d bars — train on it first ('train tier1') or 'predict --force'"))
+        #expect(refused.stderr.contains("-c:2: error: the models were trained on DEMO 1h bars; the loaded data is DEMO 1d bars — train on it first ('train tier1') or 'predict --force'"))
 
         // The same session as a file from before format 3 reads it: no identity recorded, so nothing to refuse.
         var state = try SessionDatabase.readValidated(path: directory.appendingPathComponent("s.lgc").path)

@@ -35,8 +35,8 @@ struct NumericInputTests {
         ("set tier1_interval 1e19", "invalid value '1e19' for tier1_interval: expected a duration from 1s to 100 years, such as 90m, 6h or 2d"),
         ("advance 1e19", "advance: invalid DURATION '1e19': expected a duration from 1s to 100 years, such as 90m, 6h or 2d — usage: advance DURATION"),
         ("advance 9223372036854775808", "advance: invalid DURATION '9223372036854775808': expected a duration from 1s to 100 years, such as 90m, 6h or 2d — usage: advance DURATION"),
-        ("fetch demo 1e19", "fetch: invalid DAYS '1e19': expected a whole number from 1 to 3650 — usage: fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?"),
-        ("replay --days inf", "replay: invalid --days 'inf': expected a number above 0 and at most 36525 — usage: replay ?--days N|--from TIME --to TIME? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--apply|--compare KEY=V1,V2…?"),
+        ("fetch demo 1e19", "fetch: invalid DAYS '1e19': expected a whole number from 1 to 3650 — usage: fetch ?COIN? ?SYMBOL…? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?"),
+        ("replay --days inf", "replay: invalid --days 'inf': expected a number above 0 and at most 36525 — usage: replay ?--days N|--from TIME --to TIME? ?--step DURATION? ?--tiers 1,2,3? ?--baselines on|off? ?--apply|--compare KEY=V1,V2…? ?--assets NAME|all? ?--asset NAME|all?"),
     ])
     func theFuzzedCrashesAreOneLineErrors(line: String, message: String) {
         let shell = shellWithData()

@@ -55,12 +55,12 @@ import Testing
                 return String(describing: error)
             }
         }
-        #expect(message(Commands.train, []) == "train: missing argument — usage: train tier1|tier2|tier3")
-        #expect(message(Commands.train, ["tier1", "tier2"]) == "train: too many arguments ('tier2' is extra) — usage: train tier1|tier2|tier3")
-        #expect(message(Commands.status, ["now"]) == "status: takes no arguments — usage: status")
-        #expect(message(Commands.fetch, ["--sauce", "demo"]) == "fetch: unknown option '--sauce' — did you mean '--source'? — usage: fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
-        #expect(message(Commands.fetch, ["--source", "yahoo"]) == "fetch: invalid --source 'yahoo': expected 'coingecko' or 'demo' — usage: fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
-        #expect(message(Commands.fetch, ["--source"]) == "fetch: option '--source' needs a value (SOURCE) — usage: fetch ?COIN? ?SYMBOL? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
+        #expect(message(Commands.train, []) == "train: missing argument — usage: train tier1|tier2|tier3 ?--asset NAME|all?")
+        #expect(message(Commands.train, ["tier1", "tier2"]) == "train: too many arguments ('tier2' is extra) — usage: train tier1|tier2|tier3 ?--asset NAME|all?")
+        #expect(message(Commands.status, ["now"]) == "status: takes no arguments — usage: status ?--asset NAME|all?")
+        #expect(message(Commands.fetch, ["--sauce", "demo"]) == "fetch: unknown option '--sauce' — did you mean '--source'? — usage: fetch ?COIN? ?SYMBOL…? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
+        #expect(message(Commands.fetch, ["--source", "yahoo"]) == "fetch: invalid --source 'yahoo': expected 'coingecko' or 'demo' — usage: fetch ?COIN? ?SYMBOL…? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
+        #expect(message(Commands.fetch, ["--source"]) == "fetch: option '--source' needs a value (SOURCE) — usage: fetch ?COIN? ?SYMBOL…? ?DAYS? ?--source coingecko|demo? ?--seed N? ?--end TIME? ?--interval 1m|5m|15m|1h|4h|1d?")
     }
 
     @Test func everyCommandHasHelpAndAUniqueName() {
