@@ -53,7 +53,7 @@ extension Commands {
         defer { shell.progress.finish() }
         let outcome = try runPlan(shell, plan)
         let main = outcome.main
-        let id = main.steps > 0 ? shell.session?.nextReplayID : nil
+        let id = main.steps > 0 ? nextReplayID(shell) : nil
         let json = replayFields(shell, plan, outcome, id: id)
         let text = replayReportText(shell, plan, outcome)
         guard let id else { return CommandOutput(fields: json, text: text) }
@@ -317,6 +317,12 @@ extension Commands {
     /// One value's run in `--compare`: the report and the replay ID it was stored as (nil: no steps, not stored).
     typealias ComparedRun = (value: String, report: ReplayReport, id: Int?)
 
+    /// The id the next replay report gets: after the stored ones and those this command made already (`--asset all`
+    /// runs one replay per asset before the command's one transaction stores them all).
+    static func nextReplayID(_ shell: ShellContext) -> Int? {
+        shell.session.map { $0.nextReplayID + shell.pendingReplays.count }
+    }
+
     /// `--compare KEY=V1,V2`: the same replay once per value, every value validated before any runs.
     /// Each value's run is stored as its own replay report.
     static func compareReplays(_ shell: ShellContext, _ plan: ReplayPlan, compare: KeyValuesKind.Value) throws -> CommandOutput {
@@ -326,7 +332,7 @@ extension Commands {
             try configuration.set(key, to: value)
             return configuration
         }
-        var nextID = shell.session?.nextReplayID
+        var nextID = nextReplayID(shell)
         shell.logger.log(.info, "replaying with \(key) = \(values.joined(separator: ", "))...")
         // One walk for every value: fits that the values have in common are made once.
         defer { shell.progress.finish() }

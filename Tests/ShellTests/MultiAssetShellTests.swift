@@ -74,3 +74,57 @@ import Testing
         }
     }
 }
+
+/// Three assets through save and load, and a pooled-versus-own comparison over all of them.
+@Suite(.serialized) struct MultiAssetSessions {
+    /// An hourly CSV of `symbol`: a seeded random walk with a slow wave, 30 days ending at the demo's end.
+    static func hourlyCSV(_ symbol: String, seed: UInt64, in folder: URL) throws -> String {
+        var state = seed &* 6364136223846793005 &+ 1442695040888963407
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let end = (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600
+        var text = "timestamp,open,high,low,close,volume\n", price = 100.0
+        for index in 0..<(30 * 24) {
+            let open = price
+            price *= exp((uniform() - 0.5) * 0.02 + 0.003 * sin(Double(index) / 9))
+            text += "\(Int(end) - (30 * 24 - 1 - index) * 3600),\(open),\(max(open, price) * 1.002),\(min(open, price) * 0.998),\(price),\(1000 + uniform() * 500)\n"
+        }
+        let path = folder.appendingPathComponent("\(symbol).csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func threeAssetsRoundTripAndPoolingIsComparedOverAll() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let eth = try Self.hourlyCSV("ETHUSDT", seed: 3, in: directory), sol = try Self.hourlyCSV("SOLUSDT", seed: 5, in: directory)
+        let environment = ["LGC_SESSIONS": directory.path]
+        let first = try ShellProcess.run(["--format", "json", "-c",
+                                          "fetch demo 30 --seed 7; import \(eth) \(sol); train tier1 --asset all; asset ETHUSDT; predict --asset all; save three"],
+                                         environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        let before = try #require(MultiAssetShell.objects(first.stdout)[4]["assets"] as? [[String: Any]])
+        let second = try ShellProcess.run(["--format", "json", "-c",
+                                           "load three; assets; predict --asset all; replay --asset all --days 3 --tiers 1 --compare training_pool=self,all"],
+                                          environment: environment)
+        #expect(second.status == 0, "\(second.stderr)")
+        let objects = MultiAssetShell.objects(second.stdout)
+        #expect(objects[0]["assets"] as? [String] == ["DEMO", "ETHUSDT", "SOLUSDT"])
+        #expect(objects[0]["symbol"] as? String == "ETHUSDT", "the focus is kept")
+        let listed = try #require(objects[1]["assets"] as? [[String: Any]])
+        #expect(listed.map { ($0["models"] as? [String: Any])?["logistic"] as? Int } == [1, 1, 1])
+        #expect(listed.map { $0["scored"] as? Int } == [0, 0, 0])
+        // The same models on the same bars predict exactly the same after the round trip.
+        let after = try #require(objects[2]["assets"] as? [[String: Any]])
+        #expect(after.map { $0["ensemble"] as? Double } == before.map { $0["ensemble"] as? Double })
+        #expect(after.compactMap { $0["ensemble"] as? Double }.count == 3)
+        // Per asset, and over all three with an interval.
+        let replay = objects[3]
+        #expect((replay["assets"] as? [[String: Any]])?.count == 3)
+        let overAll = try #require(replay["over_all"] as? [String: Any])
+        #expect(overAll["assets"] as? [String] == ["DEMO", "ETHUSDT", "SOLUSDT"])
+        let comparisons = try #require(overAll["comparisons"] as? [[String: Any]])
+        #expect(!comparisons.isEmpty, "\(overAll)")
+    }
+}
