@@ -289,10 +289,11 @@ public final class SessionController {
     public func load(_ path: String, engine: LoopEngine) throws -> SessionState {
         guard FileManager.default.fileExists(atPath: path) else { throw SessionError.missing(path: path) }
         let identity = FileIdentity(path)
-        let state = try SessionDatabase.readValidated(path: path)
+        let validated = try SessionDatabase.validatedSnapshot(path: path)
+        let state = validated.state
         let restored = try Self.decoding(path) { try Self.engineState(from: state) }
         // Nothing is replaced until everything above succeeded; a failed copy leaves the current session as it was.
-        try intoScratch(state, checkpoint: path)
+        try intoScratch(.validated(validated), checkpoint: path)
         become(saved: path, identity: identity, state: state, restored: restored, engine: engine)
         return state
     }
@@ -327,11 +328,25 @@ public final class SessionController {
         self.dirty = dirty
     }
 
-    /// Copies `state` into a working file of our own (the current one, or a new one when writing through) in one
+    /// What `intoScratch` copies: a saved session's validated snapshot (copied page by page), or a state read from
+    /// a dead shell's working file (copied row by row).
+    private enum ScratchContents {
+        case validated(ValidatedSession)
+        case state(SessionState)
+
+        func write(into store: SessionDatabase, checkpoint: String?) throws {
+            switch self {
+            case .validated(let validated): try store.replaceAll(with: validated, checkpoint: checkpoint)
+            case .state(let state): try store.replaceAll(with: state, checkpoint: checkpoint)
+            }
+        }
+    }
+
+    /// Copies `contents` into a working file of our own (the current one, or a new one when writing through) in one
     /// transaction; only when that succeeded does it become the working file.
-    private func intoScratch(_ state: SessionState, checkpoint: String?) throws {
+    private func intoScratch(_ contents: ScratchContents, checkpoint: String?) throws {
         if !writesThrough, let store {
-            try store.replaceAll(with: state, checkpoint: checkpoint)
+            try contents.write(into: store, checkpoint: checkpoint)
             return
         }
         // No working file of our own yet (or writing through): a new one, which replaces whatever waited for it.
@@ -340,7 +355,7 @@ public final class SessionController {
         if persistent { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let scratch = try SessionDatabase.create(at: path, replacing: true, createdAt: wallClock())
         do {
-            try scratch.replaceAll(with: state, checkpoint: checkpoint)
+            try contents.write(into: scratch, checkpoint: checkpoint)
         } catch {
             scratch.close()
             SessionFiles.remove(path)
@@ -491,7 +506,7 @@ public final class SessionController {
             state = try orphan.read()
             checkpoint = orphan.checkpoint()
             restored = try Self.decoding(path) { try Self.engineState(from: state) }
-            try intoScratch(state, checkpoint: checkpoint)
+            try intoScratch(.state(state), checkpoint: checkpoint)
         } catch {
             orphan.close()
             throw error

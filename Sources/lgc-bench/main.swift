@@ -245,6 +245,36 @@ if wanted("sessions") {
                                note: "load: full validation (integrity, checksums, bounds), decoding all three models, restoring the loop"))
 }
 
+// Several assets: three markets of a year of hourly bars each, every one with all three models; then load.
+if wanted("sessions") {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-assets-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    // Two more markets as CSV files (the demo generator under other seeds and symbols).
+    var paths: [String] = []
+    for (symbol, seed) in [("ETHUSDT", UInt64(7)), ("SOLUSDT", UInt64(11))] {
+        let series = try DemoMarket.generate(days: 365, seed: seed, endingAt: fixedNow)
+        var text = "timestamp,open,high,low,close,volume\n"
+        for bar in series.bars { text += "\(Int(bar.time)),\(bar.open),\(bar.high),\(bar.low),\(bar.close),\(bar.volume)\n" }
+        let path = directory + "/\(symbol).csv"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        paths.append(path)
+    }
+    let shell = ShellContext(engine: LoopEngine(clock: LoopClock { fixedNow }), format: .text,
+                             terminal: TerminalInfo.detect(), logger: Logger(color: false, quiet: true), environment: [:])
+    shell.printsOutput = false
+    shell.openSession(directory: directory + "/sessions", persistent: true)
+    defer { shell.closeSession() }
+    for line in ["fetch demo 365", "import \(paths.joined(separator: " "))", "set lstm.epochs 1", "train tier3 --asset all",
+                 "save three"] where shell.execute(line) != .ok {
+        throw POSIXError(.EINVAL)
+    }
+    precondition(shell.engine.assets.count == 3 && shell.engine.assets.allSatisfy { $0.models.count == 3 })
+    let loads = try time(5) { if shell.execute("load three") != .ok { throw POSIXError(.EINVAL) } }
+    results.append(Measurement(name: "session_load_three_assets", samples: loads, targetMilliseconds: 150,
+                               note: "load: 3 assets × 8,760 hourly bars, each with its logistic, XGBoost and default-size LSTM; full validation and decoding"))
+}
+
 // Binance kline files: a zipped month of 1-minute bars, and a year of them (twelve zips by glob), generated first.
 var klineMemory = JSON.null
 if wanted("kline") {

@@ -101,6 +101,40 @@ struct MultiAssetTests {
         #expect(try database.read() == SessionState())
     }
 
+    @Test("load's page copy: the validated snapshot becomes the working file, in WAL, with its own created_at and checkpoint")
+    func pageCopy() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeDirectory(directory) }
+        let state = threeAssets()
+        let source = try SessionDatabase.create(at: directory + "/source.lgc", createdAt: 1_700_000_000)
+        try source.replaceAll(with: state)
+        try source.save(to: directory + "/saved.lgc", overwrite: false, savedAt: 1_790_000_000)
+        source.close()
+        let validated = try SessionDatabase.validatedSnapshot(path: directory + "/saved.lgc")
+        var named = state
+        named.name = "saved"
+        #expect(validated.state == named)
+        // A working file with something else in it, made later.
+        let working = try SessionDatabase.create(at: directory + "/.unsaved-1.lgc", createdAt: 1_795_000_000)
+        defer { working.close() }
+        try working.replaceAll(with: SessionState())
+        try working.replaceAll(with: validated, checkpoint: directory + "/saved.lgc")
+        #expect(try working.read() == named)
+        #expect(barBits(try working.read()) == barBits(state))
+        #expect(working.checkpoint() == directory + "/saved.lgc")
+        let queue = try DatabaseQueue(path: directory + "/.unsaved-1.lgc")
+        defer { try? queue.close() }
+        let (created, savedAt, mode) = try queue.read { db in
+            (try Double.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'created_at'"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM meta WHERE key = 'saved_at'"),
+             try String.fetchOne(db, sql: "PRAGMA journal_mode"))
+        }
+        #expect(created == 1_795_000_000 && savedAt == 0 && mode == "wal")
+        // Changes go on into the copy as into any working file.
+        try working.apply(SessionChange(focus: 0))
+        #expect(try working.read().focus == 0)
+    }
+
     @Test("the same three assets built by a sequence of changes read back equal")
     func applyRoundTrip() throws {
         let directory = try makeTemporaryDirectory()
