@@ -57,6 +57,31 @@ import Testing
         #expect(session.exitStatus() == 0)
     }
 
+    @Test func tabCompletesLoadedAssetNames() throws {
+        let csv = directory.appendingPathComponent("ETHUSDT.csv")
+        var text = "timestamp,open,high,low,close,volume\n"
+        for index in 0..<200 {
+            let price = 100 + sin(Double(index) / 5) * 3
+            text += "\(1_790_000_000 + index * 3600),\(price),\(price + 1),\(price - 1),\(price),10\n"
+        }
+        try text.write(to: csv, atomically: true, encoding: .utf8)
+        let session = try start(["--demo"])
+        var mark = session.mark
+        session.type("import \(csv.path)\r")
+        #expect(session.waitForPrompt(after: "ETHUSDT", since: mark), "\(session.screen)")
+        mark = session.mark
+        session.type("asset \t\t")   // two assets: the second Tab lists them
+        #expect(session.waitFor("DEMO     ETHUSDT", since: mark), "asset names listed: \(session.screen)")
+        session.type("\u{15}")
+        mark = session.mark
+        session.type("asset D\t\r")
+        #expect(session.waitForPrompt(after: "focus: DEMO", since: mark), "\(session.screen)")
+        mark = session.mark
+        session.type("status --asset E\t\r")
+        #expect(session.waitForPrompt(after: "tier3", since: mark), "\(session.screen)")
+        #expect(session.quit() == 0)
+    }
+
     @Test func ctrlCAbandonsTheLineAndTheShellKeepsRunning() throws {
         let session = try start(["--demo"])
         var mark = session.mark
