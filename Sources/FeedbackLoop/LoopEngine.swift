@@ -283,7 +283,21 @@ public final class LoopEngine {
     }
 
     public func setConfig(_ key: String, _ value: String) throws {
+        // `training_pool all` over assets of different intervals is refused when it is set, not at the next training.
+        var probe = config
+        try probe.set(key, to: value)
+        if probe.trainingPool == .all, config.trainingPool != .all { try checkPoolIntervals() }
         try everyAsset { try $0.setConfig(key, value) }
+    }
+
+    /// Throws `poolIntervalsDiffer` unless every asset with data has the same bar interval.
+    private func checkPoolIntervals() throws {
+        let loaded = assets.compactMap(\.series)
+        guard let first = loaded.first else { return }
+        if let other = loaded.first(where: { !Self.sameInterval(first.interval, $0.interval) }) {
+            throw LoopError.poolIntervalsDiffer(asset: first.symbol, interval: first.interval ?? 0,
+                                                other: other.symbol, otherInterval: other.interval ?? 0)
+        }
     }
 
     /// Changes settings that are not `set` keys (auto mode's); the result must still validate.

@@ -143,11 +143,14 @@ public final class AutoScheduler: @unchecked Sendable {
         // Offsets, not clock readings: system time moves while checks run, and the offset must land exactly.
         let targetOffset = engine.clock.offset + seconds
         var notices: [AutoCheckReport] = []
+        var checks = 0
         while settings.enabled, let next = nextCheck, next - engine.clock.now <= targetOffset - engine.clock.offset {
             let step = next - engine.clock.now
             if step > 0 { try engine.advance(by: step) }
-            notices.append(check(background: false))
-            progress(notices.count, max(total, notices.count))
+            // One report per asset checked.
+            notices += check(background: false)
+            checks += 1
+            progress(checks, max(total, checks))
             // Ctrl-C stops between checks; the clock stays at the last check that ran.
             if shell.interrupted { return notices }
         }
@@ -198,27 +201,28 @@ public final class AutoScheduler: @unchecked Sendable {
         case nothingToCommit(AutoCheckReport.Refresh)
     }
 
-    /// Runs one check, step by step. The foreground (`advance`, which holds the engine lock) and the background run
+    /// Runs one check, step by step, for every asset in turn (one report each). The foreground (`advance`, which holds the engine lock) and the background run
     /// the same steps and differ only in where the fit runs: here, or on a worker with the loop unlocked, whose end
     /// is a second report. Returns what this call did (in the background: up to the training's start).
     @discardableResult
-    private func check(background: Bool) -> AutoCheckReport {
+    private func check(background: Bool) -> [AutoCheckReport] {
         let shell = self.shell
         let (plan, skipped) = shell.live.serially { planOrSkip() }
-        if let skipped { return skipped }
+        if let skipped { return [skipped] }
         guard !plan.assets.isEmpty else {
-            return shell.live.serially {
+            return [shell.live.serially {
                 var report = AutoCheckReport(time: plan.time, refresh: .noSource)
                 report.noData = true
                 return conclude(report, show: background)
-            }
+            }]
         }
-        var last: AutoCheckReport?
+        var reports: [AutoCheckReport] = []
         for asset in plan.assets {
-            last = check(asset, plan: plan, background: background)
-            if last?.skipped == .sessionReplaced || shell.interrupted { break }
+            let report = check(asset, plan: plan, background: background)
+            reports.append(report)
+            if report.skipped == .sessionReplaced || shell.interrupted { break }
         }
-        return last!
+        return reports
     }
 
     /// One asset's part of a check: refresh its data (without holding the loop), score, train its due tier, predict.
@@ -317,7 +321,9 @@ public final class AutoScheduler: @unchecked Sendable {
         let engine = shell.live.engine
         return settings.tiers.sorted(by: >).lazy.compactMap { number -> (Tier, TriggerDecision)? in
             guard let tier = Tier.all.first(where: { $0.number == number }) else { return nil }
-            let decision = engine.decision(for: tier, at: time)
+            // The asset's own triggers: a fit of another asset in flight does not make this one's tier not due
+            // (its training queues behind that fit).
+            let decision = engine.state.decision(for: tier, at: time)
             return decision.due ? (tier, decision) : nil
         }.first
     }

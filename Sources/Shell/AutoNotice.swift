@@ -105,6 +105,7 @@ extension AutoCheckReport {
     /// The same as JSON, after `event` and `time`.
     var fields: [(String, JSON)] {
         var fields: [(String, JSON)] = [("event", .string("auto_check")), ("time", .time(time))]
+        if let asset { fields.append(("asset", .string(asset))) }
         if let refresh { fields += Self.fields(of: refresh) }
         switch skipped {
         case .trainingInProgress?: fields.append(("skipped", .string("training_in_progress")))

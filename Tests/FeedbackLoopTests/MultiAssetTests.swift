@@ -70,24 +70,33 @@ func asset(_ symbol: String, seed: UInt64, days: Int = 30, endingAt end: TimeInt
     }
 
     @Test func poolingRefusesAssetsOfAnotherInterval() throws {
-        let engine = try makeEngine()
         let hourly = try asset("DAILY", seed: 3, days: 400)
         // Daily bars: every 24th hourly bar.
         let daily = PriceSeries(symbol: "DAILY", source: "demo",
                                 bars: stride(from: 23, to: hourly.count, by: 24).map { hourly.bars[$0] })
+        // Set while both are loaded: refused at once, naming both; nothing changes.
+        let engine = try makeEngine()
         engine.load(daily)
         engine.setFocus(0)
-        try engine.setConfig("training_pool", "all")
-        #expect(throws: LoopError.self) { try engine.train(Tier.all[0]) }
+        #expect(throws: LoopError.poolIntervalsDiffer(asset: "DEMO", interval: 3600, other: "DAILY", otherInterval: 86_400)) {
+            try engine.setConfig("training_pool", "all")
+        }
+        #expect(engine.config.trainingPool == .own)
+        // Set before the other interval was loaded: refused at the training, and nothing is trained.
+        let late = try makeEngine()
+        try late.setConfig("training_pool", "all")
+        late.load(daily)
+        late.setFocus(0)
         do {
-            try engine.train(Tier.all[0])
+            try late.train(Tier.all[0])
+            Issue.record("a pooled training over two intervals ran")
         } catch LoopError.poolIntervalsDiffer(let own, _, let other, _) {
             #expect(own == "DEMO" && other == "DAILY")
         }
-        #expect(engine.models.isEmpty, "nothing trained")
-        try engine.setConfig("training_pool", "self")
-        try engine.train(Tier.all[0])
-        #expect(engine.models[.logistic] != nil)
+        #expect(late.models.isEmpty, "nothing trained")
+        try late.setConfig("training_pool", "self")
+        try late.train(Tier.all[0])
+        #expect(late.models[.logistic] != nil)
     }
 
     @Test func pooledTrainingUsesTheOtherAssetsRows() throws {

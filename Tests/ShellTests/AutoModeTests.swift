@@ -313,3 +313,60 @@ import Testing
                 "\(notices.map(\.text))")
     }
 }
+
+/// Auto mode with several assets: every asset's loop is checked in turn, each from its own source.
+@Suite struct AutoModeAssets {
+    @Test func everyAssetIsCheckedTrainedAndPredictedOnItsOwn() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let csv = directory.appendingPathComponent("ETHUSDT.csv")
+        var text = "timestamp,open,high,low,close,volume\n"
+        let end = (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600
+        for index in 0..<(20 * 24) {
+            let price = 100 + sin(Double(index) / 5) * 3 + cos(Double(index) / 2.3)
+            text += "\(Int(end) - (20 * 24 - 1 - index) * 3600),\(price),\(price + 1),\(price - 1),\(price),10\n"
+        }
+        try text.write(to: csv, atomically: true, encoding: .utf8)
+        let result = try ShellProcess.run(["--format", "json", "-c",
+                                           "fetch demo 20; import \(csv.path); auto on --tiers 1; advance 2h; assets"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = try result.jsonObjects()
+        let advance = try #require(objects.first { $0["command"] as? String == "advance" })
+        let checks = try #require(advance["auto_checks"] as? [[String: Any]])
+        // Two checks, each of both assets: the demo refreshed from its source, the file's asset checked on what is loaded.
+        #expect(checks.map { $0["asset"] as? String } == ["DEMO", "ETHUSDT", "DEMO", "ETHUSDT"])
+        // A prediction on each new bar: the file's asset has none after the first check (its bar is predicted).
+        #expect(checks.map { ($0["prediction"] as? [String: Any]) != nil } == [true, true, true, false], "\(checks)")
+        let listed = try #require(objects.last?["assets"] as? [[String: Any]])
+        // Each asset trained tier 1 at the first check and again an hour later: its own versions.
+        #expect(listed.map { ($0["models"] as? [String: Any])?["logistic"] as? Int } == [2, 2])
+        #expect(listed.map { $0["scored"] as? Int } == [1, 0], "the demo's new bar scored its prediction; the file has no new bar")
+    }
+}
+
+extension AutoModeAssets {
+    /// In the background one fit runs at a time: the second asset's due tier waits on the same worker, then trains.
+    @Test func backgroundFitsOfSeveralAssetsRunOneAfterAnother() throws {
+        let time = AutoModeEdges.ManualTime()
+        let shell = ShellContext(engine: LoopEngine(clock: LoopClock { time.now }), format: .text,
+                                 terminal: TerminalInfo.detect(environment: [:], stdoutIsTTY: false),
+                                 logger: Logger(color: false, quiet: true), environment: [:])
+        shell.printsOutput = false
+        defer { shell.auto.shutdown() }
+        let other = PriceSeries(symbol: "OTHER", source: "test",
+                                bars: try DemoMarket.generate(days: 20, seed: 9, endingAt: time.now).bars)
+        for line in ["set xgboost.threads 1", "fetch demo 20"] { #expect(shell.execute(line) == .ok) }
+        shell.live.serially { _ = shell.engine.load(other) }
+        #expect(shell.execute("auto on --every 1s --tiers 2") == .ok)
+        time.move(by: 5)
+        let deadline = Date().addingTimeInterval(20)
+        var trained = false
+        while Date() < deadline, !trained {
+            trained = shell.live.serially { shell.engine.assets.allSatisfy { $0.models[.xgboost] != nil } }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(trained, "both assets' tier 2 trained in the background")
+        #expect(shell.execute("auto off") == .ok)
+        let notices = shell.notices.drain().map(\.text)
+        #expect(notices.contains { $0.contains("DEMO: ") } && notices.contains { $0.contains("OTHER: ") }, "\(notices)")
+    }
+}
