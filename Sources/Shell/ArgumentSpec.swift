@@ -86,6 +86,8 @@ public struct Arguments: Sendable {
     public var subcommand: String?
     var values: [String: any Sendable] = [:]
     var lists: [String: [any Sendable]] = [:]
+    /// Every value of an option given more than once (`--grid A=1,2 --grid B=3,4`), in order.
+    var repeated: [String: [any Sendable]] = [:]
 
     public init(positionals: [String] = [], options: [String: String] = [:], switches: Set<String> = [],
                 subcommand: String? = nil) {
@@ -111,6 +113,8 @@ public struct Arguments: Sendable {
 
     /// The typed value of `--name`, or nil when it was not given.
     public func value<V>(of option: Option<V>) -> V? { values["--" + option.name] as? V }
+    /// Every value given for `option`, in order (an option given once: one; not given: none).
+    public func values<V>(of option: Option<V>) -> [V] { repeated["--" + option.name]?.compactMap { $0 as? V } ?? [] }
     /// The typed value of a positional, or nil when an optional one was not given.
     public func value<V>(of positional: Positional<V>) -> V? { lists[positional.spec.name]?.first as? V }
     /// Every value of a positional that takes several words (`MODEL…`), in order.

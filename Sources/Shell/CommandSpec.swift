@@ -142,7 +142,9 @@ public struct CommandSpec: Sendable {
                 throw ShellError.binding(command: self, problem: .missingValue(option: name, valueName: valueName))
             }
             do {
-                arguments.values["--" + name] = try parse(value)
+                let parsed = try parse(value)
+                arguments.values["--" + name] = parsed
+                arguments.repeated["--" + name, default: []].append(parsed)
             } catch {
                 throw ShellError.argument(command: self, argument: "--" + name, problem: error)
             }

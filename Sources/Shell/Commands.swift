@@ -6,7 +6,7 @@ import MarketData
 public enum Commands {
     public static let all: [CommandSpec] = [
         fetch, importCSV, data, assets, asset, export,
-        train, cycle, replay, replays, auto, advance, clock,
+        train, cycle, replay, replays, sweep, auto, advance, clock,
         predict, log, perf,
         trend, chart, status, importance, check,
         save, load, sessions, recover, models, use,

@@ -95,8 +95,43 @@ public enum ShellMain {
         return options
     }
 
+    /// This program's own executable, for the processes a sweep starts: `LGC_SHELL` when set, else the running
+    /// one, else (the shell embedded in another program: tests, lgc-bench) the `lgc-shell` built beside it.
+    static func executablePath(environment: [String: String]) -> String {
+        if let configured = environment["LGC_SHELL"], !configured.isEmpty { return configured }
+        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        guard (running as NSString).lastPathComponent != "lgc-shell" else { return running }
+        var folder = (running as NSString).deletingLastPathComponent
+        // A test bundle runs from inside its .xctest folder on some platforms.
+        while !folder.isEmpty, folder != "/" {
+            let beside = folder + "/lgc-shell"
+            if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+            folder = (folder as NSString).deletingLastPathComponent
+            if folder.hasSuffix(".build") { break }
+        }
+        return running
+    }
+
+    /// `lgc-shell sweep task FOLDER ID`: one task of a sweep, without a session or a prompt (a Slurm array element,
+    /// a local engine's child). Exit 0 when its report exists (written now or before), 1 with one error line.
+    static func runSweepTask(_ arguments: [String]) -> Int32 {
+        guard arguments.count == 4, let id = Int(arguments[3]), id >= 0 else {
+            StandardStreams.writeError("usage: lgc-shell sweep task FOLDER ID\n")
+            return 2
+        }
+        do {
+            let outcome = try SweepTask.run(folder: SweepFolder(path: arguments[2]), task: id)
+            StandardStreams.write(Commands.taskOutput(outcome, task: id).text + "\n")
+            return 0
+        } catch {
+            StandardStreams.writeError("lgc-shell: sweep task \(id): \(ShellContext.message(for: error))\n")
+            return 1
+        }
+    }
+
     /// Runs the shell and returns the process exit status.
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
+        if arguments.count >= 2, arguments[0] == "sweep", arguments[1] == "task" { return runSweepTask(arguments) }
         let options: Options
         do {
             options = try parse(arguments)

@@ -1,0 +1,275 @@
+import FeedbackLoop
+import Foundation
+import LoopApp
+import MarketData
+
+extension Commands {
+    static let sweep: CommandSpec = CommandSpec(
+        "sweep", group: .training,
+        abstract: "Declare a grid of replays, run its tasks as separate processes, and see how far it got",
+        discussion: """
+        'sweep new NAME --grid KEY=V1,V2 [--grid KEY=…] [--assets A,B|all] [--days N] [--tiers 1,2]' writes a \
+        self-contained folder (sessions/sweeps/NAME): a manifest with the settings of every task (each grid point \
+        on each asset: the session's settings with the point's values set as 'set' would, XGBoost on one thread), \
+        the SHA-256 fingerprint of every series and the program version, sealed by a checksum, and the bars each \
+        task needs. A task replays the last N calendar days (default 30) with the loop's own triggers. 'sweep run \
+        NAME --engine local [--jobs N]' runs the tasks not yet done as separate 'lgc-shell sweep task FOLDER ID' \
+        processes, one per core by default; each writes its report to a temporary name and renames it, so a killed \
+        task leaves no report and a finished one is never run again. 'sweep status NAME' counts done, failed and \
+        pending tasks, with each failure's log.
+        """,
+        examples: ["sweep new depth --grid xgboost.max_depth=3,6 --grid tier2_interval=6h,12h --days 14",
+                   "sweep run depth --engine local", "sweep status depth"],
+        subcommands: [Subcommand(SweepVerb.new, [sweepName.spec]), Subcommand(SweepVerb.run, [sweepName.spec]),
+                      Subcommand(SweepVerb.status, [sweepName.spec]),
+                      Subcommand(SweepVerb.task, [sweepFolder.spec, sweepTaskID.spec])],
+        flags: [FlagSpec(SweepArguments.grid), FlagSpec(SweepArguments.assets), FlagSpec(SweepArguments.days),
+                FlagSpec(SweepArguments.tiers), FlagSpec(SweepArguments.engine), FlagSpec(SweepArguments.jobs)],
+        run: { shell, args in
+            switch args.subcommand(as: SweepVerb.self) {
+            case .new?: return try newSweep(shell, args)
+            case .run?: return try runSweep(shell, args)
+            case .status?: return try sweepStatus(shell, name: args[sweepName])
+            case .task?:
+                let folder = SweepFolder(path: (args[sweepFolder] as NSString).expandingTildeInPath)
+                return taskOutput(try SweepTask.run(folder: folder, task: args[sweepTaskID]), task: args[sweepTaskID])
+            case nil: preconditionFailure("sweep's subcommand is required by its declaration")
+            }
+        })
+
+    enum SweepVerb: String {
+        case new, run, status, task
+    }
+
+    static let sweepName = Positional("NAME", WordKind(candidates: { sweepNames($0.shell) }))
+    static let sweepFolder = Positional("FOLDER", PathKind())
+    static let sweepTaskID = Positional("ID", WholeKind(0...SweepManifest.maxTasks))
+
+    enum SweepArguments {
+        static let grid = Option("grid", "KEY=V1,V2", KeyValuesKind(), "an axis of the grid: a setting and its values (repeat for more axes)")
+        static let assets = Option("assets", "A,B|all", WordKind(candidates: { assetCandidates($0.shell) + ["all"] }),
+                                   "the assets every grid point is replayed on (default: the focused one)")
+        static let days = Option("days", "N", NumberKind(Bounded(.decimal, 0, Bounded.century / 86_400, excludesLower: true)),
+                                 "calendar days each task replays (default 30)")
+        static let tiers = Option("tiers", "1,2,3", TierListKind(), "tiers the replays train (default 1,2)")
+        static let engine = Option("engine", "local", ChoiceKind(["local"]), "where 'sweep run' runs the tasks")
+        static let jobs = Option("jobs", "N", WholeKind(1...256), "tasks at once with --engine local (default: one per core)")
+    }
+
+    /// The folder that holds the session's sweeps.
+    static func sweepsDirectory(_ shell: ShellContext) throws -> String {
+        try requireSession(shell).directory + "/sweeps"
+    }
+
+    static func sweepNames(_ shell: ShellContext) -> [String] {
+        guard let directory = try? sweepsDirectory(shell) else { return [] }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    static func sweepFolder(_ shell: ShellContext, name: String) throws -> SweepFolder {
+        guard SessionController.validName(name) else { throw SweepError.invalidName(name) }
+        return SweepFolder(path: try sweepsDirectory(shell) + "/" + name)
+    }
+
+    /// Seconds one replayed hourly step costs per task, from lgc-bench's `replay_30d_tiers12_loop` on the
+    /// development machine (720 steps in 9.4 s with tiers 1 and 2): tier 1 alone is about a fifth of it, the
+    /// LSTM's daily fit (default size) adds about 20 s a day.
+    static func estimatedSecondsPerStep(tiers: Set<Int>) -> Double {
+        (tiers.contains(2) ? 0.013 : 0.0025) + (tiers.contains(3) ? 20.0 / 24 : 0)
+    }
+
+    static func newSweep(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
+        let name = args[sweepName]
+        let folder = try sweepFolder(shell, name: name)
+        guard !FileManager.default.fileExists(atPath: folder.path) else { throw SweepError.exists(name: name) }
+        let engine = shell.engine
+        let axes = args.values(of: SweepArguments.grid).map { SweepManifest.Axis(key: $0.key, values: $0.values) }
+        if let twice = axes.first(where: { axis in axes.filter { $0.key == axis.key }.count > 1 }) {
+            throw ShellError.usage(command: sweep, message: "--grid \(twice.key) is given twice: list its values once, comma-separated")
+        }
+        let indices: [Int]
+        switch args.value(of: SweepArguments.assets)?.lowercased() {
+        case nil: indices = engine.state.series == nil ? [] : [engine.focus]
+        case "all"?: indices = engine.assets.indices.filter { engine.assets[$0].series != nil }
+        case let list?: indices = try list.split(separator: ",").map { try assetIndex(String($0), shell: shell) }
+        }
+        guard !indices.isEmpty else { throw LoopError.noData }
+        let series = indices.map { engine.assets[$0].series! }
+        let days = args.value(of: SweepArguments.days) ?? 30
+        let tiers = (args.value(of: SweepArguments.tiers) ?? [1, 2]).sorted()
+        // Every asset must have the span and a bar before it to train on.
+        for bars in series {
+            guard (try? SweepTask.replayStart(series: bars, days: days)) != nil else {
+                throw ShellError.invalid("--days \(Format.fixed(days, 0)) reaches before \(bars.symbol)'s \(bars.count) bars: fetch more history or sweep fewer days")
+            }
+        }
+        let points = axes.reduce([[String]]([[]])) { points, axis in points.flatMap { point in axis.values.map { point + [$0] } } }
+        let count = points.count * series.count
+        guard count > 0 else { throw SweepError.noTasks }
+        guard count <= SweepManifest.maxTasks else { throw SweepError.tooManyTasks(count, limit: SweepManifest.maxTasks) }
+        var tasks: [SweepManifest.Task] = []
+        for asset in series.indices {
+            for point in points { tasks.append(SweepManifest.Task(id: tasks.count, asset: asset, values: point)) }
+        }
+        let assets = series.enumerated().map { index, bars in
+            SweepManifest.Asset(symbol: bars.symbol, file: "data/\(index).json",
+                                fingerprint: dataFingerprint(bars, through: bars.count - 1), rows: bars.count)
+        }
+        let manifest = SweepManifest(name: name, days: days, tiers: tiers, axes: axes, config: engine.config,
+                                     assets: assets, tasks: tasks)
+        // Each task's settings are checked now, not on the cluster an hour later.
+        for task in tasks { _ = try manifest.configuration(for: task) }
+        _ = try SweepFolder.create(at: folder.path, manifest: manifest, series: series)
+        let steps = series.map { bars in Double(bars.count - (try! SweepTask.replayStart(series: bars, days: days))) }
+        let estimate = zip(series.indices, steps).reduce(0.0) { total, pair in
+            total + Double(points.count) * pair.1 * estimatedSecondsPerStep(tiers: Set(tiers))
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let shape = (axes.map { "\($0.values.count) \($0.key)" } + ["\(series.count) asset\(series.count == 1 ? "" : "s")"])
+            .joined(separator: " × ")
+        return CommandOutput(fields: [("name", .string(name)), ("tasks", .int(count)), ("manifest", .string(folder.path)),
+                                      ("estimate_seconds", .number(estimate))],
+                             text: """
+                             sweep \(name): \(count) task\(count == 1 ? "" : "s") (\(shape)), each replaying \(Format.fixed(days, 0)) days, tiers \(tiers.map(String.init).joined(separator: ","))
+                             manifest \(folder.path)
+                             estimated \(Format.seconds(estimate)) of replay on one core (about \(Format.seconds(estimate / Double(cores))) on this machine's \(cores)), from the benchmark figures
+                             """)
+    }
+
+    static func taskOutput(_ outcome: SweepTask.Outcome, task: Int) -> CommandOutput {
+        switch outcome {
+        case .ran(let seconds):
+            return CommandOutput(fields: [("task", .int(task)), ("ran", .bool(true)), ("seconds", .number(seconds))],
+                                 text: "task \(task) done in \(Format.seconds(seconds))")
+        case .alreadyDone:
+            return CommandOutput(fields: [("task", .int(task)), ("ran", .bool(false))],
+                                 text: "task \(task) was done already: its report stays")
+        }
+    }
+
+    /// `sweep run NAME --engine local`: the tasks not done yet, as separate processes, `jobs` at a time.
+    static func runSweep(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
+        let folder = try sweepFolder(shell, name: args[sweepName])
+        let manifest = try folder.manifest()
+        let pending = manifest.tasks.map(\.id).filter { !folder.isDone($0) }
+        let jobs = args.value(of: SweepArguments.jobs) ?? ProcessInfo.processInfo.activeProcessorCount
+        let start = ContinuousClock.now
+        let failed = try LocalSweepEngine(folder: folder, executable: ShellMain.executablePath(environment: shell.environment))
+            .run(pending, jobs: jobs, isCancelled: { Interrupts.requested != 0 })
+        let wall = SweepTask.measured(since: start)
+        let taskSeconds = pending.compactMap { SweepReports.seconds(folder, task: $0) }.reduce(0, +)
+        let ran = pending.count - failed.count
+        guard !pending.isEmpty else {
+            return CommandOutput(fields: [("engine", .string("local")), ("submitted", .int(0)), ("job_id", .null),
+                                          ("failed", .array([])), ("seconds", .number(wall)), ("task_seconds", .number(0))],
+                                 text: "nothing to run: all \(manifest.tasks.count) tasks are done ('sweep status \(args[sweepName])')")
+        }
+        var text = "ran \(ran) of \(pending.count) pending task\(pending.count == 1 ? "" : "s") in \(Format.seconds(wall)) on \(min(jobs, pending.count)) process\(min(jobs, pending.count) == 1 ? "" : "es")"
+        if taskSeconds > 0 { text += String(format: " (the tasks' own time: %@, %.2f× of it)", Format.seconds(taskSeconds), wall / taskSeconds) }
+        for task in failed { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
+        return CommandOutput(fields: [("engine", .string("local")), ("submitted", .int(pending.count)), ("job_id", .null),
+                                      ("failed", .array(failed.map(JSON.int))), ("seconds", .number(wall)),
+                                      ("task_seconds", .number(taskSeconds))],
+                             text: text)
+    }
+
+    static func sweepStatus(_ shell: ShellContext, name: String) throws -> CommandOutput {
+        let folder = try sweepFolder(shell, name: name)
+        let manifest = try folder.manifest()
+        let done = manifest.tasks.filter { folder.isDone($0.id) }.count
+        let failures = manifest.tasks.map(\.id).filter { !folder.isDone($0) && SweepReports.failed(folder, task: $0) }
+        let pending = manifest.tasks.count - done - failures.count
+        let filled = manifest.tasks.isEmpty ? 0 : done * 30 / manifest.tasks.count
+        let bar = "[" + String(repeating: shell.terminal.unicode ? "█" : "#", count: filled)
+            + String(repeating: shell.terminal.unicode ? "░" : "-", count: 30 - filled) + "]"
+        var text = "sweep \(name): \(bar) \(done)/\(manifest.tasks.count) done, \(failures.count) failed, \(pending) pending"
+        for task in failures { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
+        return CommandOutput(fields: [("tasks", .int(manifest.tasks.count)), ("pending", .int(pending)), ("running", .int(0)),
+                                      ("done", .int(done)), ("failed", .int(failures.count)),
+                                      ("failures", .array(failures.map { .object([("task", .int($0)), ("log", .string(folder.logPath($0)))]) }))],
+                             text: text)
+    }
+}
+
+/// What the report and log files of a sweep say.
+enum SweepReports {
+    /// The task's own run time, from its report.
+    static func seconds(_ folder: SweepFolder, task: Int) -> Double? {
+        guard let data = FileManager.default.contents(atPath: folder.reportPath(task)),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["seconds"] as? Double
+    }
+
+    /// Whether the task's last run failed (its log ends with the failure line the engine writes).
+    static func failed(_ folder: SweepFolder, task: Int) -> Bool {
+        FileManager.default.fileExists(atPath: folder.logPath(task) + ".failed")
+    }
+}
+
+/// Runs a sweep's tasks as child processes of this machine, `jobs` at a time, each with its output in its log.
+struct LocalSweepEngine: Sendable {
+    let folder: SweepFolder
+    let executable: String
+
+    /// The tasks still to start and those that failed, shared by the runner threads.
+    private final class Work: @unchecked Sendable {
+        // @unchecked: every field is touched under `lock` only.
+        private let lock = NSLock()
+        private var queue: ArraySlice<Int>
+        private var failures: [Int] = []
+        private var stopped = false
+        init(_ tasks: [Int]) { queue = tasks[...] }
+        func next() -> Int? { lock.withLock { stopped ? nil : queue.popFirst() } }
+        func fail(_ task: Int) { lock.withLock { failures.append(task) } }
+        func stop() { lock.withLock { stopped = true } }
+        var failed: [Int] { lock.withLock { failures.sorted() } }
+    }
+
+    /// Returns the tasks that failed (their logs say why). `isCancelled` (Ctrl-C) is polled on the calling thread:
+    /// no new task starts after it, the running ones finish.
+    func run(_ tasks: [Int], jobs: Int, isCancelled: () -> Bool) throws -> [Int] {
+        let work = Work(tasks)
+        let group = DispatchGroup()
+        let engine = self
+        for _ in 0..<max(1, min(jobs, tasks.count)) {
+            DispatchQueue.global().async(group: group) {
+                while let task = work.next() {
+                    if !engine.runOne(task) { work.fail(task) }
+                }
+            }
+        }
+        while group.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            if isCancelled() { work.stop() }
+        }
+        return work.failed
+    }
+
+    /// One task in its own process; false when it failed.
+    private func runOne(_ task: Int) -> Bool {
+        let log = folder.logPath(task)
+        let marker = log + ".failed"
+        try? FileManager.default.removeItem(atPath: marker)
+        FileManager.default.createFile(atPath: log, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: log) else { return false }
+        defer { try? handle.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["sweep", "task", folder.path, String(task)]
+        process.standardOutput = handle
+        process.standardError = handle
+        do {
+            try process.run()
+        } catch {
+            handle.write(Data("could not start \(executable): \(error)\n".utf8))
+            FileManager.default.createFile(atPath: marker, contents: nil)
+            return false
+        }
+        process.waitUntilExit()
+        let ok = process.terminationReason == .exit && process.terminationStatus == 0 && folder.isDone(task)
+        if !ok {
+            handle.write(Data("task \(task) ended with status \(process.terminationStatus)\n".utf8))
+            FileManager.default.createFile(atPath: marker, contents: nil)
+        }
+        return ok
+    }
+}
