@@ -2,6 +2,7 @@ import FeedbackLoop
 import Foundation
 import LoopApp
 import MarketData
+import SessionStore
 
 extension Commands {
     static let sweep: CommandSpec = CommandSpec(
@@ -21,15 +22,17 @@ extension Commands {
         examples: ["sweep new depth --grid xgboost.max_depth=3,6 --grid tier2_interval=6h,12h --days 14",
                    "sweep run depth --engine local", "sweep status depth"],
         subcommands: [Subcommand(SweepVerb.new, [sweepName.spec]), Subcommand(SweepVerb.run, [sweepName.spec]),
-                      Subcommand(SweepVerb.status, [sweepName.spec]),
+                      Subcommand(SweepVerb.status, [sweepName.spec]), Subcommand(SweepVerb.collect, [sweepName.spec]),
                       Subcommand(SweepVerb.task, [sweepFolder.spec, sweepTaskID.spec])],
         flags: [FlagSpec(SweepArguments.grid), FlagSpec(SweepArguments.assets), FlagSpec(SweepArguments.days),
-                FlagSpec(SweepArguments.tiers), FlagSpec(SweepArguments.engine), FlagSpec(SweepArguments.jobs)],
+                FlagSpec(SweepArguments.tiers), FlagSpec(SweepArguments.engine), FlagSpec(SweepArguments.jobs),
+                FlagSpec(SweepArguments.metric), FlagSpec(SweepArguments.force)],
         run: { shell, args in
             switch args.subcommand(as: SweepVerb.self) {
             case .new?: return try newSweep(shell, args)
             case .run?: return try runSweep(shell, args)
             case .status?: return try sweepStatus(shell, name: args[sweepName])
+            case .collect?: return try collectSweep(shell, args)
             case .task?:
                 let folder = SweepFolder(path: (args[sweepFolder] as NSString).expandingTildeInPath)
                 return taskOutput(try SweepTask.run(folder: folder, task: args[sweepTaskID]), task: args[sweepTaskID])
@@ -38,7 +41,7 @@ extension Commands {
         })
 
     enum SweepVerb: String {
-        case new, run, status, task
+        case new, run, status, task, collect
     }
 
     static let sweepName = Positional("NAME", WordKind(candidates: { sweepNames($0.shell) }))
@@ -54,6 +57,9 @@ extension Commands {
         static let tiers = Option("tiers", "1,2,3", TierListKind(), "tiers the replays train (default 1,2)")
         static let engine = Option("engine", "local", ChoiceKind(["local"]), "where 'sweep run' runs the tasks")
         static let jobs = Option("jobs", "N", WholeKind(1...256), "tasks at once with --engine local (default: one per core)")
+        static let metric = Option("metric", "METRIC", ChoiceKind([MetricName.accuracy, .directionalAccuracy, .brier, .logLoss]),
+                                   "what 'sweep collect' ranks by (default accuracy)")
+        static let force = Switch("force", "collect even where the session's data no longer matches the sweep's (recorded)")
     }
 
     /// The folder that holds the session's sweeps.
@@ -191,8 +197,151 @@ extension Commands {
     }
 }
 
+extension Commands {
+    /// One collected task: its grid point, asset, the metric with its interval, and what else the table shows.
+    struct SweepRow {
+        let task: Int
+        let grid: [(String, String)]
+        let asset: String
+        let steps: [ScoredStep]
+        let score: BootstrapInterval?
+        let naive: Double?
+        let pnl: Any?
+        let retrains: Int
+        let seconds: Double
+    }
+
+    /// `sweep collect NAME`: every finished task's report joins the session's replays (once: a task collected before
+    /// is not added again), and the ranked table — the metric with its block-bootstrap interval, its naive
+    /// baseline on the same steps, P&L against buy-and-hold, retrains, the task's own time, and each row's paired
+    /// difference against the best row with whether it is distinguishable from it.
+    static func collectSweep(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
+        let name = args[sweepName]
+        let folder = try sweepFolder(shell, name: name)
+        let manifest = try folder.manifest()
+        let metric = args.value(of: SweepArguments.metric) ?? .accuracy
+        let session = try requireSession(shell)
+        // The session's data must still be what the sweep was declared on (its first `rows` bars).
+        var forced: [String] = []
+        for asset in manifest.assets {
+            let loaded = shell.engine.asset(named: asset.symbol).flatMap { shell.engine.assets[$0].series }
+            let same = loaded.map { $0.count >= asset.rows && dataFingerprint($0, through: asset.rows - 1) == asset.fingerprint } ?? false
+            if !same {
+                guard args.has(SweepArguments.force) else { throw SweepError.dataChanged(symbol: asset.symbol, path: "the session") }
+                forced.append(asset.symbol)
+            }
+        }
+        let key = "sweep \(name)"
+        let stored = Set(try session.database.replays().filter { $0.compareKey == key }.compactMap(\.compareValue))
+        var rows: [SweepRow] = []
+        var added = 0
+        for task in manifest.tasks {
+            guard let (object, steps) = SweepReports.read(folder, task: task.id) else { continue }
+            let report = object["report"] as? [String: Any] ?? [:]
+            let contributions = HonestMetrics.contributions(metric, of: steps).compactMap { $0 }
+            let block = max(BlockBootstrap.medianBarInterval(steps.map(\.barTime)).map(BlockBootstrap.blockLength(barInterval:)) ?? 1,
+                            BlockBootstrap.blockLength(count: contributions.count))
+            let naiveKey: (String, String) = switch metric {
+            case .accuracy: ("persistence", "accuracy")
+            case .directionalAccuracy: ("always_up", "directional_accuracy")
+            default: ("climatology", metric.rawValue)
+            }
+            let naive = ((report["naive"] as? [String: Any])?[naiveKey.0] as? [String: Any])?[naiveKey.1] as? Double
+            let retrains = (report["retrains"] as? [String: Any])?.values.compactMap { ($0 as? [String: Any])?["count"] as? Int }.reduce(0, +) ?? 0
+            rows.append(SweepRow(task: task.id, grid: manifest.grid(of: task), asset: manifest.assets[task.asset].symbol,
+                                 steps: steps, score: try? BlockBootstrap.interval(of: contributions, blockLength: block),
+                                 naive: naive, pnl: report["pnl"], retrains: retrains,
+                                 seconds: object["seconds"] as? Double ?? 0))
+            let value = "task \(task.id)"
+            guard !stored.contains(value) else { continue }
+            var entry = object
+            entry["sweep"] = ["name": name, "task": task.id, "forced": forced.contains(manifest.assets[task.asset].symbol)]
+            let json = (try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            let grid = manifest.grid(of: task).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+            let stepCount: Int = report["steps"] as? Int ?? 0
+            let spanStart: TimeInterval = TimeText.parse(report["start"] as? String ?? "") ?? 0
+            let spanEnd: TimeInterval = TimeText.parse(report["end"] as? String ?? "") ?? 0
+            let scored: Int = report["scored"] as? Int ?? 0
+            let training: Double = report["training_seconds"] as? Double ?? 0
+            let symbol = manifest.assets[task.asset].symbol
+            let replayEntry = ReplayEntry(
+                id: nextReplayID(shell) ?? 1, at: shell.engine.clock.now, command: "", start: spanStart, end: spanEnd,
+                steps: stepCount, scored: scored, tiers: manifest.tiers, policy: ReplayPolicy.triggers.rawValue,
+                compareKey: key, compareValue: value, accuracy: report["accuracy"] as? Double, retrains: retrains,
+                trainingSeconds: training, cancelled: false, applied: false, reportJSON: json,
+                reportText: "sweep \(name) task \(task.id) (\(symbol)): \(grid)", asset: shell.engine.asset(named: symbol))
+            shell.pendingReplays.append(replayEntry)
+            added += 1
+        }
+        return sweepTable(shell, name: name, metric: metric, rows: rows, tasks: manifest.tasks.count, added: added, forced: forced)
+    }
+
+    static func sweepTable(_ shell: ShellContext, name: String, metric: MetricName, rows unranked: [SweepRow], tasks: Int,
+                           added: Int, forced: [String]) -> CommandOutput {
+        let sign = metric.higherIsBetter ? 1.0 : -1.0
+        let rows = unranked.sorted { (sign * ($0.score?.mean ?? -.infinity), -$0.task) > (sign * ($1.score?.mean ?? -.infinity), -$1.task) }
+        let best = rows.first
+        func percentOrFixed(_ value: Double?) -> String {
+            guard let value else { return "—" }
+            return metric == .brier || metric == .logLoss ? Format.fixed(value) : Format.percent(value)
+        }
+        var table: [[String]] = [], objects: [JSON] = []
+        for row in rows {
+            let difference = best.flatMap { best in best.task == row.task ? nil
+                : ReplayAnalysis.compare(("task \(row.task)", row.steps), ("task \(best.task)", best.steps)).first { $0.metric == metric } }
+            let pnl = row.pnl as? [String: Any]
+            let strategy = pnl?["strategy_return"] as? Double, hold = pnl?["buy_and_hold_return"] as? Double
+            table.append([row.grid.map { "\($0.0)=\($0.1)" }.joined(separator: " "), row.asset, percentOrFixed(row.score?.mean),
+                          row.score.flatMap { s in s.low.flatMap { low in s.high.map { "\(percentOrFixed(low))…\(percentOrFixed($0))" } } } ?? "—",
+                          percentOrFixed(row.naive),
+                          strategy.map { returnText($0) + (hold.map { " vs " + returnText($0) } ?? "") } ?? "—",
+                          String(row.retrains), Format.seconds(row.seconds),
+                          difference.map { d in (d.interval.significant ? "worse" : "not distinguishable") } ?? (best?.task == row.task ? "best" : "—")])
+            objects.append(.object([
+                ("task", .int(row.task)), ("grid", .object(row.grid.map { ($0.0, .string($0.1)) })), ("asset", .string(row.asset)),
+                ("metric", .string(metric.rawValue)), ("value", .number(row.score?.mean)),
+                ("ci_low", .number(row.score?.low)), ("ci_high", .number(row.score?.high)), ("naive", .number(row.naive)),
+                ("pnl", .object([("strategy_return", .number(strategy)), ("buy_and_hold_return", .number(hold))])),
+                ("retrains", .int(row.retrains)), ("seconds", .number(row.seconds)),
+                ("vs_best", difference.map { d in .object([("mean", .number(d.interval.mean)), ("ci_low", .number(d.interval.low)),
+                                                           ("ci_high", .number(d.interval.high)),
+                                                           ("distinguishable", .bool(d.interval.significant))]) } ?? .null),
+            ]))
+        }
+        var text = "sweep \(name): \(rows.count) of \(tasks) tasks finished, \(added) added to the session's replays — ranked by \(metric.rawValue) (95 % block-bootstrap intervals)\n"
+        text += shell.table(["grid", "asset", metric.rawValue, "95 % CI", "naive", "return vs hold", "retrains", "time", "vs best"],
+                            table, right: [2, 4, 6, 7])
+        text += "\nthe best row is the highest of \(rows.count) noisy figures: 'vs best' says which others it cannot be told apart from"
+        if !forced.isEmpty { text += "\ncollected with --force: the session's \(forced.joined(separator: ", ")) data no longer matches the sweep's (recorded)" }
+        return CommandOutput(fields: [("added", .int(added)), ("rows", .array(objects)), ("forced", .array(forced.map(JSON.string)))],
+                             text: text)
+    }
+}
+
 /// What the report and log files of a sweep say.
 enum SweepReports {
+    /// A scored step as the report keeps it: `[bar_time, signal, p_up|null, return|null, outcome]`.
+    static func stepJSON(_ step: ScoredStep) -> JSON {
+        .array([.number(step.barTime), .string(step.signal.rawValue), step.probabilityUp.map(JSON.number) ?? .null,
+                step.realisedReturn.map(JSON.number) ?? .null, .string(step.outcome.rawValue)])
+    }
+
+    /// A finished task's report: its object and scored steps, nil when it is not there or not readable.
+    static func read(_ folder: SweepFolder, task: Int) -> (object: [String: Any], steps: [ScoredStep])? {
+        guard let data = FileManager.default.contents(atPath: folder.reportPath(task)),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let rows = object["scored_steps"] as? [[Any]] else { return nil }
+        var steps: [ScoredStep] = []
+        for row in rows {
+            guard row.count == 5, let time = row[0] as? Double, let signal = (row[1] as? String).flatMap(Signal.init(rawValue:)),
+                  let outcome = (row[4] as? String).flatMap(Signal.init(rawValue:)),
+                  let step = try? ScoredStep(signal: signal, probabilityUp: row[2] as? Double, realisedReturn: row[3] as? Double,
+                                             outcome: outcome, barTime: time) else { return nil }
+            steps.append(step)
+        }
+        return (object, steps)
+    }
+
     /// The task's own run time, from its report.
     static func seconds(_ folder: SweepFolder, task: Int) -> Double? {
         guard let data = FileManager.default.contents(atPath: folder.reportPath(task)),

@@ -209,6 +209,8 @@ enum SweepTask {
             ("grid", .object(manifest.grid(of: task).map { ($0.0, .string($0.1)) })),
             ("seconds", .number(seconds)), ("data_fingerprint", .string(asset.fingerprint)),
             ("report", .object(fields)),
+            // Every scored step, so a collect can pair any two tasks on the bars both scored.
+            ("scored_steps", .array(report.scoredSteps.map(SweepReports.stepJSON))),
         ])
         // Written whole to a temporary name and renamed: a killed task leaves no report, so it runs again.
         _ = try AtomicFile.write(Data(object.serialized().utf8), to: folder.reportPath(id))

@@ -132,4 +132,43 @@ import Glibc
         #expect(folder.isDone(0) && folder.isDone(1))
         #expect(shell.execute("sweep status broken") == .ok)
     }
+
+    @Test func collectAddsEachTaskOnceAndRanksWithIntervals() throws {
+        let (shell, directory) = try Self.shell()
+        defer { shell.closeSession() }
+        for line in ["sweep new grid --grid tier1_interval=1h,3h --grid test_fraction=0.2,0.3 --days 3 --tiers 1",
+                     "sweep run grid --engine local"] {
+            #expect(shell.execute(line) == .ok, "\(line)")
+        }
+        // In another shell, as a user would: the same data, two collects, the session's replays.
+        let result = try ShellProcess.run(["--format", "json", "-c",
+                                           "fetch demo 20 --end 2026-11-20; sweep collect grid; sweep collect grid; replays"],
+                                          environment: ["LGC_SESSIONS": directory.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = result.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+        #expect(objects.count == 4)
+        let first = objects[1]
+        #expect(first["added"] as? Int == 4)
+        let rows = try #require(first["rows"] as? [[String: Any]])
+        #expect(rows.count == 4)
+        for row in rows {
+            #expect(Set(row.keys).isSuperset(of: ["grid", "asset", "metric", "value", "ci_low", "ci_high", "naive", "pnl", "retrains", "seconds"]))
+            let value = try #require(row["value"] as? Double), low = try #require(row["ci_low"] as? Double), high = try #require(row["ci_high"] as? Double)
+            #expect(low <= value && value <= high)
+        }
+        // Ranked best first; the best row has nothing to differ from.
+        let values = rows.compactMap { $0["value"] as? Double }
+        #expect(values == values.sorted(by: >))
+        #expect(rows.first?["vs_best"] is NSNull)
+        // Collecting again adds nothing; the session holds one replay per task.
+        #expect(objects[2]["added"] as? Int == 0)
+        #expect((objects[3]["replays"] as? [Any])?.count == 4, "\(objects[3])")
+        // Data that no longer matches the sweep's is refused, unless forced (and then recorded).
+        #expect(shell.execute("fetch demo 20 --seed 9 --end 2026-11-20") == .ok)
+        guard case .failed(let refused) = shell.execute("sweep collect grid") else { Issue.record("collected on other data"); return }
+        #expect(refused.contains("no longer holds the DEMO bars"))
+        #expect(shell.execute("sweep collect grid --force") == .ok)
+    }
 }
