@@ -85,7 +85,7 @@ extension Commands {
         json += reportFields(outcome.main, baselines: Array(outcome.reports.dropFirst()), tiers: plan.tiers,
                              pnl: engine.config.pnlSettings, series: engine.series)
         json.append(("cancelled", .bool(outcome.cancelled)))
-        json += provenance(shell, config: engine.config.forReplay, series: plan.series, startIndex: plan.startIndex,
+        json += provenance(config: engine.config.forReplay, series: plan.series, startIndex: plan.startIndex,
                            endIndex: plan.endIndex, stepBars: plan.stepBars, tiers: plan.tiers,
                            baselines: plan.policies.count > 1, compare: nil)
         json.append(("applied", .bool(outcome.application != nil)))
@@ -142,7 +142,7 @@ extension Commands {
 
     /// What makes a stored report reproducible and comparable: `settings` (the config it ran with, tiers, step, span,
     /// baselines, seeds, the data's source), `data_fingerprint` (SHA-256 of the bars it could see) and `version`.
-    static func provenance(_ shell: ShellContext, config: LoopConfig, series: PriceSeries, startIndex: Int, endIndex: Int,
+    static func provenance(config: LoopConfig, series: PriceSeries, startIndex: Int, endIndex: Int,
                            stepBars: Int, tiers: Set<Int>, baselines: Bool, compare: (key: String, value: String)?) -> [(String, JSON)] {
         let bars = series.bars
         let fetch = config.automation.source(forAsset: series.symbol).map(FetchRequest.init(source:))
@@ -371,7 +371,7 @@ extension Commands {
         fields.append(("cancelled", .bool(report.cancelled)))
         fields.append(("applied", .bool(false)))
         guard let series = shell.engine.series else { throw LoopError.noData }
-        fields += provenance(shell, config: comparedConfiguration(configuration, key: key), series: series,
+        fields += provenance(config: comparedConfiguration(configuration, key: key), series: series,
                              startIndex: plan.startIndex, endIndex: plan.endIndex, stepBars: plan.stepBars,
                              tiers: tiers, baselines: false, compare: (key, value))
         var text = "replay with \(key) = \(value)\n" + replayText([report], tiers: tiers, config: configuration, shell: shell)

@@ -254,9 +254,18 @@ extension Commands {
                                  seconds: object["seconds"] as? Double ?? 0))
             let value = "task \(task.id)"
             guard !stored.contains(value) else { continue }
-            var entry = object
-            entry["sweep"] = ["name": name, "task": task.id, "forced": forced.contains(manifest.assets[task.asset].symbol)]
-            let json = (try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            // Stored as `replay` stores its reports (settings, data fingerprint, version at the top, numbers as
+            // written), with the sweep's own record beside them.
+            let text = FileManager.default.contents(atPath: folder.reportPath(task.id)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard case .object(let fieldsOfTask)? = try? JSONText.parse(text),
+                  case .object(let reportFields)? = fieldsOfTask.first(where: { $0.0 == "report" })?.1 else { continue }
+            let sweepRecord = JSON.object([
+                ("name", .string(name)), ("task", .int(task.id)), ("asset", .string(manifest.assets[task.asset].symbol)),
+                ("grid", .object(manifest.grid(of: task).map { ($0.0, .string($0.1)) })),
+                ("seconds", .number(object["seconds"] as? Double)),
+                ("forced", .bool(forced.contains(manifest.assets[task.asset].symbol))),
+            ])
+            let json = JSON.object(reportFields + [("sweep", sweepRecord)]).serialized()
             let grid = manifest.grid(of: task).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
             let stepCount: Int = report["steps"] as? Int ?? 0
             let spanStart: TimeInterval = TimeText.parse(report["start"] as? String ?? "") ?? 0

@@ -200,14 +200,22 @@ enum SweepTask {
         let state = LoopState(series: series, config: configuration, clockOffset: 0, history: [], models: [:],
                               lastTraining: [:], logMarks: [:], log: PredictionLog(capacity: configuration.logWindow),
                               pending: nil)
+        let replayStart = ContinuousClock.now
         let (report, _) = try state.replay([ReplayRun(policy: .triggers, configuration: configuration)], from: startIndex,
                                            stepBars: 1, tiers: tiers, execution: .shared)[0]
+        let replaySeconds = measured(since: replayStart)
+        // The report `replay` stores, with the settings and data it came from (so `replays diff` can tell tasks apart).
         let fields = Commands.reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings, series: series)
+            + Commands.provenance(config: configuration, series: series, startIndex: startIndex, endIndex: series.count - 1,
+                                  stepBars: 1, tiers: tiers, baselines: false, compare: nil)
         let seconds = measured(since: start)
         let object = JSON.object([
             ("task", .int(id)), ("asset", .string(asset.symbol)),
             ("grid", .object(manifest.grid(of: task).map { ($0.0, .string($0.1)) })),
-            ("seconds", .number(seconds)), ("data_fingerprint", .string(asset.fingerprint)),
+            // `seconds`: the whole task (reading the manifest and bars, the replay, the report); `replay_seconds`: the
+            // replay alone — the difference, with the process start, is a task's own overhead.
+            ("seconds", .number(seconds)), ("replay_seconds", .number(replaySeconds)),
+            ("data_fingerprint", .string(asset.fingerprint)),
             ("report", .object(fields)),
             // Every scored step, so a collect can pair any two tasks on the bars both scored.
             ("scored_steps", .array(report.scoredSteps.map(SweepReports.stepJSON))),
