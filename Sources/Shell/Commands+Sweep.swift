@@ -236,7 +236,7 @@ extension Commands {
         var rows: [SweepRow] = []
         var added = 0
         for task in manifest.tasks {
-            guard let (object, steps) = SweepReports.read(folder, task: task.id) else { continue }
+            guard let (object, steps, text) = SweepReports.read(folder, task: task.id) else { continue }
             let report = object["report"] as? [String: Any] ?? [:]
             let contributions = HonestMetrics.contributions(metric, of: steps).compactMap { $0 }
             let block = max(BlockBootstrap.medianBarInterval(steps.map(\.barTime)).map(BlockBootstrap.blockLength(barInterval:)) ?? 1,
@@ -256,7 +256,6 @@ extension Commands {
             guard !stored.contains(value) else { continue }
             // Stored as `replay` stores its reports (settings, data fingerprint, version at the top, numbers as
             // written), with the sweep's own record beside them.
-            let text = FileManager.default.contents(atPath: folder.reportPath(task.id)).map { String(decoding: $0, as: UTF8.self) } ?? ""
             guard case .object(let fieldsOfTask)? = try? JSONText.parse(text),
                   case .object(let reportFields)? = fieldsOfTask.first(where: { $0.0 == "report" })?.1 else { continue }
             let sweepRecord = JSON.object([
@@ -335,8 +334,9 @@ enum SweepReports {
                 step.realisedReturn.map(JSON.number) ?? .null, .string(step.outcome.rawValue)])
     }
 
-    /// A finished task's report: its object and scored steps, nil when it is not there or not readable.
-    static func read(_ folder: SweepFolder, task: Int) -> (object: [String: Any], steps: [ScoredStep])? {
+    /// A finished task's report: its object, its scored steps and its text (read once), nil when it is not there
+    /// or not readable.
+    static func read(_ folder: SweepFolder, task: Int) -> (object: [String: Any], steps: [ScoredStep], text: String)? {
         guard let data = FileManager.default.contents(atPath: folder.reportPath(task)),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let rows = object["scored_steps"] as? [[Any]] else { return nil }
@@ -348,7 +348,7 @@ enum SweepReports {
                                              outcome: outcome, barTime: time) else { return nil }
             steps.append(step)
         }
-        return (object, steps)
+        return (object, steps, String(decoding: data, as: UTF8.self))
     }
 
     /// The task's own run time, from its report.
