@@ -16,6 +16,8 @@ public enum ArgumentProblem: Error, Equatable, Sendable {
     /// `--compare` text that is not `KEY=V1,V2…`.
     case notKeyValues(String)
     case notReplayID(String)
+    /// `--windows` text that is not COUNTxDURATION.
+    case notWindows(String)
     /// A value that `key` can never take, whatever the rest of the config (`expected` is the key's own wording).
     case invalidSetting(key: String, text: String, expected: String)
 
@@ -45,6 +47,8 @@ public enum ArgumentProblem: Error, Equatable, Sendable {
             return "invalid value '\(text)' for \(key): expected \(expected)"
         case .notReplayID(let text):
             return "invalid \(argument ?? "ID") '\(text)': expected a replay number such as 3 or #3"
+        case .notWindows(let text):
+            return "invalid \(argument ?? "windows") '\(text)': expected COUNTxDURATION such as 4x90d (2…1000 windows of at least an hour)"
         }
     }
 }

@@ -14,7 +14,7 @@ import SessionStore
 ///   leaves none; a task whose report exists is never run again).
 struct SweepManifest: Codable, Equatable {
     static let formatName = "lgc-sweep"
-    static let formatVersion = 1
+    static let formatVersion = 2
     /// The most tasks one sweep declares; a larger grid is split into several sweeps.
     static let maxTasks = 10_000
 
@@ -38,6 +38,18 @@ struct SweepManifest: Codable, Equatable {
         var asset: Int
         /// One value per axis, in axis order.
         var values: [String]
+        /// Which of the consecutive windows it replays, 0 the earliest.
+        var window: Int = 0
+        /// Added to the base settings' XGBoost and LSTM seeds: repeats of one point that differ only in their
+        /// random draws, so the spread between seeds shows how much of a difference is training noise.
+        var seed: Int = 0
+    }
+
+    /// Walk-forward selection: each task replays `selectDays + evaluateDays`; the best point is chosen on the
+    /// steps of the first `selectDays` only and reported, beside the default, on the last `evaluateDays` only.
+    struct Selection: Codable, Equatable {
+        var selectDays: Double
+        var evaluateDays: Double
     }
 
     var format = formatName
@@ -45,10 +57,18 @@ struct SweepManifest: Codable, Equatable {
     /// The lgc-shell version that wrote it: a task run by another version is refused (its reports could differ).
     var program = ShellMain.version
     var name: String
-    /// The replay span: the last `days` calendar days of each asset's bars.
+    /// Each window's span in calendar days; the windows are consecutive and the last ends at each asset's last bar.
     var days: Double
+    /// Consecutive windows each point is replayed on, as separate tasks (a long span split to run in parallel;
+    /// each window's replay starts by training on everything before it).
+    var windows: Int = 1
+    /// Repeats of every point with different seeds.
+    var seeds: Int = 1
+    var selection: Selection? = nil
     var tiers: [Int]
     var axes: [Axis]
+    /// The base settings' value of each axis: the point `selection` reports the chosen one against.
+    var defaultValues: [String] = []
     /// The session's settings every task starts from (the axes then set their own values).
     var config: LoopConfig
     var assets: [Asset]
@@ -60,8 +80,35 @@ struct SweepManifest: Codable, Equatable {
         var configuration = config.forReplay
         try configuration.set("xgboost.threads", to: "1")
         for (axis, value) in zip(axes, task.values) { try configuration.set(axis.key, to: value) }
+        if task.seed != 0 {
+            // Wrapping within the seeds' range, so a base seed near the top still gives distinct valid seeds.
+            configuration.xgboost.seed = (configuration.xgboost.seed + task.seed) % 2_147_483_648
+            configuration.lstm.seed = (configuration.lstm.seed + UInt64(task.seed)) % 2_147_483_648
+        }
         return configuration
     }
+
+    /// The bars of the task's window: `through` its last bar, replayed `from` its first (each asset's own bars).
+    func window(of task: Task, in series: PriceSeries) throws -> (from: Int, through: Int) {
+        let span = selection.map { $0.selectDays + $0.evaluateDays } ?? days
+        let end = series.bars[series.count - 1].time - Double(windows - 1 - task.window) * span * 86_400
+        guard let through = series.bars.lastIndex(where: { $0.time <= end }) else { throw ReplayError.tooFewBars }
+        let cutoff = series.bars[through].time - span * 86_400
+        guard let from = series.bars.firstIndex(where: { $0.time > cutoff }), from > 0, from < through else {
+            throw ReplayError.tooFewBars
+        }
+        return (from, through)
+    }
+
+    /// The first bar time of the evaluation span, for an asset's bars (steps before it are the selection's).
+    func evaluationStart(in series: PriceSeries) -> TimeInterval? {
+        guard let selection else { return nil }
+        let split = series.bars[series.count - 1].time - selection.evaluateDays * 86_400
+        return series.bars.first { $0.time > split }?.time
+    }
+
+    /// Whether the task's values are the base settings' (`defaultValues`).
+    func isDefault(_ task: Task) -> Bool { task.values == defaultValues }
 
     /// Task `task`'s grid point, KEY → value.
     func grid(of task: Task) -> [(String, String)] { zip(axes.map(\.key), task.values).map { ($0, $1) } }
@@ -195,23 +242,24 @@ enum SweepTask {
         let asset = manifest.assets[task.asset]
         let series = try folder.series(asset)
         let configuration = try manifest.configuration(for: task)
-        let startIndex = try replayStart(series: series, days: manifest.days)
+        let (startIndex, endIndex) = try manifest.window(of: task, in: series)
         let tiers = Set(manifest.tiers)
         let state = LoopState(series: series, config: configuration, clockOffset: 0, history: [], models: [:],
                               lastTraining: [:], logMarks: [:], log: PredictionLog(capacity: configuration.logWindow),
                               pending: nil)
         let replayStart = ContinuousClock.now
         let (report, _) = try state.replay([ReplayRun(policy: .triggers, configuration: configuration)], from: startIndex,
-                                           stepBars: 1, tiers: tiers, execution: .shared)[0]
+                                           through: endIndex, stepBars: 1, tiers: tiers, execution: .shared)[0]
         let replaySeconds = measured(since: replayStart)
         // The report `replay` stores, with the settings and data it came from (so `replays diff` can tell tasks apart).
         let fields = Commands.reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings, series: series)
-            + Commands.provenance(config: configuration, series: series, startIndex: startIndex, endIndex: series.count - 1,
+            + Commands.provenance(config: configuration, series: series, startIndex: startIndex, endIndex: endIndex,
                                   stepBars: 1, tiers: tiers, baselines: false, compare: nil)
         let seconds = measured(since: start)
         let object = JSON.object([
             ("task", .int(id)), ("asset", .string(asset.symbol)),
             ("grid", .object(manifest.grid(of: task).map { ($0.0, .string($0.1)) })),
+            ("window", .int(task.window)), ("seed", .int(task.seed)),
             // `seconds`: the whole task (reading the manifest and bars, the replay, the report); `replay_seconds`: the
             // replay alone — the difference, with the process start, is a task's own overhead.
             ("seconds", .number(seconds)), ("replay_seconds", .number(replaySeconds)),
@@ -223,15 +271,6 @@ enum SweepTask {
         // Written whole to a temporary name and renamed: a killed task leaves no report, so it runs again.
         _ = try AtomicFile.write(Data(object.serialized().utf8), to: folder.reportPath(id))
         return .ran(seconds: seconds)
-    }
-
-    /// The first bar of the last `days` calendar days (the replay needs an earlier bar to train on).
-    static func replayStart(series: PriceSeries, days: Double) throws -> Int {
-        let cutoff = series.bars[series.count - 1].time - days * 86_400
-        guard let first = series.bars.firstIndex(where: { $0.time > cutoff }), first > 0 else {
-            throw ReplayError.tooFewBars
-        }
-        return first
     }
 
     static func measured(since start: ContinuousClock.Instant) -> Double {

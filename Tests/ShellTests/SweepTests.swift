@@ -52,7 +52,7 @@ import Glibc
         // Written by another version: refused with the reason.
         try text.replacingOccurrences(of: "\"program\" : \"\(ShellMain.version)\"", with: "\"program\" : \"9.9.9\"")
             .write(toFile: folder.manifestPath, atomically: true, encoding: .utf8)
-        #expect(throws: SweepError.otherVersion(path: folder.manifestPath, program: "9.9.9", format: 1)) { try folder.manifest() }
+        #expect(throws: SweepError.otherVersion(path: folder.manifestPath, program: "9.9.9", format: 2)) { try folder.manifest() }
         try text.write(toFile: folder.manifestPath, atomically: true, encoding: .utf8)
         #expect(try folder.manifest() == manifest)
         // The same name again, an unknown key, a bad value: one line each.
