@@ -184,7 +184,20 @@ extension Commands {
             }
         }
         // Each task's settings are checked now, not on the cluster an hour later.
-        for task in tasks { _ = try manifest.configuration(for: task) }
+        for task in tasks where try manifest.configuration(for: task).trainingPool == .all {
+            // Pooling trains beside the sweep's other assets, so there must be some, at the asset's bar interval.
+            guard series.count > 1 else {
+                throw ShellError.invalid("training_pool=all pools the sweep's other assets: declare the sweep on several (--assets A,B or all)")
+            }
+            let own = series[task.asset]
+            if let other = series.first(where: { other in
+                guard let a = own.interval, let b = other.interval else { return true }
+                return abs(a - b) > 0.01 * max(a, b)
+            }) {
+                throw LoopError.poolIntervalsDiffer(asset: own.symbol, interval: own.interval ?? 0,
+                                                    other: other.symbol, otherInterval: other.interval ?? 0)
+            }
+        }
         _ = try SweepFolder.create(at: folder.path, manifest: manifest, series: series)
         let perStep = estimatedSecondsPerStep(tiers: Set(tiers))
         let estimate = steps.values.reduce(0.0) { $0 + Double($1) * perStep } * Double(candidates.count * seeds)

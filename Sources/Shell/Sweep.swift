@@ -248,8 +248,12 @@ enum SweepTask {
                               lastTraining: [:], logMarks: [:], log: PredictionLog(capacity: configuration.logWindow),
                               pending: nil)
         let replayStart = ContinuousClock.now
+        // `training_pool all` trains beside the sweep's other assets, as the session would beside its own.
+        let pool = configuration.trainingPool == .all
+            ? try manifest.assets.indices.filter { $0 != task.asset }.map { PooledSource(series: try folder.series(manifest.assets[$0])) }
+            : []
         let (report, _) = try state.replay([ReplayRun(policy: .triggers, configuration: configuration)], from: startIndex,
-                                           through: endIndex, stepBars: 1, tiers: tiers, execution: .shared)[0]
+                                           through: endIndex, stepBars: 1, tiers: tiers, execution: .shared, pool: pool)[0]
         let replaySeconds = measured(since: replayStart)
         // The report `replay` stores, with the settings and data it came from (so `replays diff` can tell tasks apart).
         let fields = Commands.reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings, series: series)

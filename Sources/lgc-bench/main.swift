@@ -45,7 +45,7 @@ let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) }
 let fixedNow: TimeInterval = 1_790_000_000
 var results: [Measurement] = []
 var memory = JSON.null
-/// `--only PREFIX` runs the sections (tier1, tier2, tier3, replay, metrics, sessions, binance, kline, shell) or replay entries whose name
+/// `--only PREFIX` runs the sections (tier1, tier2, tier3, replay, metrics, sessions, binance, kline, shell, sweep) or replay entries whose name
 /// starts with it, e.g. `--only replay_30d`.
 let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }
 func wanted(_ section: String) -> Bool { only.map { section.hasPrefix($0) || $0.hasPrefix(section) } ?? true }
@@ -381,6 +381,57 @@ if wanted("shell") && !shells.isEmpty {
     }
 }
 
+// Sweeps (issue 15): a task's own overhead beyond its replay, and the local engine's wall time against the sum of its
+// tasks' own times. Separate processes of the real executable, on a sessions folder of the benchmark's own.
+var sweepFigures = JSON.null
+if wanted("sweep") && FileManager.default.isExecutableFile(atPath: shellPath) {
+    let sessions = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-bench-sweeps-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: sessions, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: sessions) }
+    let environment = ["LGC_SESSIONS": sessions, "HOME": "/tmp", "LGC_SHELL": shellPath]
+    /// `lgc-shell --format json -c COMMANDS`: one object per command.
+    func shellJSON(_ commands: String) throws -> [[String: Any]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: shellPath)
+        process.arguments = ["--format", "json", "-q", "-c", commands]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        precondition(process.terminationStatus == 0, "lgc-shell -c '\(commands)' failed")
+        return String(decoding: output, as: UTF8.self).split(separator: "\n")
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+    }
+    _ = try shellJSON("fetch demo 60 --end 2026-11-20; "
+                      + "sweep new quick --grid tier1_interval=1h,2h,3h,4h,5h,6h,7h,8h,9h,10h --days 1 --tiers 1; "
+                      + "sweep new four --grid tier2_interval=3h,6h,12h,24h --days 14 --tiers 1,2")
+    let quick = sessions + "/sweeps/quick"
+    var overhead: [Double] = []
+    for _ in 0..<max(2, runs / 10) {
+        for task in 0..<10 {
+            try? FileManager.default.removeItem(atPath: quick + "/reports/task-\(task).json")
+            let wall = try time(1, warmup: 0) {
+                try runToExit(shellPath, ["sweep", "task", quick, String(task)],
+                              environment: environment.map { "\($0.key)=\($0.value)" })
+            }[0]
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: quick + "/reports/task-\(task).json")))
+            overhead.append(wall - ((report as? [String: Any])?["replay_seconds"] as? Double ?? 0))
+        }
+    }
+    results.append(Measurement(name: "sweep_task_overhead", samples: overhead, targetMilliseconds: 100,
+                               note: "`lgc-shell sweep task FOLDER ID` from process start to exit, less its replay: start, manifest (checksum), bars (fingerprint), report written and renamed"))
+    let local = try shellJSON("sweep run four --engine local")[0]
+    let wall = local["seconds"] as? Double ?? 0, taskSeconds = local["task_seconds"] as? Double ?? 0
+    results.append(Measurement(name: "sweep_local_4_tasks", samples: [wall], targetMilliseconds: nil,
+                               note: String(format: "4 tasks (14 days, tiers 1,2) with --engine local on %d cores: %.2f× the tasks' own %.1f s (target ≤ 0.6×)",
+                                            ProcessInfo.processInfo.activeProcessorCount, wall / max(taskSeconds, 1e-9), taskSeconds)))
+    sweepFigures = .object([("local", .object([("wall_seconds", .number(wall)), ("task_seconds", .number(taskSeconds)),
+                                               ("ratio", .number(wall / max(taskSeconds, 1e-9))), ("target_ratio", .number(0.6))]))])
+}
+
 /// Runs the shell with `arguments` (stdout and stderr to /dev/null) until it exits. posix_spawn + waitpid:
 /// Foundation's Process.waitUntilExit polls and would add tens of milliseconds.
 func runToExit(_ path: String, _ arguments: [String], environment: [String]) throws {
@@ -450,6 +501,7 @@ let report = JSON.object([
     ("benchmarks", .array(results.map(\.json))),
     ("memory", memory),
     ("kline_memory", klineMemory),
+    ("sweeps", sweepFigures),
     ("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
     ("build", .string("release")),
 ])

@@ -135,4 +135,33 @@ import Testing
         #expect(text.stdout.contains("walk-forward selection: chosen on the first 2 days, reported on the following 2 only"))
         #expect(text.stdout.contains("default: tier1_interval=7200") || text.stdout.contains("chosen: tier1_interval=7200"))
     }
+
+    @Test func trainingPoolAllTrainsBesideTheSweepsOtherAssets() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let shell = quietShell()
+        shell.openSession(directory: directory.path, persistent: false)
+        defer { shell.closeSession() }
+        let eth = try MultiAssetSessions.hourlyCSV("ETHUSDT", seed: 3, in: directory)
+        // Both series end at the same hour (the CSV's end): the test shell's own clock is fixed in the past.
+        let end = Int((Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+        #expect(shell.execute("fetch demo 30 --seed 7 --end \(end)") == .ok)
+        guard case .failed(let alone) = shell.execute("sweep new lonely --grid training_pool=self,all --days 2 --tiers 1") else {
+            Issue.record("pooling with no other asset was accepted"); return
+        }
+        #expect(alone.contains("--assets"))
+        #expect(shell.execute("import \(eth)") == .ok)
+        #expect(shell.execute("sweep new pooled --grid training_pool=self,all --assets all --days 2 --tiers 1") == .ok)
+        #expect(shell.execute("sweep run pooled --engine local") == .ok)
+        let folder = SweepFolder(path: directory.path + "/sweeps/pooled")
+        let manifest = try folder.manifest()
+        #expect(manifest.tasks.count == 4 && manifest.tasks.allSatisfy { folder.isDone($0.id) })
+        // Pooled and own-only fits differ: the pool reached the task (an ignored setting would give equal steps).
+        let reports = Commands.sweepReports(folder, manifest)
+        for asset in 0..<2 {
+            let own = try #require(manifest.tasks.first { $0.asset == asset && $0.values == ["self"] })
+            let pooled = try #require(manifest.tasks.first { $0.asset == asset && $0.values == ["all"] })
+            #expect(reports[own.id]!.steps.map(\.probabilityUp) != reports[pooled.id]!.steps.map(\.probabilityUp),
+                    "asset \(asset): pooling changed nothing")
+        }
+    }
 }
