@@ -16,16 +16,25 @@ extension Commands {
         task needs. A task replays the last N calendar days (default 30) with the loop's own triggers. 'sweep run \
         NAME --engine local [--jobs N]' runs the tasks not yet done as separate 'lgc-shell sweep task FOLDER ID' \
         processes, one per core by default; each writes its report to a temporary name and renames it, so a killed \
-        task leaves no report and a finished one is never run again. 'sweep status NAME' counts done, failed and \
-        pending tasks, with each failure's log.
+        task leaves no report and a finished one is never run again. 'sweep run NAME --engine slurm [--partition P] \
+        [--time 2:00:00] [--max-parallel K] [--sbatch-arg ARG]… [--wait]' submits one Slurm job array of those tasks \
+        (its script in the folder's slurm/, its job recorded there); --wait follows it to its end. Tasks queued or \
+        running in a recorded job are not run again; --retry-failed runs only the failed ones (either engine). \
+        'sweep status NAME' counts done, running, failed and pending tasks (asking squeue about recorded jobs: a \
+        task out of the queue without its report failed), with each failure's log. 'sweep cancel NAME' cancels the \
+        sweep's jobs still in Slurm's queue (scancel); their unfinished tasks are pending again.
         """,
         examples: ["sweep new depth --grid xgboost.max_depth=3,6 --grid tier2_interval=6h,12h --days 14",
-                   "sweep run depth --engine local", "sweep status depth"],
+                   "sweep run depth --engine local", "sweep run depth --engine slurm --time 1:00:00 --max-parallel 8 --wait",
+                   "sweep status depth", "sweep run depth --engine slurm --retry-failed", "sweep cancel depth"],
         subcommands: [Subcommand(SweepVerb.new, [sweepName.spec]), Subcommand(SweepVerb.run, [sweepName.spec]),
                       Subcommand(SweepVerb.status, [sweepName.spec]), Subcommand(SweepVerb.collect, [sweepName.spec]),
+                      Subcommand(SweepVerb.cancel, [sweepName.spec]),
                       Subcommand(SweepVerb.task, [sweepFolder.spec, sweepTaskID.spec])],
         flags: [FlagSpec(SweepArguments.grid), FlagSpec(SweepArguments.assets), FlagSpec(SweepArguments.days),
                 FlagSpec(SweepArguments.tiers), FlagSpec(SweepArguments.engine), FlagSpec(SweepArguments.jobs),
+                FlagSpec(SweepArguments.partition), FlagSpec(SweepArguments.time), FlagSpec(SweepArguments.maxParallel),
+                FlagSpec(SweepArguments.sbatchArgument), FlagSpec(SweepArguments.wait), FlagSpec(SweepArguments.retryFailed),
                 FlagSpec(SweepArguments.metric), FlagSpec(SweepArguments.force)],
         run: { shell, args in
             switch args.subcommand(as: SweepVerb.self) {
@@ -33,6 +42,7 @@ extension Commands {
             case .run?: return try runSweep(shell, args)
             case .status?: return try sweepStatus(shell, name: args[sweepName])
             case .collect?: return try collectSweep(shell, args)
+            case .cancel?: return try cancelSweep(shell, name: args[sweepName])
             case .task?:
                 let folder = SweepFolder(path: (args[sweepFolder] as NSString).expandingTildeInPath)
                 return taskOutput(try SweepTask.run(folder: folder, task: args[sweepTaskID]), task: args[sweepTaskID])
@@ -41,7 +51,7 @@ extension Commands {
         })
 
     enum SweepVerb: String {
-        case new, run, status, task, collect
+        case new, run, status, task, collect, cancel
     }
 
     static let sweepName = Positional("NAME", WordKind(candidates: { sweepNames($0.shell) }))
@@ -55,8 +65,17 @@ extension Commands {
         static let days = Option("days", "N", NumberKind(Bounded(.decimal, 0, Bounded.century / 86_400, excludesLower: true)),
                                  "calendar days each task replays (default 30)")
         static let tiers = Option("tiers", "1,2,3", TierListKind(), "tiers the replays train (default 1,2)")
-        static let engine = Option("engine", "local", ChoiceKind(["local"]), "where 'sweep run' runs the tasks")
+        static let engine = Option("engine", "local|slurm", ChoiceKind(["local", "slurm"]),
+                                   "where 'sweep run' runs the tasks: this machine's cores, or one Slurm job array (default local)")
         static let jobs = Option("jobs", "N", WholeKind(1...256), "tasks at once with --engine local (default: one per core)")
+        static let partition = Option("partition", "P", WordKind(), "the Slurm partition of the job array (default: the cluster's)")
+        static let time = Option("time", "TIME", SlurmTimeKind(), "each Slurm task's time limit, as sbatch reads it (2:00:00, 90, 1-12)")
+        static let maxParallel = Option("max-parallel", "K", WholeKind(1...SweepManifest.maxTasks),
+                                        "at most K of the array's tasks at once (--array=…%K)")
+        static let sbatchArgument = Option("sbatch-arg", "ARG", WordKind(),
+                                           "one more sbatch option for the array, such as --account=lab (repeat for more)")
+        static let wait = Switch("wait", "with --engine slurm: follow the job array until its last task ends")
+        static let retryFailed = Switch("retry-failed", "run only the tasks that failed (either engine)")
         static let metric = Option("metric", "METRIC", ChoiceKind([MetricName.accuracy, .directionalAccuracy, .brier, .logLoss]),
                                    "what 'sweep collect' ranks by (default accuracy)")
         static let force = Switch("force", "collect even where the session's data no longer matches the sweep's (recorded)")
@@ -153,48 +172,81 @@ extension Commands {
         }
     }
 
-    /// `sweep run NAME --engine local`: the tasks not done yet, as separate processes, `jobs` at a time.
+    /// `sweep run NAME [--engine local|slurm]`: the tasks neither done nor queued in a recorded Slurm job (with
+    /// `--retry-failed`, only the failed ones), as this machine's processes or as one Slurm job array.
     static func runSweep(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
-        let folder = try sweepFolder(shell, name: args[sweepName])
-        let manifest = try folder.manifest()
-        let pending = manifest.tasks.map(\.id).filter { !folder.isDone($0) }
-        let jobs = args.value(of: SweepArguments.jobs) ?? ProcessInfo.processInfo.activeProcessorCount
-        let start = ContinuousClock.now
-        let failed = try LocalSweepEngine(folder: folder, executable: ShellMain.executablePath(environment: shell.environment))
-            .run(pending, jobs: jobs, isCancelled: { Interrupts.requested != 0 })
-        let wall = SweepTask.measured(since: start)
-        let taskSeconds = pending.compactMap { SweepReports.seconds(folder, task: $0) }.reduce(0, +)
-        let ran = pending.count - failed.count
-        guard !pending.isEmpty else {
-            return CommandOutput(fields: [("engine", .string("local")), ("submitted", .int(0)), ("job_id", .null),
-                                          ("failed", .array([])), ("seconds", .number(wall)), ("task_seconds", .number(0))],
-                                 text: "nothing to run: all \(manifest.tasks.count) tasks are done ('sweep status \(args[sweepName])')")
+        let name = args[sweepName]
+        let slurm = args.value(of: SweepArguments.engine) == "slurm"
+        let slurmOnly = [SweepArguments.partition.name, SweepArguments.time.name, SweepArguments.maxParallel.name,
+                         SweepArguments.sbatchArgument.name].filter { args.options[$0] != nil }
+            + (args.has(SweepArguments.wait) ? [SweepArguments.wait.name] : [])
+        if !slurm, let flag = slurmOnly.first {
+            throw ShellError.usage(command: sweep, message: "--\(flag) goes with --engine slurm")
         }
-        var text = "ran \(ran) of \(pending.count) pending task\(pending.count == 1 ? "" : "s") in \(Format.seconds(wall)) on \(min(jobs, pending.count)) process\(min(jobs, pending.count) == 1 ? "" : "es")"
-        if taskSeconds > 0 { text += String(format: " (the tasks' own time: %@, %.2f× of it)", Format.seconds(taskSeconds), wall / taskSeconds) }
-        for task in failed { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
-        return CommandOutput(fields: [("engine", .string("local")), ("submitted", .int(pending.count)), ("job_id", .null),
-                                      ("failed", .array(failed.map(JSON.int))), ("seconds", .number(wall)),
-                                      ("task_seconds", .number(taskSeconds))],
-                             text: text)
+        if slurm, args.has(SweepArguments.jobs) {
+            throw ShellError.usage(command: sweep, message: "--jobs goes with --engine local; --max-parallel caps a Slurm array")
+        }
+        let extra = args.values(of: SweepArguments.sbatchArgument)
+        if let reserved = extra.lazy.compactMap(SlurmSubmission.reservedOption(in:)).first {
+            throw ShellError.usage(command: sweep, message: "--sbatch-arg cannot set \(reserved): the engine sets it for its array")
+        }
+        let folder = try sweepFolder(shell, name: name)
+        let manifest = try folder.manifest()
+        let client = SlurmClient(environment: shell.environment)
+        if slurm { _ = try client.locate("sbatch") }
+        let census = try SweepCensus.take(folder, manifest: manifest, client: client)
+        // Slurm's queue decides what is still to run; a local run without it goes on (reports are the same
+        // whoever writes them, and written whole).
+        if slurm, case .unreachable(let error) = census.slurm { throw error }
+        let retry = args.has(SweepArguments.retryFailed)
+        let tasks = census.runnable(retryFailed: retry)
+        let engineName = slurm ? "slurm" : "local"
+        guard !tasks.isEmpty else {
+            let inQueue = census.queued.count + census.running.count
+            var text = retry ? "nothing to retry: no task of sweep \(name) failed" : "nothing to run: "
+            if !retry {
+                text += inQueue == 0 ? "all \(manifest.tasks.count) tasks are done"
+                    : "\(census.done.count) of \(manifest.tasks.count) tasks are done, \(inQueue) queued or running in Slurm job\(census.liveJobs.count == 1 ? "" : "s") \(census.liveJobs.joined(separator: ", "))"
+            }
+            text += " ('sweep status \(name)')"
+            return CommandOutput(fields: [("engine", .string(engineName)), ("submitted", .int(0)), ("job_id", .null),
+                                          ("failed", .array([])), ("seconds", .number(0)), ("task_seconds", .number(0))],
+                                 text: text)
+        }
+        let executable = SlurmSweepEngine.absolute(ShellMain.executablePath(environment: shell.environment))
+        guard slurm else { return try runLocally(shell, name: name, folder: folder, tasks: tasks, executable: executable, args: args) }
+        return try runOnSlurm(shell, name: name, folder: folder, manifest: manifest, tasks: tasks, executable: executable,
+                              args: args, client: client)
     }
 
+    /// `sweep status NAME`: done, running, failed and pending tasks from the report and log files and, for the
+    /// sweep's recorded job arrays, Slurm's queue (queued there counts as pending).
     static func sweepStatus(_ shell: ShellContext, name: String) throws -> CommandOutput {
         let folder = try sweepFolder(shell, name: name)
         let manifest = try folder.manifest()
-        let done = manifest.tasks.filter { folder.isDone($0.id) }.count
-        let failures = manifest.tasks.map(\.id).filter { !folder.isDone($0) && SweepReports.failed(folder, task: $0) }
-        let pending = manifest.tasks.count - done - failures.count
-        let filled = manifest.tasks.isEmpty ? 0 : done * 30 / manifest.tasks.count
-        let bar = "[" + String(repeating: shell.terminal.unicode ? "█" : "#", count: filled)
-            + String(repeating: shell.terminal.unicode ? "░" : "-", count: 30 - filled) + "]"
-        var text = "sweep \(name): \(bar) \(done)/\(manifest.tasks.count) done, \(failures.count) failed, \(pending) pending"
-        for task in failures { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
-        return CommandOutput(fields: [("tasks", .int(manifest.tasks.count)), ("pending", .int(pending)), ("running", .int(0)),
-                                      ("done", .int(done)), ("failed", .int(failures.count)),
-                                      ("failures", .array(failures.map { .object([("task", .int($0)), ("log", .string(folder.logPath($0)))]) }))],
+        let census = try SweepCensus.take(folder, manifest: manifest, client: SlurmClient(environment: shell.environment))
+        let pending = census.queued.count + census.notStarted.count
+        let bar = progressBar(done: census.done.count, of: manifest.tasks.count, unicode: shell.terminal.unicode)
+        var text = "sweep \(name): \(bar) \(census.done.count)/\(manifest.tasks.count) done, \(census.running.count) running, \(census.failed.count) failed, \(pending) pending"
+        if !census.queued.isEmpty { text += " (\(census.queued.count) queued in Slurm)" }
+        let slurm: String
+        switch census.slurm {
+        case .notAsked: slurm = "not asked"
+        case .answered:
+            slurm = "answered"
+            if !census.liveJobs.isEmpty { text += "\nSlurm job\(census.liveJobs.count == 1 ? "" : "s") \(census.liveJobs.joined(separator: ", ")) in the queue ('sweep cancel \(name)' cancels)" }
+        case .unreachable(let error):
+            slurm = "unreachable"
+            text += "\nSlurm could not be asked, so these counts come from the files alone (queued and running tasks count as pending): \(error)"
+        }
+        for task in census.failed { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
+        return CommandOutput(fields: [("tasks", .int(manifest.tasks.count)), ("pending", .int(pending)), ("running", .int(census.running.count)),
+                                      ("done", .int(census.done.count)), ("failed", .int(census.failed.count)),
+                                      ("failures", .array(census.failed.map { .object([("task", .int($0)), ("log", .string(folder.logPath($0)))]) })),
+                                      ("slurm", .string(slurm)), ("slurm_jobs", .array(census.liveJobs.map(JSON.string)))],
                              text: text)
     }
+
 }
 
 extension Commands {
