@@ -19,23 +19,34 @@ extension Commands {
         --seeds repeats every point with other XGBoost and LSTM seeds. 'sweep run NAME --engine local [--jobs N]' \
         runs the tasks not yet done as separate 'lgc-shell sweep task FOLDER ID' processes, one per core by default; \
         each writes its report to a temporary name and renames it, so a killed task leaves no report and a finished \
-        one is never run again. 'sweep status NAME' counts done, failed and pending tasks, with each failure's log. \
-        'sweep collect NAME' adds every finished task to the session's replays (once) and ranks the points of each \
-        asset — windows joined, seeds averaged at each bar — with intervals, naive baselines, P&L against \
-        buy-and-hold and each point against the best. With --select-on/--evaluate-on the best point is chosen on the \
-        first span only and reported, beside the default settings, on the following span only (walk-forward \
-        selection: the reported figure is not the best of many noisy ones).
+        one is never run again. 'sweep run NAME --engine slurm [--partition P] [--time 2:00:00] [--max-parallel K] \
+        [--sbatch-arg ARG]… [--wait]' submits one Slurm job array of those tasks (its script in the folder's slurm/, \
+        its job recorded there); --wait follows it to its end. Tasks queued or running in a recorded job are not run \
+        again; --retry-failed runs only the failed ones (either engine). 'sweep status NAME' counts done, running, \
+        failed and pending tasks (asking squeue about recorded jobs: a task out of the queue without its report \
+        failed), with each failure's log. 'sweep cancel NAME' cancels the sweep's jobs still in Slurm's queue \
+        (scancel); their unfinished tasks are pending again. 'sweep collect NAME' adds every finished task to the \
+        session's replays (once) and ranks the points of each asset — windows joined, seeds averaged at each bar — \
+        with intervals, naive baselines, P&L against buy-and-hold and each point against the best. With \
+        --select-on/--evaluate-on the best point is chosen on the first span only and reported, beside the default \
+        settings, on the following span only (walk-forward selection: the reported figure is not the best of many \
+        noisy ones).
         """,
         examples: ["sweep new depth --grid xgboost.max_depth=3,6 --grid tier2_interval=6h,12h --days 14",
                    "sweep new pick --grid tier2_interval=3h,6h,12h --select-on 180d --evaluate-on 90d --assets all",
-                   "sweep run depth --engine local", "sweep status depth"],
+                   "sweep run depth --engine local", "sweep run depth --engine slurm --time 1:00:00 --max-parallel 8 --wait",
+                   "sweep status depth", "sweep run depth --engine slurm --retry-failed", "sweep cancel depth",
+                   "sweep collect depth"],
         subcommands: [Subcommand(SweepVerb.new, [sweepName.spec]), Subcommand(SweepVerb.run, [sweepName.spec]),
                       Subcommand(SweepVerb.status, [sweepName.spec]), Subcommand(SweepVerb.collect, [sweepName.spec]),
+                      Subcommand(SweepVerb.cancel, [sweepName.spec]),
                       Subcommand(SweepVerb.task, [sweepFolder.spec, sweepTaskID.spec])],
         flags: [FlagSpec(SweepArguments.grid), FlagSpec(SweepArguments.assets), FlagSpec(SweepArguments.days),
                 FlagSpec(SweepArguments.span), FlagSpec(SweepArguments.windows), FlagSpec(SweepArguments.seeds),
                 FlagSpec(SweepArguments.selectOn), FlagSpec(SweepArguments.evaluateOn),
                 FlagSpec(SweepArguments.tiers), FlagSpec(SweepArguments.engine), FlagSpec(SweepArguments.jobs),
+                FlagSpec(SweepArguments.partition), FlagSpec(SweepArguments.time), FlagSpec(SweepArguments.maxParallel),
+                FlagSpec(SweepArguments.sbatchArgument), FlagSpec(SweepArguments.wait), FlagSpec(SweepArguments.retryFailed),
                 FlagSpec(SweepArguments.metric), FlagSpec(SweepArguments.force)],
         exclusive: [[["days"], ["span"], ["windows"], ["select-on", "evaluate-on"]]],
         run: { shell, args in
@@ -44,6 +55,7 @@ extension Commands {
             case .run?: return try runSweep(shell, args)
             case .status?: return try sweepStatus(shell, name: args[sweepName])
             case .collect?: return try collectSweep(shell, args)
+            case .cancel?: return try cancelSweep(shell, name: args[sweepName])
             case .task?:
                 let folder = SweepFolder(path: (args[sweepFolder] as NSString).expandingTildeInPath)
                 return taskOutput(try SweepTask.run(folder: folder, task: args[sweepTaskID]), task: args[sweepTaskID])
@@ -52,7 +64,7 @@ extension Commands {
         })
 
     enum SweepVerb: String {
-        case new, run, status, task, collect
+        case new, run, status, task, collect, cancel
     }
 
     static let sweepName = Positional("NAME", WordKind(candidates: { sweepNames($0.shell) }))
@@ -75,8 +87,17 @@ extension Commands {
         static let evaluateOn = Option("evaluate-on", "DURATION", DurationKind(Bounded(.duration, 3_600, Bounded.century)),
                                        "…and report it, beside the default, on this following span only")
         static let tiers = Option("tiers", "1,2,3", TierListKind(), "tiers the replays train (default 1,2)")
-        static let engine = Option("engine", "local", ChoiceKind(["local"]), "where 'sweep run' runs the tasks")
+        static let engine = Option("engine", "local|slurm", ChoiceKind(["local", "slurm"]),
+                                   "where 'sweep run' runs the tasks: this machine's cores, or one Slurm job array (default local)")
         static let jobs = Option("jobs", "N", WholeKind(1...256), "tasks at once with --engine local (default: one per core)")
+        static let partition = Option("partition", "P", WordKind(), "the Slurm partition of the job array (default: the cluster's)")
+        static let time = Option("time", "TIME", SlurmTimeKind(), "each Slurm task's time limit, as sbatch reads it (2:00:00, 90, 1-12)")
+        static let maxParallel = Option("max-parallel", "K", WholeKind(1...SweepManifest.maxTasks),
+                                        "at most K of the array's tasks at once (--array=…%K)")
+        static let sbatchArgument = Option("sbatch-arg", "ARG", WordKind(),
+                                           "one more sbatch option for the array, such as --account=lab (repeat for more)")
+        static let wait = Switch("wait", "with --engine slurm: follow the job array until its last task ends")
+        static let retryFailed = Switch("retry-failed", "run only the tasks that failed (either engine)")
         static let metric = Option("metric", "METRIC", ChoiceKind([MetricName.accuracy, .directionalAccuracy, .brier, .logLoss]),
                                    "what 'sweep collect' ranks by (default accuracy)")
         static let force = Switch("force", "collect even where the session's data no longer matches the sweep's (recorded)")
@@ -97,11 +118,21 @@ extension Commands {
         return SweepFolder(path: try sweepsDirectory(shell) + "/" + name)
     }
 
-    /// Seconds one replayed hourly step costs per task, from lgc-bench's `replay_30d_tiers12_loop` on the
-    /// development machine (720 steps in 9.4 s with tiers 1 and 2): tier 1 alone is about a fifth of it, the
-    /// LSTM's daily fit (default size) adds about 20 s a day.
-    static func estimatedSecondsPerStep(tiers: Set<Int>) -> Double {
-        (tiers.contains(2) ? 0.013 : 0.0025) + (tiers.contains(3) ? 20.0 / 24 : 0)
+    /// Seconds one task's replay costs on one core, counted fit by fit: the fits its time triggers call for
+    /// (performance and drift triggers add more), each costing more as the bars before it grow. The figures are
+    /// fitted to measurements on the development machine (single-threaded, release): a 365-day tiers-1,2 task took
+    /// 491 s of CPU (1,460 XGBoost fits at 840…9,600 bars, 8,760 logistic fits); lgc-bench's 30-day replay puts an
+    /// XGBoost fit on ~1,100 bars at 0.15 s; `tier1_720`/`tier1_8760` give the logistic fits; `replay_tier3_per_retrain`
+    /// the LSTM's 4 s at 50 epochs.
+    static func estimatedTaskSeconds(_ config: LoopConfig, from: Int, through: Int, barInterval: TimeInterval, tiers: Set<Int>) -> Double {
+        let steps = Double(through - from), meanBars = Double(from) + steps / 2
+        func fits(_ tier: Int) -> Double {
+            tiers.contains(tier) ? max(1, (steps * barInterval / max(config.interval(forTier: tier), barInterval)).rounded(.up)) : 0
+        }
+        let logistic = 0.0001 + 0.45e-6 * meanBars
+        let xgboost = (0.106 + 41e-6 * meanBars) * Double(config.xgboost.rounds) / 100
+        let lstm = 4.0 * Double(config.lstm.epochs) / 50
+        return (fits(1) + fits(2) + fits(3)) * logistic + (fits(2) + fits(3)) * xgboost + fits(3) * lstm + steps * 0.0002
     }
 
     static func newSweep(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
@@ -167,14 +198,12 @@ extension Commands {
         let manifest = SweepManifest(name: name, days: days, windows: windows, seeds: seeds, selection: selection, tiers: tiers,
                                      axes: axes, defaultValues: defaultValues, config: base, assets: assets, tasks: tasks)
         // Every asset must hold every window and a bar before it to train on.
-        var steps: [Int: Int] = [:]
         for task in tasks where task.seed == 0 && task.values == candidates[0] {
             let bars = series[task.asset]
-            guard let window = try? manifest.window(of: task, in: bars) else {
+            guard (try? manifest.window(of: task, in: bars)) != nil else {
                 let span = (selection.map { $0.selectDays + $0.evaluateDays } ?? days) * Double(windows)
                 throw ShellError.invalid("the sweep's \(Format.fixed(span, 0)) days reach before \(bars.symbol)'s \(bars.count) bars: fetch more history or sweep a shorter span")
             }
-            steps[task.asset, default: 0] += window.through - window.from
         }
         if let selection {
             for bars in series {
@@ -199,8 +228,13 @@ extension Commands {
             }
         }
         _ = try SweepFolder.create(at: folder.path, manifest: manifest, series: series)
-        let perStep = estimatedSecondsPerStep(tiers: Set(tiers))
-        let estimate = steps.values.reduce(0.0) { $0 + Double($1) * perStep } * Double(candidates.count * seeds)
+        var estimate = 0.0
+        let intervals = series.map { $0.interval ?? 3_600 }
+        for task in tasks {
+            let window = try manifest.window(of: task, in: series[task.asset])
+            estimate += estimatedTaskSeconds(try manifest.configuration(for: task), from: window.from, through: window.through,
+                                             barInterval: intervals[task.asset], tiers: Set(tiers))
+        }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var shape = axes.map { "\($0.values.count) \($0.key)" }
         if candidates.count > points.count { shape[shape.count - 1] += " + the default point" }
@@ -220,7 +254,7 @@ extension Commands {
                              text: """
                              sweep \(name): \(count) task\(count == 1 ? "" : "s") (\(shape.joined(separator: " × "))), \(span), tiers \(tiers.map(String.init).joined(separator: ","))
                              manifest \(folder.path)
-                             estimated \(Format.seconds(estimate)) of replay on one core (about \(Format.seconds(estimate / Double(min(cores, count)))) on this machine's \(cores)), from the benchmark figures
+                             estimated \(Format.seconds(estimate)) of replay on one core (about \(Format.seconds(estimate / Double(min(cores, count)))) on this machine's \(cores)), counted fit by fit from measured costs
                              """)
     }
 
@@ -235,48 +269,81 @@ extension Commands {
         }
     }
 
-    /// `sweep run NAME --engine local`: the tasks not done yet, as separate processes, `jobs` at a time.
+    /// `sweep run NAME [--engine local|slurm]`: the tasks neither done nor queued in a recorded Slurm job (with
+    /// `--retry-failed`, only the failed ones), as this machine's processes or as one Slurm job array.
     static func runSweep(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
-        let folder = try sweepFolder(shell, name: args[sweepName])
-        let manifest = try folder.manifest()
-        let pending = manifest.tasks.map(\.id).filter { !folder.isDone($0) }
-        let jobs = args.value(of: SweepArguments.jobs) ?? ProcessInfo.processInfo.activeProcessorCount
-        let start = ContinuousClock.now
-        let failed = try LocalSweepEngine(folder: folder, executable: ShellMain.executablePath(environment: shell.environment))
-            .run(pending, jobs: jobs, isCancelled: { Interrupts.requested != 0 })
-        let wall = SweepTask.measured(since: start)
-        let taskSeconds = pending.compactMap { SweepReports.seconds(folder, task: $0) }.reduce(0, +)
-        let ran = pending.count - failed.count
-        guard !pending.isEmpty else {
-            return CommandOutput(fields: [("engine", .string("local")), ("submitted", .int(0)), ("job_id", .null),
-                                          ("failed", .array([])), ("seconds", .number(wall)), ("task_seconds", .number(0))],
-                                 text: "nothing to run: all \(manifest.tasks.count) tasks are done ('sweep status \(args[sweepName])')")
+        let name = args[sweepName]
+        let slurm = args.value(of: SweepArguments.engine) == "slurm"
+        let slurmOnly = [SweepArguments.partition.name, SweepArguments.time.name, SweepArguments.maxParallel.name,
+                         SweepArguments.sbatchArgument.name].filter { args.options[$0] != nil }
+            + (args.has(SweepArguments.wait) ? [SweepArguments.wait.name] : [])
+        if !slurm, let flag = slurmOnly.first {
+            throw ShellError.usage(command: sweep, message: "--\(flag) goes with --engine slurm")
         }
-        var text = "ran \(ran) of \(pending.count) pending task\(pending.count == 1 ? "" : "s") in \(Format.seconds(wall)) on \(min(jobs, pending.count)) process\(min(jobs, pending.count) == 1 ? "" : "es")"
-        if taskSeconds > 0 { text += String(format: " (the tasks' own time: %@, %.2f× of it)", Format.seconds(taskSeconds), wall / taskSeconds) }
-        for task in failed { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
-        return CommandOutput(fields: [("engine", .string("local")), ("submitted", .int(pending.count)), ("job_id", .null),
-                                      ("failed", .array(failed.map(JSON.int))), ("seconds", .number(wall)),
-                                      ("task_seconds", .number(taskSeconds))],
-                             text: text)
+        if slurm, args.has(SweepArguments.jobs) {
+            throw ShellError.usage(command: sweep, message: "--jobs goes with --engine local; --max-parallel caps a Slurm array")
+        }
+        let extra = args.values(of: SweepArguments.sbatchArgument)
+        if let reserved = extra.lazy.compactMap(SlurmSubmission.reservedOption(in:)).first {
+            throw ShellError.usage(command: sweep, message: "--sbatch-arg cannot set \(reserved): the engine sets it for its array")
+        }
+        let folder = try sweepFolder(shell, name: name)
+        let manifest = try folder.manifest()
+        let client = SlurmClient(environment: shell.environment)
+        if slurm { _ = try client.locate("sbatch") }
+        let census = try SweepCensus.take(folder, manifest: manifest, client: client)
+        // Slurm's queue decides what is still to run; a local run without it goes on (reports are the same
+        // whoever writes them, and written whole).
+        if slurm, case .unreachable(let error) = census.slurm { throw error }
+        let retry = args.has(SweepArguments.retryFailed)
+        let tasks = census.runnable(retryFailed: retry)
+        let engineName = slurm ? "slurm" : "local"
+        guard !tasks.isEmpty else {
+            let inQueue = census.queued.count + census.running.count
+            var text = retry ? "nothing to retry: no task of sweep \(name) failed" : "nothing to run: "
+            if !retry {
+                text += inQueue == 0 ? "all \(manifest.tasks.count) tasks are done"
+                    : "\(census.done.count) of \(manifest.tasks.count) tasks are done, \(inQueue) queued or running in Slurm job\(census.liveJobs.count == 1 ? "" : "s") \(census.liveJobs.joined(separator: ", "))"
+            }
+            text += " ('sweep status \(name)')"
+            return CommandOutput(fields: [("engine", .string(engineName)), ("submitted", .int(0)), ("job_id", .null),
+                                          ("failed", .array([])), ("seconds", .number(0)), ("task_seconds", .number(0))],
+                                 text: text)
+        }
+        let executable = SlurmSweepEngine.absolute(ShellMain.executablePath(environment: shell.environment))
+        guard slurm else { return try runLocally(shell, name: name, folder: folder, tasks: tasks, executable: executable, args: args) }
+        return try runOnSlurm(shell, name: name, folder: folder, manifest: manifest, tasks: tasks, executable: executable,
+                              args: args, client: client)
     }
 
+    /// `sweep status NAME`: done, running, failed and pending tasks from the report and log files and, for the
+    /// sweep's recorded job arrays, Slurm's queue (queued there counts as pending).
     static func sweepStatus(_ shell: ShellContext, name: String) throws -> CommandOutput {
         let folder = try sweepFolder(shell, name: name)
         let manifest = try folder.manifest()
-        let done = manifest.tasks.filter { folder.isDone($0.id) }.count
-        let failures = manifest.tasks.map(\.id).filter { !folder.isDone($0) && SweepReports.failed(folder, task: $0) }
-        let pending = manifest.tasks.count - done - failures.count
-        let filled = manifest.tasks.isEmpty ? 0 : done * 30 / manifest.tasks.count
-        let bar = "[" + String(repeating: shell.terminal.unicode ? "█" : "#", count: filled)
-            + String(repeating: shell.terminal.unicode ? "░" : "-", count: 30 - filled) + "]"
-        var text = "sweep \(name): \(bar) \(done)/\(manifest.tasks.count) done, \(failures.count) failed, \(pending) pending"
-        for task in failures { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
-        return CommandOutput(fields: [("tasks", .int(manifest.tasks.count)), ("pending", .int(pending)), ("running", .int(0)),
-                                      ("done", .int(done)), ("failed", .int(failures.count)),
-                                      ("failures", .array(failures.map { .object([("task", .int($0)), ("log", .string(folder.logPath($0)))]) }))],
+        let census = try SweepCensus.take(folder, manifest: manifest, client: SlurmClient(environment: shell.environment))
+        let pending = census.queued.count + census.notStarted.count
+        let bar = progressBar(done: census.done.count, of: manifest.tasks.count, unicode: shell.terminal.unicode)
+        var text = "sweep \(name): \(bar) \(census.done.count)/\(manifest.tasks.count) done, \(census.running.count) running, \(census.failed.count) failed, \(pending) pending"
+        if !census.queued.isEmpty { text += " (\(census.queued.count) queued in Slurm)" }
+        let slurm: String
+        switch census.slurm {
+        case .notAsked: slurm = "not asked"
+        case .answered:
+            slurm = "answered"
+            if !census.liveJobs.isEmpty { text += "\nSlurm job\(census.liveJobs.count == 1 ? "" : "s") \(census.liveJobs.joined(separator: ", ")) in the queue ('sweep cancel \(name)' cancels)" }
+        case .unreachable(let error):
+            slurm = "unreachable"
+            text += "\nSlurm could not be asked, so these counts come from the files alone (queued and running tasks count as pending): \(error)"
+        }
+        for task in census.failed { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
+        return CommandOutput(fields: [("tasks", .int(manifest.tasks.count)), ("pending", .int(pending)), ("running", .int(census.running.count)),
+                                      ("done", .int(census.done.count)), ("failed", .int(census.failed.count)),
+                                      ("failures", .array(census.failed.map { .object([("task", .int($0)), ("log", .string(folder.logPath($0)))]) })),
+                                      ("slurm", .string(slurm)), ("slurm_jobs", .array(census.liveJobs.map(JSON.string)))],
                              text: text)
     }
+
 }
 
 extension Commands {
@@ -540,10 +607,11 @@ extension Commands {
             ]))
         }
         let finished = reports.count
-        var text = "sweep \(name): \(finished) of \(manifest.tasks.count) tasks finished, \(added) added to the session's replays — ranked by \(metric.rawValue) within each asset (95 % block-bootstrap intervals"
-        if manifest.seeds > 1 { text += "; \(manifest.seeds) seeds averaged at each bar" }
-        if manifest.windows > 1 { text += "; \(manifest.windows) windows joined" }
-        text += ")\n"
+        var text = "sweep \(name): \(finished) of \(manifest.tasks.count) tasks finished, \(added) added to the session's replays\n"
+        text += "ranked by \(metric.rawValue) within each asset, 95 % block-bootstrap intervals"
+        if manifest.seeds > 1 { text += ", \(manifest.seeds) seeds averaged at each bar" }
+        if manifest.windows > 1 { text += ", \(manifest.windows) windows joined" }
+        text += "\n"
         if let selection { text += "on the selection span only (the first \(Format.fixed(selection.selectDays, 0)) of \(Format.fixed(selection.selectDays + selection.evaluateDays, 0)) days): the figures the choice is made on\n" }
         text += shell.table(["grid", "asset", metric.rawValue, "95 % CI", "naive", "return vs hold", "retrains", "time", "vs best"],
                             table, right: [2, 4, 6, 7])
@@ -551,7 +619,8 @@ extension Commands {
         var fields: [(String, JSON)] = [("added", .int(added)), ("rows", .array(objects)), ("forced", .array(forced.map(JSON.string)))]
         if let selection {
             let results = walkForwardSelection(manifest, reports: reports, metric: metric, series: series)
-            text += "\n\nwalk-forward selection: chosen on the first \(Format.fixed(selection.selectDays, 0)) days, reported on the following \(Format.fixed(selection.evaluateDays, 0)) only — the choice never saw them, so the figure is not the best of many noisy ones"
+            text += "\n\nwalk-forward selection: chosen on the first \(Format.fixed(selection.selectDays, 0)) days, reported on the following \(Format.fixed(selection.evaluateDays, 0)) only"
+            text += "\n(the choice never saw those days, so the figure is not the best of many noisy ones)"
             var resultRows: [[String]] = []
             for result in results {
                 resultRows.append([result.asset, "chosen: " + result.chosen.label, figure(result.chosenEvaluated.score?.mean),

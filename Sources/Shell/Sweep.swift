@@ -128,6 +128,12 @@ enum SweepError: Error, Equatable, CustomStringConvertible {
     case tooManyTasks(Int, limit: Int)
     case noTasks
     case invalidName(String)
+    /// A Slurm client command (`sbatch`, `squeue`, `scancel`) is not on PATH.
+    case slurmCommandMissing(String)
+    /// Slurm's controller did not answer: `command` exited with `status` (-1: it did not end in time).
+    case slurmUnreachable(command: String, status: Int32)
+    /// The controller answers but `sbatch` refused the job array: its first error line, and the script.
+    case slurmRefused(reason: String, script: String)
 
     var description: String {
         switch self {
@@ -142,6 +148,13 @@ enum SweepError: Error, Equatable, CustomStringConvertible {
         case .tooManyTasks(let count, let limit): return "the grid makes \(count) tasks; a sweep holds at most \(limit)"
         case .noTasks: return "the grid makes no tasks"
         case .invalidName(let name): return "invalid sweep name '\(name)': use letters, digits, '-', '_' and '.'"
+        case .slurmCommandMissing(let command):
+            return "'\(command)' is not on PATH: Slurm's client commands are needed — install and start the bundled single-node cluster with 'bash scripts/slurm-local.sh start', put your cluster's on PATH, or use --engine local"
+        case .slurmUnreachable(let command, let status):
+            let how = status < 0 ? "'\(command)' did not finish in time" : "'\(command)' exited with status \(status)"
+            return "Slurm's controller does not answer (\(how)): start the bundled single-node cluster with 'bash scripts/slurm-local.sh start' (or check your cluster)"
+        case .slurmRefused(let reason, let script):
+            return "sbatch refused the job array: \(reason) — check --partition, --time and --sbatch-arg (the script: \(script))"
         }
     }
 }

@@ -428,8 +428,28 @@ if wanted("sweep") && FileManager.default.isExecutableFile(atPath: shellPath) {
     results.append(Measurement(name: "sweep_local_4_tasks", samples: [wall], targetMilliseconds: nil,
                                note: String(format: "4 tasks (14 days, tiers 1,2) with --engine local on %d cores: %.2f× the tasks' own %.1f s (target ≤ 0.6×)",
                                             ProcessInfo.processInfo.activeProcessorCount, wall / max(taskSeconds, 1e-9), taskSeconds)))
-    sweepFigures = .object([("local", .object([("wall_seconds", .number(wall)), ("task_seconds", .number(taskSeconds)),
-                                               ("ratio", .number(wall / max(taskSeconds, 1e-9))), ("target_ratio", .number(0.6))]))])
+    var figures: [(String, JSON)] = [("local", .object([("wall_seconds", .number(wall)), ("task_seconds", .number(taskSeconds)),
+                                                        ("ratio", .number(wall / max(taskSeconds, 1e-9))), ("target_ratio", .number(0.6))]))]
+    // The same four tasks through Slurm, when a cluster answers (`scripts/slurm-local.sh start`): a copy of the
+    // sweep declared alike, so both engines run the same work one after the other in this run.
+    let sinfo = Process()
+    sinfo.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    sinfo.arguments = ["sinfo", "-h", "-o", "%t"]
+    sinfo.standardOutput = FileHandle.nullDevice
+    sinfo.standardError = FileHandle.nullDevice
+    if (try? sinfo.run()) != nil, ({ sinfo.waitUntilExit(); return sinfo.terminationStatus == 0 })() {
+        let slurm = try shellJSON("fetch demo 60 --end 2026-11-20; sweep new four-slurm --grid tier2_interval=3h,6h,12h,24h --days 14 --tiers 1,2; "
+                                  + "sweep run four-slurm --engine slurm --wait").last ?? [:]
+        let slurmWall = slurm["seconds"] as? Double ?? 0, slurmTasks = slurm["task_seconds"] as? Double ?? 0
+        let delay = slurm["scheduling_delay_seconds"] as? Double
+        results.append(Measurement(name: "sweep_slurm_4_tasks", samples: [slurmWall], targetMilliseconds: nil,
+                                   note: String(format: "the same 4 tasks with --engine slurm on the local single-node cluster: %.2f× the tasks' own %.1f s, scheduling delay %.2f s (target ≤ 0.6× plus the delay)",
+                                                slurmWall / max(slurmTasks, 1e-9), slurmTasks, delay ?? .nan)))
+        figures.append(("slurm", .object([("wall_seconds", .number(slurmWall)), ("task_seconds", .number(slurmTasks)),
+                                          ("ratio", .number(slurmWall / max(slurmTasks, 1e-9))),
+                                          ("scheduling_delay_seconds", .number(delay))])))
+    }
+    sweepFigures = .object(figures)
 }
 
 /// Runs the shell with `arguments` (stdout and stderr to /dev/null) until it exits. posix_spawn + waitpid:
