@@ -69,20 +69,29 @@ extension Commands {
 
     static let chart: CommandSpec = CommandSpec(
         "chart", group: .insight,
-        abstract: "ASCII charts: model accuracy over trainings, price, live prediction accuracy",
+        abstract: "ASCII charts: model accuracy over trainings, price, live prediction accuracy, sweep heat maps",
         discussion: """
         chart accuracy draws each model's holdout accuracy at each training (all trained models by default); \
         chart price draws the loaded series; chart live draws the rolling accuracy of scored predictions over \
-        evaluation_window with performance_threshold as a reference line. Charts fit the terminal width \
+        evaluation_window with performance_threshold as a reference line. chart sweep NAME KEY1 ?KEY2? draws a \
+        heat map of a sweep's --metric (default accuracy) with KEY1's values as rows and KEY2's as columns, one map \
+        per asset: darker is better, * the best cell, ≈ the cells a paired 95 % interval cannot tell from it, the \
+        naive baseline below; each cell is the best over the axes not mapped unless --at KEY=VALUE holds them \
+        (under walk-forward selection: the selection span's figures). Charts fit the terminal width \
         (COLUMNS, else 80) and fall back to plain ASCII when the locale is not UTF-8 or TERM=dumb.
         """,
-        examples: ["chart accuracy", "chart accuracy logistic", "chart price", "chart live"],
-        subcommands: [Subcommand("accuracy", [chartModels.spec]), Subcommand("price"), Subcommand("live")],
+        examples: ["chart accuracy", "chart accuracy logistic", "chart price", "chart live",
+                   "chart sweep depth xgboost.max_depth tier2_interval --metric brier"],
+        subcommands: [Subcommand("accuracy", [chartModels.spec]), Subcommand("price"), Subcommand("live"),
+                      Subcommand("sweep", [chartSweepName.spec, chartSweepRows.spec, chartSweepColumns.spec])],
+        flags: [FlagSpec(chartSweepMetric), FlagSpec(chartSweepAt)],
         assetScoped: true,
         run: runChart)
 
     static func runChart(_ shell: ShellContext, _ args: Arguments) throws -> CommandOutput {
         let kind = args.subcommand ?? ""
+        if kind == "sweep" { return try chartSweep(shell, args) }
+        if let flag = [chartSweepMetric.name, chartSweepAt.name].first(where: { args.has($0) }) { throw SweepChartError.optionOfSweep(flag, subcommand: kind) }
         var options = LineChartOptions()
         options.width = shell.terminal.width
         var series: [ChartSeries] = []

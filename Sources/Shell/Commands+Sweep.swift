@@ -441,7 +441,8 @@ extension Commands {
         let order = Dictionary(rows.map(\.asset).enumerated().map { ($1, $0) }, uniquingKeysWith: min)
         return rows.sorted { a, b in
             if a.asset != b.asset { return order[a.asset]! < order[b.asset]! }
-            let x = sign * (a.score?.mean ?? -.infinity), y = sign * (b.score?.mean ?? -.infinity)
+            // A row without a score ranks last whichever way the metric points (not first for Brier's "lower").
+            let x = (a.score?.mean).map { sign * $0 } ?? -.infinity, y = (b.score?.mean).map { sign * $0 } ?? -.infinity
             return x != y ? x > y : a.id < b.id
         }
     }

@@ -167,7 +167,8 @@ final class LineEditor {
         if candidates.count == 1 {
             let completion = candidates[0]
             var insertion = String(completion.dropFirst(partial.count))
-            if !completion.hasSuffix("/") { insertion += " " }
+            // A folder or a `KEY=` is half a word: its rest is completed next, so no space after it.
+            if !completion.hasSuffix("/") && !completion.hasSuffix("=") { insertion += " " }
             insertText(el, insertion)
             return UInt8(CC_REFRESH)
         }

@@ -19,6 +19,8 @@ enum GoldenCases {
             ("bar-signed-ascii", BarChart.render(coefficients, width: 60, style: ChartStyle(unicode: false), valueFormat: .fixed(2))),
             ("table-unicode", TextTable.render(headers: tableHeaders, rows: tableRows, alignments: tableAlignments, style: ChartStyle())),
             ("table-ascii", TextTable.render(headers: tableHeaders, rows: tableRows, alignments: tableAlignments, style: ChartStyle(unicode: false))),
+            ("heatmap-unicode", HeatMap.render(rows: heatRows, columns: heatColumns, values: heatValues, options: heatOptions, style: ChartStyle())),
+            ("heatmap-ascii", HeatMap.render(rows: heatRows, columns: heatColumns, values: heatValues, options: heatOptions, style: ChartStyle(unicode: false))),
         ]
     }
 

@@ -44,7 +44,7 @@ import Testing
         // Subcommands and groups of flags that exclude each other.
         ("replays diff 1", "replays: 'diff' takes A B: missing B — usage: replays ?show ID|diff A B?"),
         ("export chart x.csv", "export: unknown subcommand 'chart' — expected 'features PATH.csv', 'model xgboost|logistic PATH.json', 'notebook PATH.md', 'log PATH.csv' or 'perf PATH.csv' — usage: \(Commands.export.synopsis)"),
-        ("chart price logistic", "chart: 'price' takes no arguments ('logistic' is extra) — usage: chart accuracy ?MODEL…?|price|live ?--asset NAME|all?"),
+        ("chart price logistic", "chart: 'price' takes no arguments ('logistic' is extra) — usage: chart accuracy ?MODEL…?|price|live|sweep NAME KEY1 ?KEY2? ?--metric accuracy|directional_accuracy|brier|log_loss? ?--at KEY=VALUE? ?--asset NAME|all?"),
         ("replay --from 2026-11-01 --days 3", "replay: give --days or --from/--to, not both — usage: \(Commands.replay.synopsis)"),
     ])
     func errors(line: String, expected: String) {
@@ -116,7 +116,7 @@ import Testing
         ("advance", "advance DURATION"),
         ("log", "log BUY|SELL|HOLD ?--predicted BUY|SELL|HOLD?"),
         ("trend", "trend MODEL ?--window N?"),
-        ("chart", "chart accuracy ?MODEL…?|price|live ?--asset NAME|all?"),
+        ("chart", "chart accuracy ?MODEL…?|price|live|sweep NAME KEY1 ?KEY2? ?--metric accuracy|directional_accuracy|brier|log_loss? ?--at KEY=VALUE? ?--asset NAME|all?"),
         ("importance", "importance xgboost|logistic ?--top N?"),
         ("check", "check lookahead|warmup ?--samples N?"),
         ("save", "save ?NAME? ?--force?"),
