@@ -114,6 +114,24 @@ enum Advice {
             return "quit that shell first or save under another name"
         case SessionError.notRegularFile:
             return "give a path ending in NAME.lgc"
+
+        // Sweeps (the Slurm cases carry their advice in their own words)
+        case SweepError.noSuchSweep:
+            return "'sweep new NAME --grid KEY=V1,V2' declares one; Tab after 'sweep status' lists those there are"
+        case SweepError.exists:
+            return "choose another name, or remove that sweep's folder first"
+        case SweepError.edited, SweepError.unreadable:
+            return "declare the sweep again with 'sweep new' (its folder is written by lgc-shell alone)"
+        case SweepError.otherVersion:
+            return "run it with that version of lgc-shell, or declare the sweep again with this one"
+        case SweepError.sessionDataChanged:
+            return "load the data the sweep was declared on, or 'sweep collect NAME --force' (recorded as forced)"
+        case SweepError.dataChanged:
+            return "restore the sweep folder's data/ files, or declare the sweep again"
+        case SweepError.tooManyTasks:
+            return "split the grid over several sweeps (one per asset, or per value of one axis): the limit keeps a manifest, and a Slurm array, within what clusters accept"
+        case SweepError.noTasks:
+            return "give at least one --grid KEY=V1,V2"
         default:
             return nil
         }

@@ -474,7 +474,7 @@ extension Commands {
             let loaded = shell.engine.asset(named: asset.symbol).flatMap { shell.engine.assets[$0].series }
             let same = loaded.map { $0.count >= asset.rows && dataFingerprint($0, through: asset.rows - 1) == asset.fingerprint } ?? false
             if !same {
-                guard args.has(SweepArguments.force) else { throw SweepError.dataChanged(symbol: asset.symbol, path: "the session") }
+                guard args.has(SweepArguments.force) else { throw SweepError.sessionDataChanged(symbol: asset.symbol) }
                 forced.append(asset.symbol)
             }
         }
@@ -597,7 +597,7 @@ extension Commands {
             table.append([row.label, row.asset, figure(row.score?.mean), interval(row.score), figure(row.naive),
                           row.pnl.map { returnText($0.strategy) + " vs " + returnText($0.hold) } ?? "—",
                           manifest.seeds > 1 ? Format.fixed(row.retrains, 1) : String(Int(row.retrains)), Format.seconds(row.seconds),
-                          best.id == row.id ? "best" : difference.map { $0.interval.significant ? "worse" : "not distinguishable" } ?? "—"])
+                          best.id == row.id ? "best" : difference.map { $0.interval.significant ? "worse" : (shell.terminal.unicode ? "≈ best" : "~ best") } ?? "—"])
             objects.append(.object([
                 ("task", .int(row.id)), ("tasks", .array(row.tasks.map(JSON.int))),
                 ("grid", .object(row.grid.map { ($0.0, .string($0.1)) })), ("asset", .string(row.asset)),
@@ -616,7 +616,7 @@ extension Commands {
         if let selection { text += "on the selection span only (the first \(Format.fixed(selection.selectDays, 0)) of \(Format.fixed(selection.selectDays + selection.evaluateDays, 0)) days): the figures the choice is made on\n" }
         text += shell.table(["grid", "asset", metric.rawValue, "95 % CI", "naive", "return vs hold", "retrains", "time", "vs best"],
                             table, right: [2, 4, 6, 7])
-        text += "\nthe best row is the highest of \(rows.count) noisy figures: 'vs best' says which others it cannot be told apart from"
+        text += "\nthe best row is the highest of \(rows.count) noisy figures; \(shell.terminal.unicode ? "≈" : "~") best: the paired 95 % interval of its difference from the best holds zero"
         var fields: [(String, JSON)] = [("added", .int(added)), ("rows", .array(objects)), ("forced", .array(forced.map(JSON.string)))]
         if let selection {
             let results = walkForwardSelection(manifest, reports: reports, metric: metric, series: series)

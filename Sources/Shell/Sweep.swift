@@ -125,6 +125,8 @@ enum SweepError: Error, Equatable, CustomStringConvertible {
     case noTask(Int, tasks: Int)
     /// An asset's data file no longer matches the fingerprint recorded in the manifest.
     case dataChanged(symbol: String, path: String)
+    /// The session's bars of `symbol` are not those the sweep was declared on (collecting would mix them).
+    case sessionDataChanged(symbol: String)
     case tooManyTasks(Int, limit: Int)
     case noTasks
     case invalidName(String)
@@ -145,6 +147,7 @@ enum SweepError: Error, Equatable, CustomStringConvertible {
         case .unreadable(let path, let reason): return "\(path) is not a sweep manifest (\(reason))"
         case .noTask(let task, let tasks): return "the sweep has no task \(task) (tasks 0…\(tasks - 1))"
         case .dataChanged(let symbol, let path): return "\(path) no longer holds the \(symbol) bars the sweep was declared on"
+        case .sessionDataChanged(let symbol): return "the session no longer holds the \(symbol) bars the sweep was declared on"
         case .tooManyTasks(let count, let limit): return "the grid makes \(count) tasks; a sweep holds at most \(limit)"
         case .noTasks: return "the grid makes no tasks"
         case .invalidName(let name): return "invalid sweep name '\(name)': use letters, digits, '-', '_' and '.'"

@@ -117,7 +117,7 @@ import Testing
         defer { shell.closeSession() }
         let folder = SweepFolder(path: directory.path + "/sweeps/heat")
         for (line, expected) in [
-            ("chart sweep nope tier1_interval", "no sweep 'nope' in \(directory.path)/sweeps"),
+            ("chart sweep nope tier1_interval", "no sweep 'nope' in \(directory.path)/sweeps — 'sweep new NAME --grid KEY=V1,V2' declares one; Tab after 'sweep status' lists those there are"),
             ("chart sweep heat tier1_intervall", "sweep 'heat' has no axis 'tier1_intervall' — did you mean 'tier1_interval'?"),
             ("chart sweep heat depth", "sweep 'heat' has no axis 'depth' — its axes: tier1_interval, test_fraction"),
             ("chart sweep heat test_fraction TEST_FRACTION", "KEY1 and KEY2 are both 'test_fraction': give two different axes, or one"),
@@ -135,7 +135,7 @@ import Testing
         // A manifest edited by hand is refused, as 'sweep' refuses it.
         let original = try String(contentsOfFile: folder.manifestPath, encoding: .utf8)
         try original.replacingOccurrences(of: "\"3h\"", with: "\"4h\"").write(toFile: folder.manifestPath, atomically: true, encoding: .utf8)
-        #expect(shell.execute("chart sweep heat test_fraction") == .failed("\(folder.manifestPath) was changed after it was written (its checksum does not match)"))
+        #expect(shell.execute("chart sweep heat test_fraction") == .failed("\(folder.manifestPath) was changed after it was written (its checksum does not match) — declare the sweep again with 'sweep new' (its folder is written by lgc-shell alone)"))
         try original.write(toFile: folder.manifestPath, atomically: true, encoding: .utf8)
         #expect(shell.execute("chart sweep heat test_fraction tier1_interval") == .ok)
         #expect(shell.execute("chart sweep heat test_fraction --asset DEMO") == .ok)

@@ -56,7 +56,7 @@ import Glibc
         try text.write(toFile: folder.manifestPath, atomically: true, encoding: .utf8)
         #expect(try folder.manifest() == manifest)
         // The same name again, an unknown key, a bad value: one line each.
-        #expect(shell.execute("sweep new grid --grid tier1_interval=1h") == .failed("a sweep 'grid' exists already"))
+        #expect(shell.execute("sweep new grid --grid tier1_interval=1h") == .failed("a sweep 'grid' exists already — choose another name, or remove that sweep's folder first"))
         guard case .failed(let unknown) = shell.execute("sweep new other --grid tier1_intervall=1h") else { Issue.record("accepted"); return }
         #expect(unknown.contains("did you mean 'tier1_interval'"))
         guard case .failed(let bad) = shell.execute("sweep new other --grid test_fraction=2") else { Issue.record("accepted"); return }
