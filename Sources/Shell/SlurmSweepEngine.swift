@@ -566,13 +566,18 @@ extension Commands {
             .run(pending, jobs: jobs, isCancelled: { Interrupts.requested != 0 })
         let wall = SweepTask.measured(since: start)
         let taskSeconds = pending.compactMap { SweepReports.seconds(folder, task: $0) }.reduce(0, +)
-        let ran = pending.count - failed.count
+        // Ctrl-C starts no new task (the running ones finish): those never started are pending still.
+        let ran = pending.filter { folder.isDone($0) }.count
+        let notStarted = pending.count - ran - failed.count
         var text = "ran \(ran) of \(pending.count) \(args.has(SweepArguments.retryFailed) ? "failed" : "pending") task\(pending.count == 1 ? "" : "s") in \(Format.seconds(wall)) on \(min(jobs, pending.count)) process\(min(jobs, pending.count) == 1 ? "" : "es")"
         if taskSeconds > 0 { text += String(format: " (the tasks' own time: %@, %.2f× of it)", Format.seconds(taskSeconds), wall / taskSeconds) }
         for task in failed { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
+        if notStarted > 0 {
+            text += "\ninterrupted: \(notStarted) task\(notStarted == 1 ? " was" : "s were") not started — 'sweep run \(name) --engine local' runs \(notStarted == 1 ? "it" : "them")"
+        }
         return CommandOutput(fields: [("engine", .string("local")), ("submitted", .int(pending.count)), ("job_id", .null),
-                                      ("failed", .array(failed.map(JSON.int))), ("seconds", .number(wall)),
-                                      ("task_seconds", .number(taskSeconds))],
+                                      ("failed", .array(failed.map(JSON.int))), ("not_started", .int(notStarted)),
+                                      ("seconds", .number(wall)), ("task_seconds", .number(taskSeconds))],
                              text: text)
     }
 

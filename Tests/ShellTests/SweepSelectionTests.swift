@@ -165,3 +165,31 @@ import Testing
         }
     }
 }
+
+/// Ctrl-C during `sweep run --engine local`, as a person at a terminal would press it.
+@Suite struct CancelSweep {
+    @Test func ctrlCStartsNoNewTaskAndSaysWhichAreLeft() throws {
+        let directory = try ShellProcess.temporaryDirectory()
+        let session = try TerminalSession(environment: ["LGC_SESSIONS": directory.path, "LGC_HISTORY": directory.appendingPathComponent("h").path,
+                                                        "LGC_SHELL": ShellProcess.executable.path], columns: 160)
+        #expect(session.waitFor("lgc> "))
+        var mark = session.mark
+        session.type("fetch demo 30; sweep new s --grid tier2_interval=3h,6h,12h,24h --days 10 --tiers 1,2\r")
+        #expect(session.waitForPrompt(after: "manifest", since: mark, timeout: 30), "\(session.screen)")
+        let folder = SweepFolder(path: directory.path + "/sweeps/s")
+        mark = session.mark
+        session.type("sweep run s --engine local --jobs 1\r")
+        // Pressed while the first task runs (its log is open), long before the four are done.
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: folder.logPath(0)) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        session.type("\u{03}")
+        #expect(session.waitForPrompt(after: "not started", since: mark, timeout: 60), "\(session.screen)")
+        #expect(folder.isDone(0), "the running task finished")
+        #expect(!folder.isDone(3), "no new task started after Ctrl-C")
+        mark = session.mark
+        session.type("sweep run s --engine local\r")
+        #expect(session.waitForPrompt(after: "pending task", since: mark, timeout: 120), "\(session.screen)")
+        #expect((0..<4).allSatisfy(folder.isDone), "the rest ran on the next 'sweep run'")
+        #expect(session.quit() == 0)
+    }
+}
