@@ -613,7 +613,7 @@ extension Commands {
         if manifest.seeds > 1 { text += ", \(manifest.seeds) seeds averaged at each bar" }
         if manifest.windows > 1 { text += ", \(manifest.windows) windows joined" }
         text += "\n"
-        if let selection { text += "on the selection span only (the first \(Format.fixed(selection.selectDays, 0)) of \(Format.fixed(selection.selectDays + selection.evaluateDays, 0)) days): the figures the choice is made on\n" }
+        if let selection { text += "on the selection span only (the first \(Format.fixed(selection.selectDays, 0)) of \(Format.fixed(selection.selectDays + selection.evaluateDays, 0)) days): the figures the choice is made on (retrains and time: the whole replay)\n" }
         text += shell.table(["grid", "asset", metric.rawValue, "95 % CI", "naive", "return vs hold", "retrains", "time", "vs best"],
                             table, right: [2, 4, 6, 7])
         text += "\nthe best row is the highest of \(rows.count) noisy figures; \(shell.terminal.unicode ? "≈" : "~") best: the paired 95 % interval of its difference from the best holds zero"
