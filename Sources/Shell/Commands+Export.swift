@@ -1,6 +1,7 @@
 import Charts
 import FeedbackLoop
 import Foundation
+import LoopApp
 import Learning
 import MarketData
 import SessionStore

@@ -1,6 +1,7 @@
 import Charts
 import FeedbackLoop
 import Foundation
+import LoopApp
 import MarketData
 import SessionStore
 
@@ -170,13 +171,7 @@ extension Commands {
     /// (the first trainings learn from the history before the replayed span) to its last. Each value is its IEEE-754
     /// bit pattern, little-endian, so equal bars give the same digest on every machine.
     static func dataFingerprint(_ series: PriceSeries, through last: Int) -> String {
-        var data = Data(capacity: (last + 1) * 40)
-        for bar in series.bars[0...last] {
-            for value in [bar.time, bar.open, bar.high, bar.low, bar.close] {
-                withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-            }
-        }
-        return SHA256.hex(data)
+        DataFingerprint.of(series, through: last)
     }
 
     /// The object `replay` prints in JSON mode, as stored with the report.

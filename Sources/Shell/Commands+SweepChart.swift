@@ -1,6 +1,7 @@
 import Charts
 import FeedbackLoop
 import Foundation
+import LoopApp
 import MarketData
 
 /// `chart sweep NAME KEY1 ?KEY2?`: a heat map of a sweep's metric over one or two of its axes, one map per asset.

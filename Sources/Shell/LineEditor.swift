@@ -1,5 +1,6 @@
 @preconcurrency import CEditLine
 import Foundation
+import LoopApp
 import MarketData
 
 /// Interactive line input through libedit: prompt, emacs keys, persistent history, Tab completion,

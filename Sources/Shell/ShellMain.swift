@@ -5,7 +5,7 @@ import MarketData
 
 /// Start-up: flags, then interactive, script-file, stdin-script or `-c` mode.
 public enum ShellMain {
-    public static let version = "0.1.0"
+    public static let version = Program.version
 
     static let usage = """
     usage: lgc-shell [options] [SCRIPT.lgc]

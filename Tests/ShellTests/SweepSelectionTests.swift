@@ -1,5 +1,6 @@
 import FeedbackLoop
 import Foundation
+@testable import LoopApp
 @testable import Shell
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+@testable import LoopApp
 @testable import Shell
 import Testing
 

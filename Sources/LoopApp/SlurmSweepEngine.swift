@@ -5,16 +5,16 @@ import Glibc
 
 /// A Slurm time limit as `sbatch --time` reads it: `MINUTES`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`,
 /// `D-HH:MM:SS`, or `UNLIMITED`/`INFINITE`. Kept as typed (the script passes it on); `minutes` is what it means.
-struct SlurmTimeLimit: Sendable, Equatable {
-    let text: String
+public struct SlurmTimeLimit: Sendable, Equatable {
+    public let text: String
     /// nil for no limit.
-    let minutes: Double?
+    public let minutes: Double?
 
-    static let expected = "a Slurm time limit: MINUTES, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (such as 30, 2:00:00 or 1-12)"
+    public static let expected = "a Slurm time limit: MINUTES, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (such as 30, 2:00:00 or 1-12)"
 
     /// nil when `text` is none of Slurm's forms (a part that is not a whole number, minutes or seconds past 59 after
     /// the first field, hours past 23 after a day).
-    static func parse(_ text: String) -> SlurmTimeLimit? {
+    public static func parse(_ text: String) -> SlurmTimeLimit? {
         if ["unlimited", "infinite"].contains(text.lowercased()) { return SlurmTimeLimit(text: text, minutes: nil) }
         func whole(_ part: Substring, below limit: Int? = nil) -> Int? {
             guard !part.isEmpty, part.count <= 9, part.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(part) else { return nil }
@@ -48,41 +48,36 @@ struct SlurmTimeLimit: Sendable, Equatable {
     }
 }
 
-/// `--time` of `sweep run --engine slurm`: refused here, before anything is submitted, as Slurm would refuse it.
-struct SlurmTimeKind: ArgumentKind {
-    func parse(_ word: String) throws(ArgumentProblem) -> SlurmTimeLimit {
-        guard let limit = SlurmTimeLimit.parse(word) else {
-            throw .invalidSetting(key: "--time", text: word, expected: SlurmTimeLimit.expected)
-        }
-        return limit
-    }
-
-    func candidates(_ context: CompletionContext) -> [String] { ["30", "2:00:00", "1-00:00:00"] }
-}
-
 /// How the job array of a sweep is asked for: everything `sweep run --engine slurm` puts in its script.
-struct SlurmSubmission: Sendable, Equatable {
-    var partition: String?
-    var time: SlurmTimeLimit?
+public struct SlurmSubmission: Sendable, Equatable {
+    public var partition: String?
+    public var time: SlurmTimeLimit?
     /// At most this many of the array's tasks at once (`%K`).
-    var maxParallel: Int?
+    public var maxParallel: Int?
     /// Further `sbatch` options, each one word (`--account=lab`, `--qos=low`), after the engine's own.
-    var extraArguments: [String] = []
+    public var extraArguments: [String] = []
+
+    public init(partition: String? = nil, time: SlurmTimeLimit? = nil, maxParallel: Int? = nil, extraArguments: [String] = []) {
+        self.partition = partition
+        self.time = time
+        self.maxParallel = maxParallel
+        self.extraArguments = extraArguments
+    }
 
     /// Options the engine sets itself: given again, the array, its logs or its job name (by which the engine
     /// finds it in the queue) would no longer be what the engine expects.
-    static let reserved = ["-a", "--array", "-o", "--output", "-e", "--error", "-J", "--job-name", "-D", "--chdir",
+    public static let reserved = ["-a", "--array", "-o", "--output", "-e", "--error", "-J", "--job-name", "-D", "--chdir",
                            "--wrap", "--parsable"]
 
     /// The reserved option `argument` sets, if any (`--array=1-3` and `-a1-3` both set `--array`).
-    static func reservedOption(in argument: String) -> String? {
+    public static func reservedOption(in argument: String) -> String? {
         reserved.first { option in
             argument == option || (option.hasPrefix("--") ? argument.hasPrefix(option + "=") : argument.hasPrefix(option))
         }
     }
 
     /// `0-3,7,9-12`: ascending task ids as Slurm's `--array` writes them (runs of consecutive ids as ranges).
-    static func compressed(_ tasks: [Int]) -> String {
+    public static func compressed(_ tasks: [Int]) -> String {
         var parts: [String] = []
         var ids = Array(Set(tasks)).sorted()[...]
         while let first = ids.popFirst() {
@@ -94,17 +89,17 @@ struct SlurmSubmission: Sendable, Equatable {
     }
 
     /// The `--array` value: the ids, then `%K` when the parallelism is capped.
-    func arraySpec(_ tasks: [Int]) -> String {
+    public func arraySpec(_ tasks: [Int]) -> String {
         Self.compressed(tasks) + (maxParallel.map { "%\($0)" } ?? "")
     }
 
-    static func jobName(sweep: String) -> String { "lgc-sweep-" + sweep }
+    public static func jobName(sweep: String) -> String { "lgc-sweep-" + sweep }
 
     /// The batch script: one array element runs `EXECUTABLE sweep task FOLDER $SLURM_ARRAY_TASK_ID` with its output
     /// in the task's log, which starts and ends with a stamp line (`SlurmLog`); a task that exits non-zero, or exits
     /// zero without its report, leaves the `.failed` marker beside its log (as the local engine does) and fails its
     /// element. `folder` and `executable` are absolute: an element runs on whichever node Slurm picks.
-    func script(sweep: String, folder: String, executable: String, tasks: [Int]) -> String {
+    public func script(sweep: String, folder: String, executable: String, tasks: [Int]) -> String {
         var directives = [
             "--job-name=" + Self.jobName(sweep: sweep),
             "--array=" + arraySpec(tasks),
@@ -138,12 +133,12 @@ struct SlurmSubmission: Sendable, Equatable {
     }
 
     /// A word for an `#SBATCH` line: sbatch splits those lines at blanks outside double quotes.
-    static func directiveWord(_ word: String) -> String {
+    public static func directiveWord(_ word: String) -> String {
         word.contains(where: \.isWhitespace) ? "\"" + word + "\"" : word
     }
 
     /// `'…'` for bash, a `'` inside written `'\''`.
-    static func shellQuoted(_ text: String) -> String {
+    public static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
@@ -151,12 +146,12 @@ struct SlurmSubmission: Sendable, Equatable {
 /// The stamp lines a Slurm element writes at the top and bottom of its log (seconds since 1970, from the node's
 /// clock): how long Slurm took to start the array, and when its last task ended. Reports stay as every engine
 /// writes them; the times of the run live here.
-enum SlurmLog {
-    static let startPrefix = "lgc-sweep: started at"
-    static let endPrefix = "lgc-sweep: ended at"
+public enum SlurmLog {
+    public static let startPrefix = "lgc-sweep: started at"
+    public static let endPrefix = "lgc-sweep: ended at"
 
     /// When task `task`'s last Slurm run started and ended, from its log; nil where the log has no such line.
-    static func stamps(_ folder: SweepFolder, task: Int) -> (start: Double?, end: Double?) {
+    public static func stamps(_ folder: SweepFolder, task: Int) -> (start: Double?, end: Double?) {
         guard let data = FileManager.default.contents(atPath: folder.logPath(task)) else { return (nil, nil) }
         var start: Double?, end: Double?
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
@@ -169,26 +164,26 @@ enum SlurmLog {
 
 /// The job arrays submitted for a sweep, kept in its folder (`slurm/jobs.json`, written whole and renamed), so
 /// `status`, `run` and `cancel` in any later shell know which of Slurm's jobs are the sweep's.
-struct SlurmJobRecord: Codable, Equatable, Sendable {
-    var jobID: String
-    var tasks: [Int]
+public struct SlurmJobRecord: Codable, Equatable, Sendable {
+    public var jobID: String
+    public var tasks: [Int]
     /// When it was submitted, seconds since 1970.
-    var submittedAt: Double
+    public var submittedAt: Double
     /// The batch script, relative to the sweep folder.
-    var script: String
-    var array: String
+    public var script: String
+    public var array: String
 
-    enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case jobID = "job_id", tasks, submittedAt = "submitted_at", script, array
     }
 }
 
 extension SweepFolder {
-    var slurmPath: String { path + "/slurm" }
-    var slurmJobsPath: String { slurmPath + "/jobs.json" }
+    public var slurmPath: String { path + "/slurm" }
+    public var slurmJobsPath: String { slurmPath + "/jobs.json" }
 
     /// The job arrays recorded for this sweep, oldest first (none when it never went to Slurm).
-    func slurmJobs() throws -> [SlurmJobRecord] {
+    public func slurmJobs() throws -> [SlurmJobRecord] {
         guard let data = FileManager.default.contents(atPath: slurmJobsPath) else { return [] }
         do {
             return try JSONDecoder().decode([SlurmJobRecord].self, from: data)
@@ -197,7 +192,7 @@ extension SweepFolder {
         }
     }
 
-    func writeSlurmJobs(_ jobs: [SlurmJobRecord]) throws {
+    public func writeSlurmJobs(_ jobs: [SlurmJobRecord]) throws {
         try FileManager.default.createDirectory(atPath: slurmPath, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -207,24 +202,24 @@ extension SweepFolder {
 
 /// Slurm's client commands (`sbatch`, `squeue`, `scancel`), found through the shell's PATH and run with its
 /// environment. Whether the controller answers is decided from exit statuses, never from what the commands print.
-struct SlurmClient {
-    let environment: [String: String]
+public struct SlurmClient {
+    public let environment: [String: String]
     /// How long one command may take before the controller counts as not answering.
-    var timeout: TimeInterval = 120
+    public var timeout: TimeInterval = 120
 
     /// The process environment with the shell's own (when it has one) over it.
-    init(environment shellEnvironment: [String: String]) {
+    public init(environment shellEnvironment: [String: String]) {
         environment = ProcessInfo.processInfo.environment.merging(shellEnvironment) { $1 }
     }
 
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
+    public struct Result {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
     }
 
     /// `command`'s path on PATH.
-    func locate(_ command: String) throws -> String {
+    public func locate(_ command: String) throws -> String {
         let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for folder in path.split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (folder.isEmpty ? "." : String(folder)) + "/" + command
@@ -239,7 +234,7 @@ struct SlurmClient {
 
     /// Runs `command` to its end (its output in temporary files, so neither stream can block it). A command past
     /// `timeout` is ended and reads as status -1.
-    func run(_ command: String, _ arguments: [String]) throws -> Result {
+    public func run(_ command: String, _ arguments: [String]) throws -> Result {
         let executable = try locate(command)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lgc-slurm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -278,13 +273,13 @@ struct SlurmClient {
     }
 
     /// Whether the controller answers: a cheap `squeue` that lists only this sweep's job ids.
-    func answers(jobName: String) -> Bool {
+    public func answers(jobName: String) -> Bool {
         (try? run("squeue", ["-h", "-o", "%i", "--name=" + jobName]))?.status == 0
     }
 
     /// What is in the queue of the job arrays named `jobName`: array job id → task id → state. An element that has
     /// ended is not there.
-    func queue(jobName: String) throws -> [String: [Int: SlurmElementState]] {
+    public func queue(jobName: String) throws -> [String: [Int: SlurmElementState]] {
         let result = try run("squeue", ["-h", "-r", "--name=" + jobName, "-o", "%F %K %t"])
         guard result.status == 0 else { throw SweepError.slurmUnreachable(command: "squeue", status: result.status) }
         var jobs: [String: [Int: SlurmElementState]] = [:]
@@ -300,7 +295,7 @@ struct SlurmClient {
     /// Submits `script`; returns the job id. The controller is asked first (a cheap squeue: a controller that is
     /// down fails it as it would fail sbatch, after the same retries); a refusal then says why (sbatch's first
     /// error line).
-    func submit(script: String, jobName: String) throws -> String {
+    public func submit(script: String, jobName: String) throws -> String {
         let probe = try run("squeue", ["-h", "-o", "%i", "--name=" + jobName])
         guard probe.status == 0 else { throw SweepError.slurmUnreachable(command: "squeue", status: probe.status) }
         let result = try run("sbatch", ["--parsable", script])
@@ -315,21 +310,21 @@ struct SlurmClient {
         throw SweepError.slurmRefused(reason: reason, script: script)
     }
 
-    func cancel(jobs: [String]) throws {
+    public func cancel(jobs: [String]) throws {
         let result = try run("scancel", jobs)
         guard result.status == 0 else { throw SweepError.slurmUnreachable(command: "scancel", status: result.status) }
     }
 }
 
 /// Where a queued array element stands, from squeue's compact state codes.
-enum SlurmElementState: Equatable, Sendable {
+public enum SlurmElementState: Equatable, Sendable {
     /// Waiting to start (pending, configuring, requeued, held, suspended).
     case queued
     /// Running or completing.
     case running
 
     /// nil for the codes of an element that has ended (completed, failed, cancelled, timed out…).
-    init?(code: String) {
+    public init?(code: String) {
         switch code {
         case "R", "CG", "SO", "SI", "ST": self = .running
         case "PD", "CF", "RQ", "RH", "RF", "RS", "S", "RD": self = .queued
@@ -340,9 +335,9 @@ enum SlurmElementState: Equatable, Sendable {
 
 /// Where every task of a sweep stands, from its report and log files and, when it has recorded job arrays, from
 /// Slurm's queue (asked first, so a task that ends meanwhile reads as done, never as lost).
-struct SweepCensus {
+public struct SweepCensus {
     /// Whether Slurm was asked, and what came of it.
-    enum SlurmAnswer: Equatable {
+    public enum SlurmAnswer: Equatable {
         /// No job array is recorded for the sweep: nothing to ask.
         case notAsked
         case answered
@@ -350,27 +345,27 @@ struct SweepCensus {
         case unreachable(SweepError)
     }
 
-    var tasks: Int
-    var done: [Int] = []
+    public var tasks: Int
+    public var done: [Int] = []
     /// Waiting in Slurm's queue.
-    var queued: [Int] = []
-    var running: [Int] = []
+    public var queued: [Int] = []
+    public var running: [Int] = []
     /// A failure marker beside the log, or (Slurm answering) not done, out of the queue, its recorded job ended.
-    var failed: [Int] = []
+    public var failed: [Int] = []
     /// Never run, or forgotten by `sweep cancel`.
-    var notStarted: [Int] = []
-    var slurm: SlurmAnswer = .notAsked
+    public var notStarted: [Int] = []
+    public var slurm: SlurmAnswer = .notAsked
     /// The recorded job arrays with an element still queued or running.
-    var liveJobs: [String] = []
+    public var liveJobs: [String] = []
 
     /// The job `SlurmJobRecord` a task was last submitted in, by task.
-    static func owners(_ records: [SlurmJobRecord]) -> [Int: String] {
+    public static func owners(_ records: [SlurmJobRecord]) -> [Int: String] {
         var owner: [Int: String] = [:]
         for record in records { for task in record.tasks { owner[task] = record.jobID } }
         return owner
     }
 
-    static func take(_ folder: SweepFolder, manifest: SweepManifest, client: SlurmClient) throws -> SweepCensus {
+    public static func take(_ folder: SweepFolder, manifest: SweepManifest, client: SlurmClient) throws -> SweepCensus {
         let records = try folder.slurmJobs()
         var census = SweepCensus(tasks: manifest.tasks.count)
         var states: [Int: SlurmElementState] = [:]
@@ -404,15 +399,15 @@ struct SweepCensus {
     }
 
     /// Tasks to run now: every one neither done nor in Slurm's queue, or with `retryFailed` only the failed ones.
-    func runnable(retryFailed: Bool) -> [Int] {
+    public func runnable(retryFailed: Bool) -> [Int] {
         retryFailed ? failed : (failed + notStarted).sorted()
     }
 }
 
 /// `sweep run --engine slurm`: one job array for the tasks to run, recorded in the sweep's folder.
-enum SlurmSweepEngine {
+public enum SlurmSweepEngine {
     /// Writes the batch script (`slurm/submit-N.sbatch`), submits it and records the job; returns the record.
-    static func submit(_ tasks: [Int], folder: SweepFolder, manifest: SweepManifest, settings: SlurmSubmission,
+    public static func submit(_ tasks: [Int], folder: SweepFolder, manifest: SweepManifest, settings: SlurmSubmission,
                        executable: String, client: SlurmClient) throws -> SlurmJobRecord {
         precondition(!tasks.isEmpty, "a job array needs a task")
         _ = try client.locate("sbatch")
@@ -440,7 +435,7 @@ enum SlurmSweepEngine {
     /// Polls until no element of `job` is queued or running; false when `isCancelled` stopped the wait first (the
     /// job goes on). `progress` sees each census. Polls often at first, then every few seconds, to spare the
     /// controller on a long run.
-    static func wait(for job: SlurmJobRecord, folder: SweepFolder, manifest: SweepManifest, client: SlurmClient,
+    public static func wait(for job: SlurmJobRecord, folder: SweepFolder, manifest: SweepManifest, client: SlurmClient,
                      isCancelled: () -> Bool, progress: (SweepCensus) -> Void) throws -> Bool {
         let started = ContinuousClock.now
         while true {
@@ -448,7 +443,7 @@ enum SlurmSweepEngine {
             if case .unreachable(let error) = census.slurm { throw error }
             progress(census)
             if !census.liveJobs.contains(job.jobID) { return true }
-            let waited = SweepTask.measured(since: started)
+            let waited = Stopwatch.seconds(since: started)
             let interval = waited < 30 ? 0.25 : waited < 300 ? 1.0 : 5.0
             let until = ContinuousClock.now + .milliseconds(Int(interval * 1000))
             while ContinuousClock.now < until {
@@ -461,7 +456,7 @@ enum SlurmSweepEngine {
 
     /// What a finished array took: the wall time from submission to its last task's end, and Slurm's scheduling
     /// delay from submission to its first task's start (both from the stamps in the logs; nil where none is there).
-    static func timing(of job: SlurmJobRecord, folder: SweepFolder) -> (wall: Double?, delay: Double?) {
+    public static func timing(of job: SlurmJobRecord, folder: SweepFolder) -> (wall: Double?, delay: Double?) {
         let stamps = job.tasks.map { SlurmLog.stamps(folder, task: $0) }
         let starts = stamps.compactMap(\.start), ends = stamps.compactMap(\.end)
         return (ends.max().map { $0 - job.submittedAt }, starts.min().map { max(0, $0 - job.submittedAt) })
@@ -470,7 +465,7 @@ enum SlurmSweepEngine {
     /// `sweep cancel`: `scancel` on the recorded arrays still in the queue, which are then forgotten; their tasks
     /// that were queued or running read as not started again (once out of the queue, a marker the cancelled script
     /// left is removed). Returns the jobs cancelled (none when nothing was live).
-    static func cancel(folder: SweepFolder, manifest: SweepManifest, client: SlurmClient) throws -> (jobs: [String], tasks: [Int]) {
+    public static func cancel(folder: SweepFolder, manifest: SweepManifest, client: SlurmClient) throws -> (jobs: [String], tasks: [Int]) {
         let records = try folder.slurmJobs()
         guard !records.isEmpty else { return ([], []) }
         let census = try SweepCensus.take(folder, manifest: manifest, client: client)
@@ -500,102 +495,9 @@ enum SlurmSweepEngine {
     }
 
     /// An absolute path: a node starts the binary and reads the folder from wherever Slurm runs it.
-    static func absolute(_ path: String) -> String {
+    public static func absolute(_ path: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath
         guard !expanded.hasPrefix("/") else { return (expanded as NSString).standardizingPath }
         return ((FileManager.default.currentDirectoryPath + "/" + expanded) as NSString).standardizingPath
-    }
-}
-
-extension Commands {
-    /// `sweep run --engine slurm`: `tasks` as one job array; with `--wait`, followed to its end.
-    static func runOnSlurm(_ shell: ShellContext, name: String, folder: SweepFolder, manifest: SweepManifest, tasks: [Int],
-                           executable: String, args: Arguments, client: SlurmClient) throws -> CommandOutput {
-        let extra = args.values(of: SweepArguments.sbatchArgument)
-        let settings = SlurmSubmission(partition: args.value(of: SweepArguments.partition), time: args.value(of: SweepArguments.time),
-                                       maxParallel: args.value(of: SweepArguments.maxParallel), extraArguments: extra)
-        let absoluteFolder = SweepFolder(path: SlurmSweepEngine.absolute(folder.path))
-        let started = ContinuousClock.now
-        let job = try SlurmSweepEngine.submit(tasks, folder: absoluteFolder, manifest: manifest, settings: settings,
-                                              executable: executable, client: client)
-        var fields: [(String, JSON)] = [("engine", .string("slurm")), ("submitted", .int(tasks.count)), ("job_id", .string(job.jobID)),
-                                        ("array", .string(job.array)), ("script", .string(absoluteFolder.path + "/" + job.script))]
-        var text = "submitted \(tasks.count) task\(tasks.count == 1 ? "" : "s") of sweep \(name) as Slurm job array \(job.jobID) (--array=\(job.array)); its script: \(absoluteFolder.path)/\(job.script)"
-        guard args.has(SweepArguments.wait) else {
-            text += "\nfollow it with 'sweep status \(name)', cancel it with 'sweep cancel \(name)'"
-            return CommandOutput(fields: fields + [("waited", .bool(false))], text: text)
-        }
-        let live = isatty(STDERR_FILENO) == 1 && shell.format == .text && !shell.logger.quiet
-        let finished = try SlurmSweepEngine.wait(for: job, folder: absoluteFolder, manifest: manifest, client: client,
-                                                 isCancelled: { Interrupts.requested != 0 }) { census in
-            guard live else { return }
-            let ended = job.tasks.filter { census.done.contains($0) || census.failed.contains($0) }.count
-            let running = job.tasks.filter(census.running.contains).count, queued = job.tasks.filter(census.queued.contains).count
-            StandardStreams.writeError("\r\u{1B}[2K" + progressBar(done: ended, of: job.tasks.count, unicode: shell.terminal.unicode)
-                                       + " \(ended)/\(job.tasks.count) ended, \(running) running, \(queued) queued  "
-                                       + Format.seconds(SweepTask.measured(since: started)))
-        }
-        if live { StandardStreams.writeError("\r\u{1B}[2K") }
-        let polled = SweepTask.measured(since: started)
-        guard finished else {
-            text += "\nstopped waiting after \(Format.seconds(polled)): job \(job.jobID) goes on — 'sweep status \(name)' follows it, 'sweep cancel \(name)' cancels it"
-            return CommandOutput(fields: fields + [("waited", .bool(false)), ("interrupted", .bool(true))], text: text)
-        }
-        let done = job.tasks.filter(absoluteFolder.isDone)
-        let failed = job.tasks.filter { !absoluteFolder.isDone($0) }
-        let timing = SlurmSweepEngine.timing(of: job, folder: absoluteFolder)
-        // From the stamps the tasks wrote when every one did (this shell polls a little after the end); else what
-        // this shell waited, from the submission.
-        let wall = failed.isEmpty ? (timing.wall ?? polled) : polled
-        let taskSeconds = done.compactMap { SweepReports.seconds(absoluteFolder, task: $0) }.reduce(0, +)
-        text += "\n\(done.count) done, \(failed.count) failed in \(Format.seconds(wall))"
-        if taskSeconds > 0 { text += String(format: " (the tasks' own time: %@, %.2f× of it)", Format.seconds(taskSeconds), wall / taskSeconds) }
-        if let delay = timing.delay { text += "; Slurm's scheduling delay (submission to the first task's start): \(Format.seconds(delay))" }
-        for task in failed { text += "\ntask \(task) failed — its log: \(absoluteFolder.logPath(task))" }
-        fields += [("waited", .bool(true)), ("done", .int(done.count)), ("failed", .array(failed.map(JSON.int))),
-                   ("seconds", .number(wall)), ("task_seconds", .number(taskSeconds)), ("scheduling_delay_seconds", .number(timing.delay))]
-        return CommandOutput(fields: fields, text: text)
-    }
-
-    /// `sweep run --engine local`: `tasks` as separate processes, `--jobs` at a time.
-    static func runLocally(_ shell: ShellContext, name: String, folder: SweepFolder, tasks pending: [Int], executable: String,
-                           args: Arguments) throws -> CommandOutput {
-        let jobs = args.value(of: SweepArguments.jobs) ?? ProcessInfo.processInfo.activeProcessorCount
-        let start = ContinuousClock.now
-        let failed = try LocalSweepEngine(folder: folder, executable: executable)
-            .run(pending, jobs: jobs, isCancelled: { Interrupts.requested != 0 })
-        let wall = SweepTask.measured(since: start)
-        let taskSeconds = pending.compactMap { SweepReports.seconds(folder, task: $0) }.reduce(0, +)
-        // Ctrl-C starts no new task (the running ones finish): those never started are pending still.
-        let ran = pending.filter { folder.isDone($0) }.count
-        let notStarted = pending.count - ran - failed.count
-        var text = "ran \(ran) of \(pending.count) \(args.has(SweepArguments.retryFailed) ? "failed" : "pending") task\(pending.count == 1 ? "" : "s") in \(Format.seconds(wall)) on \(min(jobs, pending.count)) process\(min(jobs, pending.count) == 1 ? "" : "es")"
-        if taskSeconds > 0 { text += String(format: " (the tasks' own time: %@, %.2f× of it)", Format.seconds(taskSeconds), wall / taskSeconds) }
-        for task in failed { text += "\ntask \(task) failed — its log: \(folder.logPath(task))" }
-        if notStarted > 0 {
-            text += "\ninterrupted: \(notStarted) task\(notStarted == 1 ? " was" : "s were") not started — 'sweep run \(name) --engine local' runs \(notStarted == 1 ? "it" : "them")"
-        }
-        return CommandOutput(fields: [("engine", .string("local")), ("submitted", .int(pending.count)), ("job_id", .null),
-                                      ("failed", .array(failed.map(JSON.int))), ("not_started", .int(notStarted)),
-                                      ("seconds", .number(wall)), ("task_seconds", .number(taskSeconds))],
-                             text: text)
-    }
-
-    static func progressBar(done: Int, of total: Int, unicode: Bool) -> String {
-        let filled = total == 0 ? 0 : done * 30 / total
-        return "[" + String(repeating: unicode ? "█" : "#", count: filled) + String(repeating: unicode ? "░" : "-", count: 30 - filled) + "]"
-    }
-
-    /// `sweep cancel NAME`: scancel on the sweep's recorded jobs still in Slurm's queue, which are forgotten.
-    static func cancelSweep(_ shell: ShellContext, name: String) throws -> CommandOutput {
-        let folder = try sweepFolder(shell, name: name)
-        let manifest = try folder.manifest()
-        let (jobs, tasks) = try SlurmSweepEngine.cancel(folder: folder, manifest: manifest, client: SlurmClient(environment: shell.environment))
-        guard !jobs.isEmpty else {
-            return CommandOutput(fields: [("cancelled", .array([])), ("tasks", .array([]))],
-                                 text: "nothing to cancel: no Slurm job of sweep \(name) is queued or running")
-        }
-        return CommandOutput(fields: [("cancelled", .array(jobs.map(JSON.string))), ("tasks", .array(tasks.map(JSON.int)))],
-                             text: "cancelled Slurm job\(jobs.count == 1 ? "" : "s") \(jobs.joined(separator: ", ")): \(tasks.count) unfinished task\(tasks.count == 1 ? " is" : "s are") pending again ('sweep run \(name)' runs \(tasks.count == 1 ? "it" : "them"))")
     }
 }

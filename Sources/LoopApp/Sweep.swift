@@ -12,71 +12,111 @@ import SessionStore
 /// - `data/N.json` — each asset's bars, exported from the session;
 /// - `reports/task-N.json` — each finished task's report, written to a temporary name and renamed (a killed task
 ///   leaves none; a task whose report exists is never run again).
-struct SweepManifest: Codable, Equatable {
-    static let formatName = "lgc-sweep"
-    static let formatVersion = 2
+public struct SweepManifest: Codable, Equatable {
+    public static let formatName = "lgc-sweep"
+    public static let formatVersion = 2
     /// The most tasks one sweep declares; a larger grid is split into several sweeps.
-    static let maxTasks = 10_000
+    public static let maxTasks = 10_000
 
-    struct Axis: Codable, Equatable {
-        var key: String
-        var values: [String]
+    public struct Axis: Codable, Equatable {
+        public var key: String
+        public var values: [String]
+
+        public init(key: String, values: [String]) {
+            self.key = key
+            self.values = values
+        }
     }
 
-    struct Asset: Codable, Equatable {
-        var symbol: String
+    public struct Asset: Codable, Equatable {
+        public var symbol: String
         /// Relative to the sweep folder.
-        var file: String
+        public var file: String
         /// SHA-256 of the bars' times and prices (`Commands.dataFingerprint`).
-        var fingerprint: String
-        var rows: Int
+        public var fingerprint: String
+        public var rows: Int
+
+        public init(symbol: String, file: String, fingerprint: String, rows: Int) {
+            self.symbol = symbol
+            self.file = file
+            self.fingerprint = fingerprint
+            self.rows = rows
+        }
     }
 
-    struct Task: Codable, Equatable {
-        var id: Int
+    public struct Task: Codable, Equatable {
+        public var id: Int
         /// Index into `assets`.
-        var asset: Int
+        public var asset: Int
         /// One value per axis, in axis order.
-        var values: [String]
+        public var values: [String]
         /// Which of the consecutive windows it replays, 0 the earliest.
-        var window: Int = 0
+        public var window: Int = 0
         /// Added to the base settings' XGBoost and LSTM seeds: repeats of one point that differ only in their
         /// random draws, so the spread between seeds shows how much of a difference is training noise.
-        var seed: Int = 0
+        public var seed: Int = 0
+
+        public init(id: Int, asset: Int, values: [String], window: Int = 0, seed: Int = 0) {
+            self.id = id
+            self.asset = asset
+            self.values = values
+            self.window = window
+            self.seed = seed
+        }
     }
 
     /// Walk-forward selection: each task replays `selectDays + evaluateDays`; the best point is chosen on the
     /// steps of the first `selectDays` only and reported, beside the default, on the last `evaluateDays` only.
-    struct Selection: Codable, Equatable {
-        var selectDays: Double
-        var evaluateDays: Double
+    public struct Selection: Codable, Equatable {
+        public var selectDays: Double
+        public var evaluateDays: Double
+
+        public init(selectDays: Double, evaluateDays: Double) {
+            self.selectDays = selectDays
+            self.evaluateDays = evaluateDays
+        }
     }
 
-    var format = formatName
-    var version = formatVersion
+    public var format = formatName
+    public var version = formatVersion
     /// The lgc-shell version that wrote it: a task run by another version is refused (its reports could differ).
-    var program = ShellMain.version
-    var name: String
+    public var program = Program.version
+    public var name: String
     /// Each window's span in calendar days; the windows are consecutive and the last ends at each asset's last bar.
-    var days: Double
+    public var days: Double
     /// Consecutive windows each point is replayed on, as separate tasks (a long span split to run in parallel;
     /// each window's replay starts by training on everything before it).
-    var windows: Int = 1
+    public var windows: Int = 1
     /// Repeats of every point with different seeds.
-    var seeds: Int = 1
-    var selection: Selection? = nil
-    var tiers: [Int]
-    var axes: [Axis]
+    public var seeds: Int = 1
+    public var selection: Selection? = nil
+    public var tiers: [Int]
+    public var axes: [Axis]
     /// The base settings' value of each axis: the point `selection` reports the chosen one against.
-    var defaultValues: [String] = []
+    public var defaultValues: [String] = []
     /// The session's settings every task starts from (the axes then set their own values).
-    var config: LoopConfig
-    var assets: [Asset]
-    var tasks: [Task]
+    public var config: LoopConfig
+    public var assets: [Asset]
+    public var tasks: [Task]
+
+    public init(name: String, days: Double, windows: Int = 1, seeds: Int = 1, selection: Selection? = nil, tiers: [Int],
+                axes: [Axis], defaultValues: [String] = [], config: LoopConfig, assets: [Asset], tasks: [Task]) {
+        self.name = name
+        self.days = days
+        self.windows = windows
+        self.seeds = seeds
+        self.selection = selection
+        self.tiers = tiers
+        self.axes = axes
+        self.defaultValues = defaultValues
+        self.config = config
+        self.assets = assets
+        self.tasks = tasks
+    }
 
     /// The settings task `task` replays with: the base, its grid values set like `set`, XGBoost on one thread (tasks
     /// run side by side, one per core, and one thread count gives the same fits on every engine).
-    func configuration(for task: Task) throws -> LoopConfig {
+    public func configuration(for task: Task) throws -> LoopConfig {
         var configuration = config.forReplay
         try configuration.set("xgboost.threads", to: "1")
         for (axis, value) in zip(axes, task.values) { try configuration.set(axis.key, to: value) }
@@ -89,7 +129,7 @@ struct SweepManifest: Codable, Equatable {
     }
 
     /// The bars of the task's window: `through` its last bar, replayed `from` its first (each asset's own bars).
-    func window(of task: Task, in series: PriceSeries) throws -> (from: Int, through: Int) {
+    public func window(of task: Task, in series: PriceSeries) throws -> (from: Int, through: Int) {
         let span = selection.map { $0.selectDays + $0.evaluateDays } ?? days
         let end = series.bars[series.count - 1].time - Double(windows - 1 - task.window) * span * 86_400
         guard let through = series.bars.lastIndex(where: { $0.time <= end }) else { throw ReplayError.tooFewBars }
@@ -101,21 +141,21 @@ struct SweepManifest: Codable, Equatable {
     }
 
     /// The first bar time of the evaluation span, for an asset's bars (steps before it are the selection's).
-    func evaluationStart(in series: PriceSeries) -> TimeInterval? {
+    public func evaluationStart(in series: PriceSeries) -> TimeInterval? {
         guard let selection else { return nil }
         let split = series.bars[series.count - 1].time - selection.evaluateDays * 86_400
         return series.bars.first { $0.time > split }?.time
     }
 
     /// Whether the task's values are the base settings' (`defaultValues`).
-    func isDefault(_ task: Task) -> Bool { task.values == defaultValues }
+    public func isDefault(_ task: Task) -> Bool { task.values == defaultValues }
 
     /// Task `task`'s grid point, KEY → value.
-    func grid(of task: Task) -> [(String, String)] { zip(axes.map(\.key), task.values).map { ($0, $1) } }
+    public func grid(of task: Task) -> [(String, String)] { zip(axes.map(\.key), task.values).map { ($0, $1) } }
 }
 
 /// Why a sweep folder or task cannot be used; the shell words the advice.
-enum SweepError: Error, Equatable, CustomStringConvertible {
+public enum SweepError: Error, Equatable, CustomStringConvertible {
     case noSuchSweep(name: String, folder: String)
     case exists(name: String)
     /// The manifest's checksum does not match its content: edited by hand, or damaged.
@@ -137,13 +177,13 @@ enum SweepError: Error, Equatable, CustomStringConvertible {
     /// The controller answers but `sbatch` refused the job array: its first error line, and the script.
     case slurmRefused(reason: String, script: String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .noSuchSweep(let name, let folder): return "no sweep '\(name)' in \(folder)"
         case .exists(let name): return "a sweep '\(name)' exists already"
         case .edited(let path): return "\(path) was changed after it was written (its checksum does not match)"
         case .otherVersion(let path, let program, let format):
-            return "\(path) was written by lgc-shell \(program) (sweep format \(format)); this is \(ShellMain.version) (format \(SweepManifest.formatVersion))"
+            return "\(path) was written by lgc-shell \(program) (sweep format \(format)); this is \(Program.version) (format \(SweepManifest.formatVersion))"
         case .unreadable(let path, let reason): return "\(path) is not a sweep manifest (\(reason))"
         case .noTask(let task, let tasks): return "the sweep has no task \(task) (tasks 0…\(tasks - 1))"
         case .dataChanged(let symbol, let path): return "\(path) no longer holds the \(symbol) bars the sweep was declared on"
@@ -163,12 +203,14 @@ enum SweepError: Error, Equatable, CustomStringConvertible {
 }
 
 /// A sweep's folder on disk: the manifest, the data, the reports.
-struct SweepFolder {
-    let path: String
+public struct SweepFolder: Sendable {
+    public let path: String
 
-    var manifestPath: String { path + "/manifest.json" }
-    func reportPath(_ task: Int) -> String { path + "/reports/task-\(task).json" }
-    func logPath(_ task: Int) -> String { path + "/logs/task-\(task).log" }
+    public init(path: String) { self.path = path }
+
+    public var manifestPath: String { path + "/manifest.json" }
+    public func reportPath(_ task: Int) -> String { path + "/reports/task-\(task).json" }
+    public func logPath(_ task: Int) -> String { path + "/logs/task-\(task).log" }
 
     /// The file written: the manifest and its checksum, keys sorted, so its bytes depend only on its content.
     private struct Sealed: Codable {
@@ -182,12 +224,12 @@ struct SweepFolder {
         return encoder
     }
 
-    static func checksum(_ manifest: SweepManifest) throws -> String {
+    public static func checksum(_ manifest: SweepManifest) throws -> String {
         SHA256.hex(try encoder().encode(manifest))
     }
 
     /// Writes the manifest and every asset's bars; the folder must not exist yet.
-    static func create(at path: String, manifest: SweepManifest, series: [PriceSeries]) throws -> SweepFolder {
+    public static func create(at path: String, manifest: SweepManifest, series: [PriceSeries]) throws -> SweepFolder {
         let manager = FileManager.default
         guard !manager.fileExists(atPath: path) else {
             throw SweepError.exists(name: (path as NSString).lastPathComponent)
@@ -205,7 +247,7 @@ struct SweepFolder {
     }
 
     /// The manifest, refused when edited, damaged or written by another version.
-    func manifest() throws -> SweepManifest {
+    public func manifest() throws -> SweepManifest {
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
             throw SweepError.noSuchSweep(name: (path as NSString).lastPathComponent, folder: (path as NSString).deletingLastPathComponent)
         }
@@ -217,7 +259,7 @@ struct SweepFolder {
         }
         let manifest = sealed.manifest
         guard manifest.format == SweepManifest.formatName, manifest.version == SweepManifest.formatVersion,
-              manifest.program == ShellMain.version else {
+              manifest.program == Program.version else {
             throw SweepError.otherVersion(path: manifestPath, program: manifest.program, format: manifest.version)
         }
         guard try Self.checksum(manifest) == sealed.checksum else { throw SweepError.edited(path: manifestPath) }
@@ -225,76 +267,121 @@ struct SweepFolder {
     }
 
     /// An asset's bars, checked against the manifest's fingerprint.
-    func series(_ asset: SweepManifest.Asset) throws -> PriceSeries {
+    public func series(_ asset: SweepManifest.Asset) throws -> PriceSeries {
         let file = path + "/" + asset.file
         guard let data = FileManager.default.contents(atPath: file),
               let series = try? JSONDecoder().decode(PriceSeries.self, from: data), series.count > 0,
-              Commands.dataFingerprint(series, through: series.count - 1) == asset.fingerprint else {
+              DataFingerprint.of(series, through: series.count - 1) == asset.fingerprint else {
             throw SweepError.dataChanged(symbol: asset.symbol, path: file)
         }
         return series
     }
 
     /// Whether task `task` has its report.
-    func isDone(_ task: Int) -> Bool { FileManager.default.fileExists(atPath: reportPath(task)) }
+    public func isDone(_ task: Int) -> Bool { FileManager.default.fileExists(atPath: reportPath(task)) }
 }
 
-/// One task of a sweep: a replay of one grid point on one asset, in this process.
-enum SweepTask {
-    /// What running a task did.
-    enum Outcome: Equatable {
-        /// It ran and wrote its report.
-        case ran(seconds: Double)
-        /// Its report existed: it is never run twice.
-        case alreadyDone
+/// What the report and log files of a sweep say.
+public enum SweepReports {
+    /// A finished task's report: its object, its scored steps and its text (read once), nil when it is not there
+    /// or not readable.
+    public static func read(_ folder: SweepFolder, task: Int) -> (object: [String: Any], steps: [ScoredStep], text: String)? {
+        guard let data = FileManager.default.contents(atPath: folder.reportPath(task)),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let rows = object["scored_steps"] as? [[Any]] else { return nil }
+        var steps: [ScoredStep] = []
+        for row in rows {
+            guard row.count == 5, let time = row[0] as? Double, let signal = (row[1] as? String).flatMap(Signal.init(rawValue:)),
+                  let outcome = (row[4] as? String).flatMap(Signal.init(rawValue:)),
+                  let step = try? ScoredStep(signal: signal, probabilityUp: row[2] as? Double, realisedReturn: row[3] as? Double,
+                                             outcome: outcome, barTime: time) else { return nil }
+            steps.append(step)
+        }
+        return (object, steps, String(decoding: data, as: UTF8.self))
     }
 
-    static func run(folder: SweepFolder, task id: Int) throws -> Outcome {
-        let manifest = try folder.manifest()
-        guard manifest.tasks.indices.contains(id) else { throw SweepError.noTask(id, tasks: manifest.tasks.count) }
-        if folder.isDone(id) { return .alreadyDone }
-        let start = ContinuousClock.now
-        let task = manifest.tasks[id]
-        let asset = manifest.assets[task.asset]
-        let series = try folder.series(asset)
-        let configuration = try manifest.configuration(for: task)
-        let (startIndex, endIndex) = try manifest.window(of: task, in: series)
-        let tiers = Set(manifest.tiers)
-        let state = LoopState(series: series, config: configuration, clockOffset: 0, history: [], models: [:],
-                              lastTraining: [:], logMarks: [:], log: PredictionLog(capacity: configuration.logWindow),
-                              pending: nil)
-        let replayStart = ContinuousClock.now
-        // `training_pool all` trains beside the sweep's other assets, as the session would beside its own.
-        let pool = configuration.trainingPool == .all
-            ? try manifest.assets.indices.filter { $0 != task.asset }.map { PooledSource(series: try folder.series(manifest.assets[$0])) }
-            : []
-        let (report, _) = try state.replay([ReplayRun(policy: .triggers, configuration: configuration)], from: startIndex,
-                                           through: endIndex, stepBars: 1, tiers: tiers, execution: .shared, pool: pool)[0]
-        let replaySeconds = measured(since: replayStart)
-        // The report `replay` stores, with the settings and data it came from (so `replays diff` can tell tasks apart).
-        let fields = Commands.reportFields(report, baselines: [], tiers: tiers, pnl: configuration.pnlSettings, series: series)
-            + Commands.provenance(config: configuration, series: series, startIndex: startIndex, endIndex: endIndex,
-                                  stepBars: 1, tiers: tiers, baselines: false, compare: nil)
-        let seconds = measured(since: start)
-        let object = JSON.object([
-            ("task", .int(id)), ("asset", .string(asset.symbol)),
-            ("grid", .object(manifest.grid(of: task).map { ($0.0, .string($0.1)) })),
-            ("window", .int(task.window)), ("seed", .int(task.seed)),
-            // `seconds`: the whole task (reading the manifest and bars, the replay, the report); `replay_seconds`: the
-            // replay alone — the difference, with the process start, is a task's own overhead.
-            ("seconds", .number(seconds)), ("replay_seconds", .number(replaySeconds)),
-            ("data_fingerprint", .string(asset.fingerprint)),
-            ("report", .object(fields)),
-            // Every scored step, so a collect can pair any two tasks on the bars both scored.
-            ("scored_steps", .array(report.scoredSteps.map(SweepReports.stepJSON))),
-        ])
-        // Written whole to a temporary name and renamed: a killed task leaves no report, so it runs again.
-        _ = try AtomicFile.write(Data(object.serialized().utf8), to: folder.reportPath(id))
-        return .ran(seconds: seconds)
+    /// The task's own run time, from its report.
+    public static func seconds(_ folder: SweepFolder, task: Int) -> Double? {
+        guard let data = FileManager.default.contents(atPath: folder.reportPath(task)),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["seconds"] as? Double
     }
 
-    static func measured(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = (ContinuousClock.now - start).components
-        return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+    /// Whether the task's last run failed (its log ends with the failure line the engine writes).
+    public static func failed(_ folder: SweepFolder, task: Int) -> Bool {
+        FileManager.default.fileExists(atPath: folder.logPath(task) + ".failed")
+    }
+}
+
+/// Runs a sweep's tasks as child processes of this machine, `jobs` at a time, each with its output in its log.
+public struct LocalSweepEngine: Sendable {
+    public let folder: SweepFolder
+    public let executable: String
+
+    public init(folder: SweepFolder, executable: String) {
+        self.folder = folder
+        self.executable = executable
+    }
+
+    /// The tasks still to start and those that failed, shared by the runner threads.
+    private final class Work: @unchecked Sendable {
+        // @unchecked: every field is touched under `lock` only.
+        private let lock = NSLock()
+        private var queue: ArraySlice<Int>
+        private var failures: [Int] = []
+        private var stopped = false
+        init(_ tasks: [Int]) { queue = tasks[...] }
+        func next() -> Int? { lock.withLock { stopped ? nil : queue.popFirst() } }
+        func fail(_ task: Int) { lock.withLock { failures.append(task) } }
+        func stop() { lock.withLock { stopped = true } }
+        var failed: [Int] { lock.withLock { failures.sorted() } }
+    }
+
+    /// Returns the tasks that failed (their logs say why). `isCancelled` (Ctrl-C) is polled on the calling thread:
+    /// no new task starts after it, the running ones finish.
+    public func run(_ tasks: [Int], jobs: Int, isCancelled: () -> Bool) throws -> [Int] {
+        let work = Work(tasks)
+        let group = DispatchGroup()
+        let engine = self
+        for _ in 0..<max(1, min(jobs, tasks.count)) {
+            DispatchQueue.global().async(group: group) {
+                while let task = work.next() {
+                    if !engine.runOne(task) { work.fail(task) }
+                }
+            }
+        }
+        while group.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            if isCancelled() { work.stop() }
+        }
+        return work.failed
+    }
+
+    /// One task in its own process; false when it failed.
+    private func runOne(_ task: Int) -> Bool {
+        let log = folder.logPath(task)
+        let marker = log + ".failed"
+        try? FileManager.default.removeItem(atPath: marker)
+        FileManager.default.createFile(atPath: log, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: log) else { return false }
+        defer { try? handle.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["sweep", "task", folder.path, String(task)]
+        process.standardOutput = handle
+        process.standardError = handle
+        do {
+            try process.run()
+        } catch {
+            handle.write(Data("could not start \(executable): \(error)\n".utf8))
+            FileManager.default.createFile(atPath: marker, contents: nil)
+            return false
+        }
+        process.waitUntilExit()
+        let ok = process.terminationReason == .exit && process.terminationStatus == 0 && folder.isDone(task)
+        if !ok {
+            handle.write(Data("task \(task) ended with status \(process.terminationStatus)\n".utf8))
+            FileManager.default.createFile(atPath: marker, contents: nil)
+        }
+        return ok
     }
 }

@@ -1,12 +1,12 @@
 import Foundation
 
 /// Why a file the user named could not be written. Wording lives in `description`; nothing branches on it.
-enum FileWriteError: Error, Equatable, CustomStringConvertible {
+public enum FileWriteError: Error, Equatable, CustomStringConvertible {
     /// What is at a path that is not a regular file.
-    enum Kind: Equatable {
+    public enum Kind: Equatable {
         case characterDevice, blockDevice, fifo, socket, folder, unknown
 
-        init(mode: mode_t) {
+        public init(mode: mode_t) {
             switch mode & S_IFMT {
             case S_IFCHR: self = .characterDevice
             case S_IFBLK: self = .blockDevice
@@ -17,7 +17,7 @@ enum FileWriteError: Error, Equatable, CustomStringConvertible {
             }
         }
 
-        var words: String {
+        public var words: String {
             switch self {
             case .characterDevice: return "a character device"
             case .blockDevice: return "a block device"
@@ -44,7 +44,7 @@ enum FileWriteError: Error, Equatable, CustomStringConvertible {
     /// The system refused (permission, read-only file system, no space …); `code` is the `errno`.
     case system(path: String, code: Int32)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .noPath:
             return "no file name given — give a PATH, e.g. 'results/perf.csv'"
@@ -73,9 +73,9 @@ enum FileWriteError: Error, Equatable, CustomStringConvertible {
 /// as root, `export perf /dev/null` cannot replace `/dev/null`, and a link planted where a file is expected
 /// cannot redirect the write. A regular file that is replaced keeps its permission bits. Paths are handled
 /// with POSIX calls on the bytes the user typed; `~` and `~/…` expand to `$HOME`.
-enum AtomicFile {
+public enum AtomicFile {
     /// Writes `data` to `path` and returns the path written (after `~` expansion).
-    static func write(_ data: Data, to path: String) throws -> String {
+    public static func write(_ data: Data, to path: String) throws -> String {
         guard !path.isEmpty else { throw FileWriteError.noPath }
         let target = expandingHome(path)
         let slash = target.lastIndex(of: "/")
@@ -162,7 +162,7 @@ enum AtomicFile {
     }
 
     /// `~` and `~/…` with `$HOME` (the account's home when unset); other paths as typed.
-    static func expandingHome(_ path: String) -> String {
+    public static func expandingHome(_ path: String) -> String {
         guard path == "~" || path.hasPrefix("~/") else { return path }
         let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         return home + path.dropFirst()
