@@ -25,7 +25,8 @@ extension Commands {
         again; --retry-failed runs only the failed ones (either engine). 'sweep status NAME' counts done, running, \
         failed and pending tasks (asking squeue about recorded jobs: a task out of the queue without its report \
         failed), with each failure's log. 'sweep cancel NAME' cancels the sweep's jobs still in Slurm's queue \
-        (scancel); their unfinished tasks are pending again. 'sweep collect NAME' adds every finished task to the \
+        (scancel); their unfinished tasks are pending again. 'sweep list' shows every sweep of the session's folder \
+        with its progress. 'sweep collect NAME' adds every finished task to the \
         session's replays (once) and ranks the points of each asset — windows joined, seeds averaged at each bar — \
         with intervals, naive baselines, P&L against buy-and-hold and each point against the best. With \
         --select-on/--evaluate-on the best point is chosen on the first span only and reported, beside the default \
@@ -36,10 +37,10 @@ extension Commands {
                    "sweep new pick --grid tier2_interval=3h,6h,12h --select-on 180d --evaluate-on 90d --assets all",
                    "sweep run depth --engine local", "sweep run depth --engine slurm --time 1:00:00 --max-parallel 8 --wait",
                    "sweep status depth", "sweep run depth --engine slurm --retry-failed", "sweep cancel depth",
-                   "sweep collect depth"],
+                   "sweep collect depth", "sweep list"],
         subcommands: [Subcommand(SweepVerb.new, [sweepName.spec]), Subcommand(SweepVerb.run, [sweepName.spec]),
                       Subcommand(SweepVerb.status, [sweepName.spec]), Subcommand(SweepVerb.collect, [sweepName.spec]),
-                      Subcommand(SweepVerb.cancel, [sweepName.spec]),
+                      Subcommand(SweepVerb.cancel, [sweepName.spec]), Subcommand(SweepVerb.list),
                       Subcommand(SweepVerb.task, [sweepFolder.spec, sweepTaskID.spec])],
         flags: [FlagSpec(SweepArguments.grid), FlagSpec(SweepArguments.assets), FlagSpec(SweepArguments.days),
                 FlagSpec(SweepArguments.span), FlagSpec(SweepArguments.windows), FlagSpec(SweepArguments.seeds),
@@ -56,6 +57,7 @@ extension Commands {
             case .status?: return try sweepStatus(shell, name: args[sweepName])
             case .collect?: return try collectSweep(shell, args)
             case .cancel?: return try cancelSweep(shell, name: args[sweepName])
+            case .list?: return try listSweeps(shell)
             case .task?:
                 let folder = SweepFolder(path: (args[sweepFolder] as NSString).expandingTildeInPath)
                 return taskOutput(try SweepTask.run(folder: folder, task: args[sweepTaskID]), task: args[sweepTaskID])
@@ -64,7 +66,7 @@ extension Commands {
         })
 
     enum SweepVerb: String {
-        case new, run, status, task, collect, cancel
+        case new, run, status, task, collect, cancel, list
     }
 
     static let sweepName = Positional("NAME", WordKind(candidates: { sweepNames($0.shell) }))
@@ -110,7 +112,11 @@ extension Commands {
 
     static func sweepNames(_ shell: ShellContext) -> [String] {
         guard let directory = try? sweepsDirectory(shell) else { return [] }
-        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        // Folders only: a sweep is a folder (a stray file beside them is not one).
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { name in
+            var folder: ObjCBool = false
+            return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &folder) && folder.boolValue
+        }.sorted()
     }
 
     static func sweepFolder(_ shell: ShellContext, name: String) throws -> SweepFolder {
@@ -318,6 +324,50 @@ extension Commands {
 
     /// `sweep status NAME`: done, running, failed and pending tasks from the report and log files and, for the
     /// sweep's recorded job arrays, Slurm's queue (queued there counts as pending).
+    /// `sweep list`: every sweep of the session's folder with its shape and progress, from its files alone (quick,
+    /// and without asking Slurm: 'sweep status NAME' does); a folder that is not a readable sweep says why.
+    static func listSweeps(_ shell: ShellContext) throws -> CommandOutput {
+        let names = sweepNames(shell)
+        guard !names.isEmpty else {
+            return CommandOutput(fields: [("sweeps", .array([]))],
+                                 text: "no sweeps yet — 'sweep new NAME --grid KEY=V1,V2' declares one")
+        }
+        var rows: [[String]] = [], objects: [JSON] = []
+        for name in names {
+            let folder = try sweepFolder(shell, name: name)
+            let manifest: SweepManifest
+            do {
+                manifest = try folder.manifest()
+            } catch let error as SweepError {
+                // Listed with the reason, so a damaged or foreign folder is seen rather than hidden.
+                let reason: String
+                if case .noSuchSweep = error { reason = "no manifest.json: not a sweep folder" } else { reason = error.description }
+                rows.append([name, "—", "", "", "", "", "unusable: \(reason)"])
+                objects.append(.object([("name", .string(name)), ("error", .string(reason))]))
+                continue
+            }
+            let done = manifest.tasks.filter { folder.isDone($0.id) }.count
+            let failed = manifest.tasks.filter { !folder.isDone($0.id) && SweepReports.failed(folder, task: $0.id) }.count
+            let span = manifest.selection.map { "select \(Format.fixed($0.selectDays, 0))d, evaluate \(Format.fixed($0.evaluateDays, 0))d" }
+                ?? (manifest.windows > 1 ? "\(manifest.windows)×\(Format.fixed(manifest.days, 0))d" : "\(Format.fixed(manifest.days, 0))d")
+            rows.append([name, String(manifest.tasks.count),
+                         progressBar(done: done, of: manifest.tasks.count, unicode: shell.terminal.unicode).dropFirst().dropLast().prefix(10) + " \(done)",
+                         String(failed), manifest.assets.map(\.symbol).joined(separator: ","), span,
+                         manifest.axes.map { "\($0.key) ×\($0.values.count)" }.joined(separator: ", ")
+                            + (manifest.seeds > 1 ? ", \(manifest.seeds) seeds" : "")])
+            objects.append(.object([
+                ("name", .string(name)), ("tasks", .int(manifest.tasks.count)), ("done", .int(done)), ("failed", .int(failed)),
+                ("pending", .int(manifest.tasks.count - done - failed)), ("assets", .array(manifest.assets.map { .string($0.symbol) })),
+                ("axes", .object(manifest.axes.map { ($0.key, .array($0.values.map(JSON.string))) })),
+                ("days", .number(manifest.days)), ("windows", .int(manifest.windows)), ("seeds", .int(manifest.seeds)),
+                ("tiers", .array(manifest.tiers.map(JSON.int))), ("manifest", .string(folder.path)),
+            ]))
+        }
+        let text = shell.table(["sweep", "tasks", "done", "failed", "assets", "span", "grid"], rows, right: [1, 3])
+            + "\nfrom the files alone: 'sweep status NAME' also asks Slurm what is queued or running"
+        return CommandOutput(fields: [("sweeps", .array(objects))], text: text)
+    }
+
     static func sweepStatus(_ shell: ShellContext, name: String) throws -> CommandOutput {
         let folder = try sweepFolder(shell, name: name)
         let manifest = try folder.manifest()

@@ -63,6 +63,24 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/sweeps/bad"))
     }
 
+    @Test func sweepListShowsEverySweepWithItsProgressAndNamesAFolderThatIsNotOne() throws {
+        let (shell, directory) = try Sweeps.shell()
+        defer { shell.closeSession() }
+        #expect(shell.execute("sweep list") == .ok, "no sweeps yet is not an error")
+        #expect(shell.execute("sweep new alpha --grid tier1_interval=1h,2h --days 2 --tiers 1") == .ok)
+        #expect(shell.execute("sweep new beta --grid test_fraction=0.2,0.3 --windows 2x1d --seeds 2 --tiers 1") == .ok)
+        #expect(try SweepTask.run(folder: SweepFolder(path: directory.path + "/sweeps/alpha"), task: 1) != .alreadyDone)
+        try FileManager.default.createDirectory(atPath: directory.path + "/sweeps/junk", withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: directory.appendingPathComponent("sweeps/notes.txt"))
+        let result = try ShellProcess.run(["--format", "json", "-c", "sweep list"], environment: ["LGC_SESSIONS": directory.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let sweeps = try #require(Self.objects(result.stdout).first?["sweeps"] as? [[String: Any]])
+        #expect(sweeps.map { $0["name"] as? String } == ["alpha", "beta", "junk"], "folders only, sorted")
+        #expect(sweeps[0]["tasks"] as? Int == 2 && sweeps[0]["done"] as? Int == 1 && sweeps[0]["pending"] as? Int == 1)
+        #expect(sweeps[1]["tasks"] as? Int == 8 && sweeps[1]["windows"] as? Int == 2 && sweeps[1]["seeds"] as? Int == 2)
+        #expect((sweeps[2]["error"] as? String)?.contains("not a sweep folder") == true)
+    }
+
     /// A step that is a hit or a miss for accuracy (BUY against an up or a flat move).
     static func step(at time: TimeInterval, hit: Bool) throws -> ScoredStep {
         try ScoredStep(signal: .buy, probabilityUp: 0.6, realisedReturn: hit ? 0.01 : 0, outcome: hit ? .buy : .hold, barTime: time)
