@@ -427,10 +427,11 @@ extension Commands {
     /// The rows of every point and asset whose tasks have all finished, on the steps whose bar time is in `span`.
     /// With several seeds a row's score is the mean over seeds at each bar time, bootstrapped in time order.
     static func sweepRows(_ manifest: SweepManifest, reports: [Int: SweepReport], metric: MetricName,
-                          series: [String: PriceSeries], span: Range<TimeInterval> = -.infinity ..< .infinity) -> [SweepRow] {
+                          series: [String: PriceSeries], span: Range<TimeInterval> = -.infinity ..< .infinity,
+                          asset: String? = nil) -> [SweepRow] {
         var groups: [[SweepManifest.Task]] = []
         var index: [[String]: Int] = [:]
-        for task in manifest.tasks {
+        for task in manifest.tasks where asset == nil || manifest.assets[task.asset].symbol == asset {
             let key = [String(task.asset)] + task.values
             if let at = index[key] { groups[at].append(task) } else { index[key] = groups.count; groups.append([task]) }
         }
@@ -593,10 +594,10 @@ extension Commands {
             guard let bars = series[asset.symbol], let start = manifest.evaluationStart(in: bars) else { return nil }
             let mine = manifest.tasks.filter { manifest.assets[$0.asset].symbol == asset.symbol }
             guard mine.allSatisfy({ reports[$0.id] != nil }) else { return nil }
-            let selecting = ranked(sweepRows(manifest, reports: reports, metric: metric, series: series, span: -.infinity ..< start)
-                .filter { $0.asset == asset.symbol }, metric: metric)
-            let evaluating = ranked(sweepRows(manifest, reports: reports, metric: metric, series: series, span: start ..< .infinity)
-                .filter { $0.asset == asset.symbol }, metric: metric)
+            let selecting = ranked(sweepRows(manifest, reports: reports, metric: metric, series: series,
+                                             span: -.infinity ..< start, asset: asset.symbol), metric: metric)
+            let evaluating = ranked(sweepRows(manifest, reports: reports, metric: metric, series: series,
+                                              span: start ..< .infinity, asset: asset.symbol), metric: metric)
             guard let chosen = selecting.first, let chosenEvaluated = evaluating.first(where: { $0.id == chosen.id }),
                   let hindsight = evaluating.first else { return nil }
             let defaultEvaluated = evaluating.first(where: \.isDefault)
@@ -613,10 +614,10 @@ extension Commands {
         let selection = manifest.selection
         // Under selection the table shows the selection span: what the choice was made on.
         let starts = Dictionary(uniqueKeysWithValues: series.compactMap { symbol, bars in manifest.evaluationStart(in: bars).map { (symbol, $0) } })
-        let rows = ranked(sweepRows(manifest, reports: reports, metric: metric, series: series).compactMap { row in
-            guard let start = starts[row.asset] else { return row }
-            return sweepRows(manifest, reports: reports, metric: metric, series: series, span: -.infinity ..< start)
-                .first { $0.id == row.id }
+        // Each asset's rows once, on its own span (an asset's evaluation span starts at its own bar).
+        let rows = ranked(manifest.assets.flatMap { asset in
+            sweepRows(manifest, reports: reports, metric: metric, series: series,
+                      span: starts[asset.symbol].map { -.infinity ..< $0 } ?? -.infinity ..< .infinity, asset: asset.symbol)
         }, metric: metric)
         func figure(_ value: Double?) -> String {
             guard let value else { return "—" }

@@ -199,13 +199,12 @@ extension Commands {
         // Under walk-forward selection: the selection span, what the choice is made on (as 'sweep collect' ranks it).
         var rows: [SweepRow] = []
         if manifest.selection == nil {
-            rows = sweepRows(manifest, reports: reports, metric: metric, series: series).filter { assets.contains($0.asset) }
+            rows = assets.flatMap { sweepRows(manifest, reports: reports, metric: metric, series: series, asset: $0) }
         } else {
             // Each asset's own split: its rows on the bars before its evaluation span.
             for symbol in assets {
                 guard let start = series[symbol].flatMap({ manifest.evaluationStart(in: $0) }) else { continue }
-                rows += sweepRows(manifest, reports: reports, metric: metric, series: series, span: -.infinity ..< start)
-                    .filter { $0.asset == symbol }
+                rows += sweepRows(manifest, reports: reports, metric: metric, series: series, span: -.infinity ..< start, asset: symbol)
             }
         }
         let maps = sweepMaps(manifest, rows: rows, metric: metric, assets: assets, rowsAxis: rowsAxis, columnsAxis: columnsAxis, fixed: fixed)
